@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+# Superusers hold every permission; anyone else needs this one to act as an instance administrator
+# (issue service tokens, and personal tokens for applications open to administrators only).
+ISSUE_SERVICE_TOKENS_PERMISSION = "tokens.issue_service_tokens"
+
+
+class PortalUserManager(UserManager["User"]):
+    def people(self) -> models.QuerySet[User]:
+        return self.filter(system_application__isnull=True)
+
+    def system_users(self) -> models.QuerySet[User]:
+        return self.filter(system_application__isnull=False)
+
+    def holds_admin_permission(self, user_id: int) -> bool:
+        """One query: does this (non-superuser) user hold the instance-admin permission?"""
+        from django.contrib.auth.models import Permission
+
+        app_label, codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
+        return (
+            Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            .filter(models.Q(user__id=user_id) | models.Q(group__user__id=user_id))
+            .exists()
+        )
+
+
+class User(AbstractUser):
+    """A person, or the system user of one trusted application (which never signs in)."""
+
+    system_application = models.OneToOneField(
+        "trustedapps.TrustedApplication",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="system_user",
+        help_text="Set for the system user of a trusted application; such a user cannot sign in.",
+    )
+
+    objects = PortalUserManager()
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+    @property
+    def is_system_user(self) -> bool:
+        return self.system_application_id is not None
+
+    @property
+    def is_instance_admin(self) -> bool:
+        """May issue service tokens, and personal tokens where only administrators may."""
+        if not self.is_active or self.is_system_user:
+            return False
+        return self.is_superuser or self.has_perm(ISSUE_SERVICE_TOKENS_PERMISSION)
+
+    def __str__(self) -> str:
+        return self.username

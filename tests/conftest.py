@@ -1,0 +1,136 @@
+"""Named personas and the world they live in. Tests read like stories about these people."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from accounts.models import User
+from tokens.models import IssuedToken, ReferenceToken
+from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def read_scope(db) -> Scope:
+    return Scope.objects.get(name="read")  # added by a data migration
+
+
+@pytest.fixture
+def update_scope(db) -> Scope:
+    return Scope.objects.get(name="update")
+
+
+@pytest.fixture
+def alice(db) -> User:
+    """An ordinary person who issues personal tokens."""
+    return User.objects.create_user("alice", "alice@example.com", PASSWORD, first_name="Alice")
+
+
+@pytest.fixture
+def bob(db) -> User:
+    """Another person: must never see or touch alice's tokens."""
+    return User.objects.create_user("bob", "bob@example.com", PASSWORD, first_name="Bob")
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    """An instance administrator (superuser)."""
+    return User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
+
+
+@pytest.fixture
+def carol(db) -> User:
+    """Staff with only the dedicated permission: an instance admin who is not a superuser."""
+    carol = User.objects.create_user("carol", "carol@example.com", PASSWORD, is_staff=True)
+    carol.user_permissions.add(Permission.objects.get(codename="issue_service_tokens"))
+    return User.objects.get(pk=carol.pk)  # fresh, without a stale permission cache
+
+
+@pytest.fixture
+def sync_app(read_scope, update_scope) -> TrustedApplication:
+    """Open to every signed-in user, with a system user for service tokens."""
+    app = TrustedApplication.objects.create(
+        application_uri="com.example/sync",
+        name="Sync",
+        token_policy=TokenPolicy.AUTHENTICATED_USERS,
+        has_system_user=True,
+    )
+    app.allowed_scopes.set([read_scope, update_scope])
+    return app
+
+
+@pytest.fixture
+def reports_app(read_scope) -> TrustedApplication:
+    """Only administrators may issue tokens for it; at most 30 days."""
+    app = TrustedApplication.objects.create(
+        application_uri="com.example/reports",
+        name="Reports",
+        token_policy=TokenPolicy.ADMINISTRATORS_ONLY,
+        has_system_user=True,
+        max_token_lifetime_days=30,
+    )
+    app.allowed_scopes.set([read_scope])
+    return app
+
+
+@pytest.fixture
+def closed_app(read_scope) -> TrustedApplication:
+    """Policy 'none': no tokens at all."""
+    app = TrustedApplication.objects.create(
+        application_uri="com.example/closed", name="Closed", token_policy=TokenPolicy.NONE
+    )
+    app.allowed_scopes.set([read_scope])
+    return app
+
+
+class RegisteredServer:
+    """A resource server and its secret, as the test (playing the server) knows them."""
+
+    def __init__(self, server: ResourceServer, secret: str) -> None:
+        self.server = server
+        self.client_id = server.client_id
+        self.secret = secret
+
+
+def register_server(client_id: str, scopes: list[Scope]) -> RegisteredServer:
+    server = ResourceServer(client_id=client_id, name=client_id)
+    secret = server.set_secret()
+    server.save()
+    server.scopes.set(scopes)
+    return RegisteredServer(server, secret)
+
+
+@pytest.fixture
+def orders_api(read_scope, update_scope) -> RegisteredServer:
+    """A resource server that owns both scopes."""
+    return register_server("orders-api", [read_scope, update_scope])
+
+
+@pytest.fixture
+def search_api(read_scope) -> RegisteredServer:
+    """A resource server that owns only `read`."""
+    return register_server("search-api", [read_scope])
+
+
+@pytest.fixture
+def in_30_days():
+    return timezone.now() + timedelta(days=30)
+
+
+@pytest.fixture
+def alice_token(alice, sync_app, in_30_days) -> IssuedToken:
+    """Alice's personal token for Sync, with both scopes."""
+    return ReferenceToken.objects.issue_personal(
+        user=alice, application=sync_app, expires_at=in_30_days, description="laptop sync"
+    )
+
+
+@pytest.fixture
+def sync_service_token(admin_user, sync_app, in_30_days) -> IssuedToken:
+    """A service token of Sync, issued by the admin, acting as Sync's system user."""
+    return ReferenceToken.objects.issue_service(
+        admin=admin_user, application=sync_app, expires_at=in_30_days, description="nightly job"
+    )

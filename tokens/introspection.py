@@ -1,0 +1,225 @@
+"""Whether a token is active, as every entry point (introspection, /api/tokens/self, commands) asks.
+
+This is the hot path: resource servers ask on every API call. One SQL round trip fetches the facts
+(the caller, the token, its user and application, and the scopes all three still share), then
+`_is_active` applies the rule of the design in plain Python. The SQL is built once, not per call,
+because building ORM queries costs more than running them here.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import User
+from tokens.format import hash_token, is_well_formed
+from tokens.models import ReferenceToken, TokenKind
+from trustedapps.models import (
+    ResourceServer,
+    Scope,
+    TokenPolicy,
+    TrustedApplication,
+    hash_secret,
+)
+
+
+class InvalidClient(Exception):
+    """The caller is not an enabled resource server with that secret."""
+
+
+@dataclass(frozen=True)
+class ActiveToken:
+    id: int
+    kind: str
+    user_id: int
+    username: str
+    application_uri: str
+    scopes: tuple[str, ...]
+    issued_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+_TOKEN_COLUMNS = """
+    t.id, t.kind, t.user_id, t.application_id, t.created_at, t.expires_at, t.revoked_at,
+    t.last_used_at, u.username, u.is_active, u.is_superuser, u.system_application_id,
+    a.application_uri, a.is_enabled, a.token_policy, a.has_system_user, s.name"""
+
+
+@functools.cache
+def _sql() -> dict[str, str]:
+    tables = {
+        "token": ReferenceToken._meta.db_table,
+        "token_scopes": ReferenceToken.scopes.through._meta.db_table,
+        "user": User._meta.db_table,
+        "app": TrustedApplication._meta.db_table,
+        "app_scopes": TrustedApplication.allowed_scopes.through._meta.db_table,
+        "server": ResourceServer._meta.db_table,
+        "server_scopes": ResourceServer.scopes.through._meta.db_table,
+        "scope": Scope._meta.db_table,
+    }
+    # A token scope counts only while its application still allows it (and, for a resource
+    # server, while that server owns it): one row per such scope, or one row with no scope.
+    scope_join = """
+        LEFT JOIN {token_scopes} ts ON ts.referencetoken_id = t.id
+            AND EXISTS (SELECT 1 FROM {app_scopes} aps
+                        WHERE aps.trustedapplication_id = t.application_id
+                          AND aps.scope_id = ts.scope_id)
+            {server_clause}
+        LEFT JOIN {scope} s ON s.id = ts.scope_id"""
+    server_clause = """AND EXISTS (SELECT 1 FROM {server_scopes} rss
+                       WHERE rss.resourceserver_id = rs.id AND rss.scope_id = ts.scope_id)"""
+    joins = """
+        LEFT JOIN {user} u ON u.id = t.user_id
+        LEFT JOIN {app} a ON a.id = t.application_id"""
+    for_server = (
+        "SELECT rs.id, rs.secret_hash, rs.is_enabled, "  # noqa: S608
+        + _TOKEN_COLUMNS
+        + " FROM {server} rs LEFT JOIN {token} t ON t.token_hash = %s"
+        + joins
+        + scope_join.replace("{server_clause}", server_clause)
+        + " WHERE rs.client_id = %s"
+    )
+    for_holder = (
+        "SELECT "  # noqa: S608
+        + _TOKEN_COLUMNS
+        + " FROM {token} t"
+        + joins
+        + scope_join.replace("{server_clause}", "")
+        + " WHERE t.token_hash = %s"
+    )
+    # Only table names from the models' metadata are formatted in; values go as parameters.
+    return {"server": for_server.format(**tables), "holder": for_holder.format(**tables)}
+
+
+def introspect(
+    token: str,
+    *,
+    client_id: str,
+    client_secret: str,
+    client_ip: str | None = None,
+    now: datetime | None = None,
+) -> ActiveToken | None:
+    """The token as the resource server `client_id` may see it, or None when it is not active.
+
+    Raises InvalidClient for a bad caller. A malformed token is inactive without any query: the
+    answer is the same constant for every caller, so there is nothing to protect.
+    """
+    if not is_well_formed(token):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_sql()["server"], [hash_token(token), client_id])
+        rows = cursor.fetchall()
+    if not rows:
+        raise InvalidClient
+    _, secret_hash, server_enabled = rows[0][:3]
+    if not server_enabled or not _same_hash(secret_hash, hash_secret(client_secret)):
+        raise InvalidClient
+    return _active_token([row[3:] for row in rows], now, client_ip)
+
+
+def describe(token: str, *, now: datetime | None = None) -> ActiveToken | None:
+    """The token as its holder may see it (scopes: those its application still allows)."""
+    if not is_well_formed(token):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_sql()["holder"], [hash_token(token)])
+        rows = cursor.fetchall()
+    return _active_token(rows, now, client_ip=None) if rows else None
+
+
+def _same_hash(a: str, b: str) -> bool:
+    return secrets.compare_digest(a.encode(), b.encode())
+
+
+def _active_token(
+    rows: list[tuple], now: datetime | None, client_ip: str | None
+) -> ActiveToken | None:
+    now = now or timezone.now()
+    (
+        token_id,
+        kind,
+        user_id,
+        application_id,
+        created_at,
+        expires_at,
+        revoked_at,
+        last_used_at,
+        username,
+        user_active,
+        user_superuser,
+        user_system_application_id,
+        application_uri,
+        application_enabled,
+        policy,
+        has_system_user,
+        _,
+    ) = rows[0]
+    if token_id is None:
+        return None
+    expires_at = _utc(expires_at)
+    scopes = tuple(sorted(row[-1] for row in rows if row[-1] is not None))
+    if (
+        revoked_at is not None
+        or (expires_at is not None and now >= expires_at)
+        or not user_active
+        or not application_enabled
+        or not scopes
+    ):
+        return None
+    if kind == TokenKind.SERVICE:
+        allowed = (
+            policy != TokenPolicy.NONE
+            and has_system_user
+            and user_system_application_id == application_id
+        )
+    else:
+        allowed = user_system_application_id is None and (
+            policy == TokenPolicy.AUTHENTICATED_USERS
+            or (
+                policy == TokenPolicy.ADMINISTRATORS_ONLY
+                and (user_superuser or User.objects.holds_admin_permission(user_id))
+            )
+        )
+    if not allowed:
+        return None
+    last_used_at = _utc(last_used_at)
+    _touch(token_id, last_used_at, now, client_ip)
+    return ActiveToken(
+        id=token_id,
+        kind=kind,
+        user_id=user_id,
+        username=username,
+        application_uri=application_uri,
+        scopes=scopes,
+        issued_at=_utc(created_at),
+        expires_at=expires_at,
+        last_used_at=last_used_at,
+    )
+
+
+def _touch(token_id: int, last_used_at: datetime | None, now: datetime, ip: str | None) -> None:
+    """Record the use at most once per interval, with one conditional UPDATE."""
+    interval = timedelta(seconds=settings.TOKEN_LAST_USED_INTERVAL)
+    if last_used_at is not None and now - last_used_at < interval:
+        return
+    ReferenceToken.objects.filter(pk=token_id).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - interval)
+    ).update(last_used_at=now, last_used_ip=ip)
+
+
+def _utc(value: datetime | str | None) -> datetime | None:
+    # Raw SQL skips the ORM's converters: SQLite gives naive UTC datetimes (or text).
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return value

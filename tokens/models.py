@@ -1,0 +1,352 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from tokens.format import display_hint, hash_token, make_token
+from trustedapps.models import Scope, TrustedApplication
+
+DESCRIPTION_MAX_LENGTH = 128
+
+
+class TokenKind(models.TextChoices):
+    PERSONAL = "personal", "Personal access token"
+    SERVICE = "service", "Service access token"
+
+
+class TokenStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just issued: the row, and the plaintext that exists only in this object."""
+
+    token: ReferenceToken
+    plaintext: str
+
+    def __repr__(self) -> str:  # never let the plaintext reach a log or a traceback
+        return f"IssuedToken(token={self.token.pk})"
+
+
+def refuse(field: str | None, message: str, code: str) -> ValidationError:
+    """A refusal that names its rule; `field` lets a form show it beside the field it concerns."""
+    error = ValidationError(message, code=code)
+    return ValidationError({field: error}) if field else error
+
+
+class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
+    def personal_of(self, user: User) -> ReferenceTokenQuerySet:
+        return self.filter(kind=TokenKind.PERSONAL, user=user)
+
+    def revoked(self) -> ReferenceTokenQuerySet:
+        return self.filter(revoked_at__isnull=False)
+
+    def expired(self, now: datetime | None = None) -> ReferenceTokenQuerySet:
+        return self.filter(revoked_at__isnull=True, expires_at__lte=now or timezone.now())
+
+    def unexpired(self, now: datetime | None = None) -> ReferenceTokenQuerySet:
+        """Neither revoked nor expired. The full "active" rule is `tokens.introspection`."""
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now or timezone.now())
+        )
+
+    def with_status(self, status: str, now: datetime | None = None) -> ReferenceTokenQuerySet:
+        if status == TokenStatus.REVOKED:
+            return self.revoked()
+        if status == TokenStatus.EXPIRED:
+            return self.expired(now)
+        return self.unexpired(now)
+
+    def revoke(
+        self, *, by: User | None, reason: str = "", ip: str | None = None
+    ) -> list[ReferenceToken]:
+        """Revoke every token of the queryset not yet revoked; return those it revoked now."""
+        now = timezone.now()
+        with transaction.atomic():
+            tokens = list(self.filter(revoked_at__isnull=True).select_for_update())
+            ReferenceToken.objects.filter(pk__in=[t.pk for t in tokens]).update(
+                revoked_at=now, revoked_by=by, revocation_reason=reason[:200]
+            )
+            TokenEvent.objects.bulk_create(
+                TokenEvent(
+                    token=t,
+                    action=TokenEvent.Action.REVOKED,
+                    actor=by,
+                    ip=ip,
+                    detail=reason[:200],
+                )
+                for t in tokens
+            )
+        return tokens
+
+
+class ReferenceTokenManager(models.Manager.from_queryset(ReferenceTokenQuerySet)):
+    def issue_personal(
+        self,
+        *,
+        user: User,
+        application: TrustedApplication,
+        expires_at: datetime,
+        scopes: Iterable[Scope] | None = None,
+        description: str = "",
+        ip: str | None = None,
+    ) -> IssuedToken:
+        """A PAT acts as `user`, who must be allowed by the application's policy."""
+        if user.is_system_user:
+            raise refuse(None, "System users cannot have personal tokens.", "system_user")
+        if not user.is_active:
+            raise refuse(None, f"User {user} is inactive.", "inactive_user")
+        if not application.is_enabled:
+            raise refuse("application", f"{application.name} is disabled.", "disabled_application")
+        if not application.policy_allows_personal(user):
+            raise refuse("application", _policy_refusal(application), "policy")
+        return self._issue(
+            kind=TokenKind.PERSONAL,
+            user=user,
+            created_by=user,
+            application=application,
+            expires_at=expires_at,
+            scopes=scopes,
+            description=description,
+            ip=ip,
+        )
+
+    def issue_service(
+        self,
+        *,
+        admin: User,
+        application: TrustedApplication,
+        expires_at: datetime,
+        scopes: Iterable[Scope] | None = None,
+        description: str = "",
+        ip: str | None = None,
+    ) -> IssuedToken:
+        """A SAT acts as the application's system user, never as the admin who creates it."""
+        if not admin.is_instance_admin:
+            raise refuse(
+                None,
+                "Only instance administrators may issue service tokens "
+                "(superusers, or users with the 'Can issue service access tokens' permission).",
+                "not_admin",
+            )
+        reason = application.service_tokens_refusal()
+        if reason:
+            raise refuse(
+                "application",
+                f"{application.name} cannot have service tokens: {reason}",
+                "no_service_tokens",
+            )
+        system_user = User.objects.filter(system_application=application, is_active=True).first()
+        if system_user is None:
+            raise refuse("application", f"{application.name} has no active system user.", "policy")
+        return self._issue(
+            kind=TokenKind.SERVICE,
+            user=system_user,
+            created_by=admin,
+            application=application,
+            expires_at=expires_at,
+            scopes=scopes,
+            description=description,
+            ip=ip,
+        )
+
+    def _issue(
+        self,
+        *,
+        kind: str,
+        user: User,
+        created_by: User,
+        application: TrustedApplication,
+        expires_at: datetime,
+        scopes: Iterable[Scope] | None,
+        description: str,
+        ip: str | None,
+    ) -> IssuedToken:
+        now = timezone.now()
+        description = description.strip()
+        if len(description) > DESCRIPTION_MAX_LENGTH:
+            raise refuse(
+                "description",
+                f"A description has at most {DESCRIPTION_MAX_LENGTH} characters.",
+                "description_too_long",
+            )
+        granted = _granted_scopes(application, scopes)
+        _check_expiry(application, expires_at, now)
+        plaintext = make_token()
+        with transaction.atomic():
+            token = self.create(
+                kind=kind,
+                user=user,
+                application=application,
+                created_by=created_by,
+                description=description,
+                token_hash=hash_token(plaintext),
+                hint=display_hint(plaintext),
+                created_at=now,
+                expires_at=expires_at,
+            )
+            token.scopes.set(granted)
+            TokenEvent.objects.create(
+                token=token, action=TokenEvent.Action.ISSUED, actor=created_by, ip=ip
+            )
+        return IssuedToken(token=token, plaintext=plaintext)
+
+
+def _policy_refusal(application: TrustedApplication) -> str:
+    if application.token_policy == "none":
+        return f"{application.name} does not allow reference tokens (policy 'none')."
+    return f"Only administrators may issue tokens for {application.name}."
+
+
+def _granted_scopes(application: TrustedApplication, requested: Iterable[Scope] | None) -> list:
+    allowed = list(application.allowed_scopes.all())
+    if not allowed:
+        raise refuse("scopes", f"{application.name} allows no scopes.", "no_scopes")
+    requested = list(requested or [])
+    if not requested:
+        return allowed
+    foreign = sorted({s.name for s in requested} - {s.name for s in allowed})
+    if foreign:
+        raise refuse(
+            "scopes",
+            f"{application.name} does not allow the scope(s): {', '.join(foreign)}.",
+            "foreign_scope",
+        )
+    return requested
+
+
+def _check_expiry(application: TrustedApplication, expires_at: datetime | None, now: datetime):
+    if expires_at is None:
+        raise refuse("expires_at", "A token needs an expiry date.", "expiry_required")
+    if expires_at <= now:
+        raise refuse("expires_at", "The expiry must be in the future.", "expiry_in_past")
+    longest = application.max_token_lifetime
+    if expires_at > now + longest:
+        raise refuse(
+            "expires_at",
+            f"{application.name} allows tokens of at most {longest.days} days.",
+            "expiry_too_far",
+        )
+
+
+class ReferenceToken(models.Model):
+    kind = models.CharField(max_length=16, choices=TokenKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reference_tokens",
+        db_index=False,  # the (user, created_at) index serves lookups by user
+        help_text="The user the token acts as: its owner, or the application's system user.",
+    )
+    application = models.ForeignKey(
+        TrustedApplication,
+        on_delete=models.PROTECT,
+        related_name="tokens",
+        db_index=False,  # the (application, created_at) index serves lookups by application
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True)
+    scopes = models.ManyToManyField(Scope, related_name="+")
+    # SHA-256 of the token; the token itself is never stored.
+    token_hash = models.CharField(max_length=64, editable=False)
+    hint = models.CharField(max_length=8, editable=False, help_text="The token's last characters.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    revocation_reason = models.CharField(max_length=200, blank=True, editable=False)
+
+    objects = ReferenceTokenManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # A UniqueConstraint rather than unique=True: on PostgreSQL the latter also builds a
+        # second (varchar_pattern_ops) index that the planner may pick for the hash lookup.
+        constraints = [models.UniqueConstraint(fields=["token_hash"], name="unique_token_hash")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="token_user_created"),
+            models.Index(fields=["application", "-created_at"], name="token_app_created"),
+            models.Index(fields=["expires_at"], name="token_expires"),
+        ]
+        permissions = [("issue_service_tokens", "Can issue service access tokens")]
+
+    def __str__(self) -> str:
+        return f"…{self.hint} ({self.description or self.get_kind_display()})"
+
+    @property
+    def masked(self) -> str:
+        return f"enrt_…{self.hint}"
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    def status(self, now: datetime | None = None) -> str:
+        if self.revoked_at is not None:
+            return TokenStatus.REVOKED
+        if self.is_expired(now):
+            return TokenStatus.EXPIRED
+        return TokenStatus.ACTIVE
+
+    def can_be_revoked_by(self, user: User) -> bool:
+        if user.is_superuser or user.has_perm("tokens.change_referencetoken"):
+            return True
+        return self.kind == TokenKind.PERSONAL and self.user_id == user.pk
+
+    def revoke(self, *, by: User | None, reason: str = "", ip: str | None = None) -> bool:
+        """Revoke now; False (and nothing recorded) when it was revoked already."""
+        revoked = ReferenceToken.objects.filter(pk=self.pk).revoke(by=by, reason=reason, ip=ip)
+        self.refresh_from_db(fields=["revoked_at", "revoked_by", "revocation_reason"])
+        return bool(revoked)
+
+
+class TokenEvent(models.Model):
+    """The audit trail of a token. Never holds the token itself."""
+
+    class Action(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        REVOKED = "revoked", "Revoked"
+
+    token = models.ForeignKey(ReferenceToken, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when the holder of the token acted, or a command did.",
+    )
+    at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField("from address", null=True, blank=True)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["token", "-at"], name="event_token_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.token} at {self.at:%Y-%m-%d %H:%M}"

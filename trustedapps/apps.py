@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TrustedAppsConfig(AppConfig):
+    name = "trustedapps"
+    verbose_name = "Security"

@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models, transaction
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+class Scope(models.Model):
+    """An entry of the scope catalogue: what a token may be used for (`read`, `update`, ...)."""
+
+    name = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z][a-z0-9_.:-]*$", "Lower-case letters, digits, _.:-")],
+    )
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TokenPolicy(models.TextChoices):
+    NONE = "none", "No reference tokens"
+    AUTHENTICATED_USERS = "authenticated_users", "Authenticated users"
+    ADMINISTRATORS_ONLY = "administrators_only", "Administrators only"
+
+
+class TrustedApplicationQuerySet(models.QuerySet["TrustedApplication"]):
+    def issuable_by(self, user: User) -> TrustedApplicationQuerySet:
+        """The enabled applications this user may issue personal tokens for."""
+        if not user.is_active or user.is_system_user:
+            return self.none()
+        policies = [TokenPolicy.AUTHENTICATED_USERS]
+        if user.is_instance_admin:
+            policies.append(TokenPolicy.ADMINISTRATORS_ONLY)
+        return self.filter(is_enabled=True, token_policy__in=policies)
+
+
+class TrustedApplication(models.Model):
+    application_uri = models.CharField(
+        "application URI",
+        max_length=200,
+        help_text="Unique identifier, for example com.example/sync.",
+        validators=[RegexValidator(r"^\S+$", "An application URI has no spaces.")],
+    )
+    name = models.CharField(max_length=200)
+    notes = models.TextField(blank=True)
+    is_enabled = models.BooleanField(
+        "enabled", default=True, help_text="While off, none of this application's tokens validate."
+    )
+    token_policy = models.CharField(
+        "reference token policy",
+        max_length=32,
+        choices=TokenPolicy.choices,
+        default=TokenPolicy.NONE,
+    )
+    has_system_user = models.BooleanField(
+        "system user",
+        default=False,
+        help_text="Service access tokens act as this application's system user.",
+    )
+    allowed_scopes = models.ManyToManyField(Scope, blank=True, related_name="applications")
+    max_token_lifetime_days = models.PositiveIntegerField(
+        "longest token lifetime (days)",
+        null=True,
+        blank=True,
+        help_text="Empty: the instance default applies.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TrustedApplicationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["application_uri"], name="unique_application_uri")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.application_uri})"
+
+    def save(self, *args, **kwargs) -> None:
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.sync_system_user()
+
+    @property
+    def max_token_lifetime(self) -> timedelta:
+        days = self.max_token_lifetime_days or settings.TOKEN_MAX_LIFETIME_DAYS
+        return timedelta(days=days)
+
+    @property
+    def allows_personal_tokens(self) -> bool:
+        return self.token_policy != TokenPolicy.NONE
+
+    def policy_allows_personal(self, user: User) -> bool:
+        if not user.is_active or user.is_system_user:
+            return False
+        if self.token_policy == TokenPolicy.AUTHENTICATED_USERS:
+            return True
+        return self.token_policy == TokenPolicy.ADMINISTRATORS_ONLY and user.is_instance_admin
+
+    def service_tokens_refusal(self) -> str | None:
+        """Why this application cannot have service tokens now, or None when it can."""
+        if self.token_policy == TokenPolicy.NONE:
+            return "Its reference token policy is 'none'."
+        if not self.has_system_user:
+            return "It has no system user."
+        if not self.is_enabled:
+            return "It is disabled."
+        return None
+
+    def sync_system_user(self) -> User | None:
+        """Create the system user when the application gets one; deactivate it when it loses it.
+
+        Deactivating (never deleting) keeps the audit trail, and makes its tokens inactive at once.
+        """
+        from accounts.models import User
+
+        user = User.objects.filter(system_application=self).first()
+        if self.has_system_user and user is None:
+            user = User(username=self._system_username(), system_application=self)
+            user.set_unusable_password()
+            user.save()
+        elif user is not None and user.is_active != self.has_system_user:
+            user.is_active = self.has_system_user
+            user.save(update_fields=["is_active"])
+        return user
+
+    def _system_username(self) -> str:
+        from accounts.models import User
+
+        base = "app." + re.sub(r"[^\w.@+-]", "-", self.application_uri)[:130]
+        if User.objects.filter(username=base).exists():
+            return f"{base}.{self.pk}"
+        return base
+
+
+class ResourceServerQuerySet(models.QuerySet["ResourceServer"]):
+    def authenticate(self, client_id: str, secret: str) -> ResourceServer | None:
+        server = self.filter(client_id=client_id, is_enabled=True).first()
+        if server is None or not server.check_secret(secret):
+            return None
+        return server
+
+
+def hash_secret(secret: str) -> str:
+    # Generated secrets carry 256 random bits, so SHA-256 suffices (a password hash costs ~0.4 s).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ResourceServer(models.Model):
+    """An API that asks the portal whether a token is active, for the scopes it owns."""
+
+    client_id = models.CharField(
+        "client ID",
+        max_length=100,
+        validators=[RegexValidator(r"^[A-Za-z0-9._~-]+$", "Letters, digits and ._~- only.")],
+    )
+    name = models.CharField(max_length=200, blank=True)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.ManyToManyField(Scope, blank=True, related_name="resource_servers")
+    is_enabled = models.BooleanField("enabled", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ResourceServerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["client_id"]
+        constraints = [models.UniqueConstraint(fields=["client_id"], name="unique_client_id")]
+
+    def __str__(self) -> str:
+        return self.name or self.client_id
+
+    def set_secret(self) -> str:
+        """Give the server a new secret and return it: the only time it exists in plaintext."""
+        secret = secrets.token_urlsafe(32)
+        self.secret_hash = hash_secret(secret)
+        return secret
+
+    def check_secret(self, secret: str) -> bool:
+        return secrets.compare_digest(self.secret_hash, hash_secret(secret))
