@@ -15,12 +15,13 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def read_scope(db) -> Scope:
-    return Scope.objects.get(name="read")  # added by a data migration
+    # A data migration adds it; get_or_create because live-server tests flush the tables.
+    return Scope.objects.get_or_create(name="read")[0]
 
 
 @pytest.fixture
 def update_scope(db) -> Scope:
-    return Scope.objects.get(name="update")
+    return Scope.objects.get_or_create(name="update")[0]
 
 
 @pytest.fixture

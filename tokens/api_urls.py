@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from tokens import api
+
+urlpatterns = [
+    path("connect/introspect", api.introspect_view, name="introspect"),
+]

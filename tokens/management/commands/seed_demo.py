@@ -51,12 +51,10 @@ class Command(BaseCommand):
         server.scopes.add(read, update)
 
         self.stdout.write(
-            "Demo sign-ins (password for both: {pw}):\n"
-            "  alice  a person:              http://127.0.0.1:8000/\n"
-            "  {admin}  instance administrator:  http://127.0.0.1:8000/admin/\n"
-            "Resource server: client_id={cid} client_secret={secret}\n".format(
-                pw=DEMO_PASSWORD, admin=admin.username, cid=DEMO_SERVER, secret=secret
-            )
+            f"Demo sign-ins (password for both: {DEMO_PASSWORD}):\n"
+            f"  alice  a person                http://127.0.0.1:8000/\n"
+            f"  {admin.username}  instance administrator  http://127.0.0.1:8000/admin/\n"
+            f"Resource server: client_id={DEMO_SERVER} client_secret={secret}\n"
         )
 
 
