@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
@@ -65,3 +65,16 @@ def note(command: BaseCommand, message: str) -> None:
 def refusal(error: ValidationError) -> CommandError:
     """The model's refusal, naming its rule, as a command error."""
     return CommandError(" ".join(error.messages))
+
+
+def invalid(error: ValidationError) -> CommandError:
+    """A full_clean() failure, each message after the field it concerns."""
+    if not hasattr(error, "error_dict"):
+        return refusal(error)
+    return CommandError(
+        " ".join(
+            f"{field}: {message}" if field != NON_FIELD_ERRORS else message
+            for field, messages in error.message_dict.items()
+            for message in messages
+        )
+    )

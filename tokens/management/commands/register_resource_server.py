@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from tokens.management.cli import note, refusal, scopes_named
+from tokens.management.cli import invalid, note, scopes_named
 from trustedapps.models import ResourceServer
 
 
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         try:
             server.full_clean()
         except ValidationError as error:
-            raise refusal(error) from None
+            raise invalid(error) from None
         with transaction.atomic():
             server.save()
             server.scopes.set(scopes)

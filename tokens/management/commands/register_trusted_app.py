@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from tokens.management.cli import positive_int, refusal, scopes_named
+from tokens.management.cli import invalid, positive_int, scopes_named
 from trustedapps.models import TokenPolicy, TrustedApplication
 
 
@@ -65,7 +65,7 @@ class Command(BaseCommand):
         try:
             application.full_clean()
         except ValidationError as error:
-            raise refusal(error) from None
+            raise invalid(error) from None
         with transaction.atomic():
             application.save()
             application.allowed_scopes.set(scopes)
