@@ -57,9 +57,9 @@ def test_it_refuses_a_client_id_with_odd_characters(run, db):
     assert not ResourceServer.objects.exists()
 
 
-def test_its_help_says_the_secret_is_shown_once(capsys):
+def test_its_help_says_the_secret_is_shown_only_now(capsys):
     with pytest.raises(SystemExit):
         call_command("register_resource_server", "--help")
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--scopes" in help_text
-    assert "shown once" in help_text
+    assert "the only time it is shown" in help_text
