@@ -1,9 +1,13 @@
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from tokens.format import make_token
 from tokens.introspection import describe
 from tokens.models import ReferenceToken, TokenEvent
 
@@ -64,8 +68,6 @@ def test_it_refuses_what_names_no_token(run, alice_token, value, message):
 
 
 def test_an_unknown_well_formed_token_is_refused_without_echoing_it(run, db):
-    from tokens.format import make_token
-
     plaintext = make_token()
     with pytest.raises(CommandError, match="No token matches") as excinfo:
         run("revoke_token", plaintext)
@@ -76,3 +78,18 @@ def test_its_help_names_the_reason(capsys):
     with pytest.raises(SystemExit):
         call_command("revoke_token", "--help")
     assert "--reason" in capsys.readouterr().out
+
+
+def test_from_the_shell_a_refusal_exits_1_with_the_message_on_stderr():
+    # The one place where the real process matters: the exit status scripts see.
+    manage = Path(__file__).resolve().parents[2] / "manage.py"
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, str(manage), "revoke_token", "hello"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "CommandError: Give a token's number or an enrt_ token." in result.stderr
