@@ -29,7 +29,6 @@ def test_it_prints_a_personal_token_alone_on_stdout(run, alice, sync_app):
     assert out.stdout == plaintext + "\n"
     assert is_well_formed(plaintext)
     assert plaintext not in out.stderr
-    assert plaintext[-4:] not in out.stderr  # nothing of it, not even the hint, is repeated
     token = ReferenceToken.objects.get()
     assert f"#{token.pk} acting as alice for com.example/sync, scopes read" in out.stderr
     assert (token.kind, token.user, token.created_by) == ("personal", alice, alice)
