@@ -312,7 +312,8 @@ class ReferenceToken(models.Model):
         return TokenStatus.ACTIVE
 
     def can_be_revoked_by(self, user: User) -> bool:
-        if user.is_superuser or user.has_perm("tokens.change_referencetoken"):
+        # An instance admin (superuser or the dedicated permission) may revoke any token.
+        if user.is_instance_admin or user.has_perm("tokens.change_referencetoken"):
             return True
         return self.kind == TokenKind.PERSONAL and self.user_id == user.pk
 

@@ -1,0 +1,76 @@
+"""Revoking is instant, idempotent, and keeps the row for the audit trail."""
+
+from tokens.introspection import describe
+from tokens.models import ReferenceToken, TokenEvent, TokenStatus
+
+
+def test_revoking_records_who_why_and_from_where(alice_token, alice):
+    token = ReferenceToken.objects.get(pk=alice_token.token.pk)
+    assert token.revoke(by=alice, reason="laptop stolen", ip="198.51.100.7") is True
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert (token.revoked_by, token.revocation_reason) == (alice, "laptop stolen")
+    assert token.status() == TokenStatus.REVOKED
+    event = token.events.get(action=TokenEvent.Action.REVOKED)
+    assert (event.actor, event.detail, event.ip) == (alice, "laptop stolen", "198.51.100.7")
+
+
+def test_a_revoked_token_is_inactive_at_once(alice_token, alice):
+    assert describe(alice_token.plaintext) is not None
+    alice_token.token.revoke(by=alice)
+    assert describe(alice_token.plaintext) is None
+
+
+def test_a_second_revoke_changes_and_records_nothing(alice_token, alice, admin_user):
+    token = alice_token.token
+    token.revoke(by=alice, reason="first")
+    first = ReferenceToken.objects.values("revoked_at", "revoked_by", "revocation_reason").get(
+        pk=token.pk
+    )
+    events = TokenEvent.objects.count()
+
+    assert token.revoke(by=admin_user, reason="second") is False
+
+    assert (
+        ReferenceToken.objects.values("revoked_at", "revoked_by", "revocation_reason").get(
+            pk=token.pk
+        )
+        == first
+    )
+    assert TokenEvent.objects.count() == events
+    # The in-memory object shows the first revocation, not the refused second one.
+    assert (token.revoked_by, token.revocation_reason) == (alice, "first")
+
+
+def test_revoking_keeps_the_row_and_its_history(alice_token, alice):
+    alice_token.token.revoke(by=alice)
+    token = ReferenceToken.objects.get(pk=alice_token.token.pk)
+    assert list(token.events.order_by("at", "id").values_list("action", flat=True)) == [
+        "issued",
+        "revoked",
+    ]
+
+
+def test_a_queryset_revoke_skips_tokens_already_revoked(alice_token, sync_service_token, alice):
+    alice_token.token.revoke(by=alice)
+    revoked = ReferenceToken.objects.all().revoke(by=None, reason="incident")
+    assert [t.pk for t in revoked] == [sync_service_token.token.pk]
+    assert TokenEvent.objects.filter(action="revoked").count() == 2
+
+
+def test_a_long_reason_is_cut_to_fit(alice_token, alice):
+    alice_token.token.revoke(by=alice, reason="x" * 500)
+    assert alice_token.token.revocation_reason == "x" * 200
+
+
+def test_the_owner_may_revoke_their_personal_token_and_nobody_else_but_admins(
+    alice_token, sync_service_token, alice, bob, admin_user, carol
+):
+    assert alice_token.token.can_be_revoked_by(alice)
+    assert alice_token.token.can_be_revoked_by(admin_user)
+    assert not alice_token.token.can_be_revoked_by(bob)
+    assert not sync_service_token.token.can_be_revoked_by(alice)
+    assert sync_service_token.token.can_be_revoked_by(admin_user)
+    # carol holds only the permission to issue service tokens: she may revoke what she issues.
+    assert sync_service_token.token.can_be_revoked_by(carol)
+    assert alice_token.token.can_be_revoked_by(carol)

@@ -1,0 +1,104 @@
+from argparse import ArgumentParser
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from tokens.management.cli import (
+    application_with_uri,
+    note,
+    person_named,
+    positive_int,
+    refusal,
+    scopes_named,
+)
+from tokens.models import IssuedToken, ReferenceToken, TokenKind
+from trustedapps.models import TrustedApplication
+
+DEFAULT_LIFETIME_DAYS = 30
+
+
+class Command(BaseCommand):
+    help = (
+        "Issue a reference token and print it, alone on stdout, the only time it is shown. "
+        "'personal' acts as --user; 'service' acts as the application's system user and is "
+        "issued in the name of the instance administrator given by --as-admin. The same rules "
+        "apply as in the browser. Example: "
+        "TOKEN=$(manage.py issue_token personal --user alice --app com.example/sync --scopes read)"
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        kinds = parser.add_subparsers(dest="kind", required=True, metavar="{personal,service}")
+        personal = kinds.add_parser("personal", help="A personal access token, acting as --user.")
+        personal.add_argument("--user", required=True, help="Username of the token's owner.")
+        service = kinds.add_parser(
+            "service",
+            help="A service access token, acting as the application's system user.",
+        )
+        service.add_argument(
+            "--as-admin",
+            required=True,
+            metavar="USERNAME",
+            help="The instance administrator (a superuser, or a holder of the 'Can issue "
+            "service access tokens' permission) recorded as its creator.",
+        )
+        for kind in (personal, service):
+            kind.add_argument("--app", required=True, metavar="URI", help="Application URI.")
+            kind.add_argument(
+                "--scopes",
+                default="",
+                help="Space- or comma-separated subset of the application's scopes "
+                "(default: all of them).",
+            )
+            kind.add_argument(
+                "--expires-in-days",
+                type=positive_int,
+                metavar="N",
+                help=f"Lifetime in days (default: {DEFAULT_LIFETIME_DAYS}, or the "
+                "application's longest lifetime if shorter).",
+            )
+            kind.add_argument("--description", default="", help="What it is for (128 chars).")
+
+    def handle(self, *args, **options) -> None:
+        application = application_with_uri(options["app"])
+        arguments = {
+            "application": application,
+            "scopes": scopes_named(options["scopes"]),
+            "expires_at": _expiry(application, options["expires_in_days"]),
+            "description": options["description"],
+        }
+        try:
+            if options["kind"] == TokenKind.PERSONAL:
+                issued = ReferenceToken.objects.issue_personal(
+                    user=person_named(options["user"]), **arguments
+                )
+            else:
+                issued = ReferenceToken.objects.issue_service(
+                    admin=person_named(options["as_admin"]), **arguments
+                )
+        except ValidationError as error:
+            raise refusal(error) from None
+        note(self, _summary(issued))
+        self.stdout.write(issued.plaintext)
+
+
+def _expiry(application: TrustedApplication, days: int | None) -> timezone.datetime:
+    if days is None:
+        return timezone.now() + min(
+            timedelta(days=DEFAULT_LIFETIME_DAYS), application.max_token_lifetime
+        )
+    try:
+        return timezone.now() + timedelta(days=days)
+    except OverflowError:
+        raise CommandError(f"{days} days is beyond any possible date.") from None
+
+
+def _summary(issued: IssuedToken) -> str:
+    token = issued.token
+    return (
+        f"Issued {token.get_kind_display().lower()} #{token.pk} acting as {token.user} for "
+        f"{token.application.application_uri}, scopes "
+        f"{' '.join(s.name for s in token.scopes.all())}, "
+        f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC. It is shown once, below; keep it now."
+    )
