@@ -13,6 +13,12 @@ from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplic
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(settings) -> None:
+    # Production Argon2 costs ~0.1 s of CPU a hash and nearly every test makes a persona.
+    settings.PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher"]
+
+
 @pytest.fixture
 def read_scope(db) -> Scope:
     # A data migration adds it; get_or_create because live-server tests flush the tables.

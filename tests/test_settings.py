@@ -1,0 +1,38 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.contrib.auth.hashers import get_hasher
+
+from config import settings as configured
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def test_people_passwords_are_hashed_with_argon2_first(alice):
+    assert configured.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    assert alice.password.startswith("argon2$")
+    assert get_hasher("default").algorithm == "argon2"
+
+
+def _start_django(**env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=PROJECT,
+        env={**environment, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = _start_django(DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_it_starts_with_a_secret_key_when_debug_is_off():
+    assert _start_django(DEBUG="false", SECRET_KEY="x" * 50).returncode == 0
