@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from accounts.models import User
 from tokens.admin import (
@@ -82,7 +83,7 @@ class UserAdmin(DjangoUserAdmin):
                 user.system_application,
                 "background:#6c5ce7;color:#fff;border-radius:3px;padding:1px 6px;",
             )
-        return format_html('<span class="badge badge-person">Person</span>')
+        return mark_safe('<span class="badge badge-person">Person</span>')  # noqa: S308
 
     @admin.display(description="tokens")
     def token_summary(self, user: User) -> str:
