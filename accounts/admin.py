@@ -83,7 +83,7 @@ class UserAdmin(DjangoUserAdmin):
                 user.system_application,
                 "background:#6c5ce7;color:#fff;border-radius:3px;padding:1px 6px;",
             )
-        return mark_safe('<span class="badge badge-person">Person</span>')  # noqa: S308
+        return mark_safe('<span class="badge badge-person">Person</span>')
 
     @admin.display(description="tokens")
     def token_summary(self, user: User) -> str:
