@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -68,14 +69,21 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        now = timezone.now()
-        live = Q(tokens__revoked_at__isnull=True) & (
-            Q(tokens__expires_at__isnull=True) | Q(tokens__expires_at__gt=now)
-        )
+        # Live = unrevoked minus unrevoked-but-expired: two correlated counts per listed app, each
+        # an index-only scan of token_app_unrevoked. A join with GROUP BY walked every token,
+        # and the planner turned "expires_at IS NULL OR > now" into a bitmap scan of the table
+        # (1.7 s on a million tokens; this takes milliseconds).
+        def count(**conditions) -> Coalesce:
+            tokens = ReferenceToken.objects.filter(
+                application=OuterRef("pk"), revoked_at__isnull=True, **conditions
+            )
+            n = tokens.order_by().values("application").annotate(n=Count("*")).values("n")
+            return Coalesce(Subquery(n), 0)
+
         return (
             super()
             .get_queryset(request)
-            .annotate(active_token_count=Count("tokens", filter=live))
+            .annotate(active_token_count=count() - count(expires_at__lte=timezone.now()))
             .prefetch_related("allowed_scopes")
         )
 

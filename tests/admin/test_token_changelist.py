@@ -182,3 +182,26 @@ def test_the_query_count_stays_constant_as_rows_grow(as_admin, alice, bob, sync_
     few = {q: queries(q) for q in ("", "?status=active", "?q=t1", "?expires=7d")}
     issue_many(40)
     assert {q: queries(q) for q in few} == few
+
+
+def test_a_big_list_is_counted_only_up_to_a_cap(as_admin, alice, sync_app, monkeypatch):
+    from tokens.admin import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 2)
+    expires = timezone.now() + timedelta(days=10)
+    for _ in range(3):
+        ReferenceToken.objects.issue_personal(user=alice, application=sync_app, expires_at=expires)
+    page = as_admin.get(LIST).content.decode()
+    assert "more than 2 reference tokens" in page
+    assert len(listed(as_admin)) == 3
+
+
+def test_tokens_expiring_soon_are_listed_soonest_first(as_admin, alice, sync_app):
+    now = timezone.now()
+    later, sooner = (
+        ReferenceToken.objects.issue_personal(
+            user=alice, application=sync_app, expires_at=now + timedelta(days=days)
+        ).token
+        for days in (5, 2)
+    )
+    assert [t.pk for t in listed(as_admin, "?expires=7d")] == [sooner.pk, later.pk]
