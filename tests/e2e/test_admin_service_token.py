@@ -26,6 +26,7 @@ def test_an_admin_creates_a_service_token_validates_and_revokes_it(
     page.get_by_role("link", name="Create application token").click()
     page.get_by_label("Description").fill("nightly export")
     page.get_by_role("checkbox", name="read", exact=True).check()
+    screenshot(page, "admin-create-application-token")
     page.get_by_role("button", name="Create token").click()
 
     field = page.locator("#shown-once-value")
