@@ -1,0 +1,198 @@
+"""The "Create application token" view: who may issue a SAT, the refusals, the shown-once page."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.admin.models import LogEntry
+from django.utils import timezone
+
+from tests.admin.conftest import grant, signed_in, stored_anywhere
+from tokens.introspection import describe, introspect
+from tokens.models import ReferenceToken, TokenKind
+from trustedapps.models import TokenPolicy
+
+TOKEN_RE = re.compile(r"enrt_[0-9A-F]{64}")
+
+
+def url(app) -> str:
+    return f"/admin/trustedapps/trustedapplication/{app.pk}/create-token/"
+
+
+def in_days(days: int) -> str:
+    return (timezone.now().astimezone(UTC).date() + timedelta(days=days)).isoformat()
+
+
+def issue(client, app, **data):
+    payload = {"description": "nightly export", "expires_on": in_days(30), **data}
+    return client.post(url(app), payload)
+
+
+def test_the_form_offers_the_apps_scopes_and_a_30_day_default(as_admin, sync_app, closed_app):
+    response = as_admin.get(url(sync_app))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert {s.name for s in form.fields["scopes"].queryset} == {"read", "update"}
+    assert form.initial["expires_on"].isoformat() == in_days(30)
+    assert "app.com.example-sync" in response.content.decode()  # whom the token acts as
+
+
+def test_the_default_expiry_is_capped_to_the_apps_longest_lifetime(as_admin, reports_app):
+    reports_app.max_token_lifetime_days = 7
+    reports_app.save()
+    form = as_admin.get(url(reports_app)).context["form"]
+    assert form.initial["expires_on"].isoformat() == in_days(7)
+
+
+def test_an_admin_gets_a_token_shown_once_that_acts_as_the_system_user(
+    as_admin, admin_user, sync_app, read_scope, orders_api
+):
+    response = issue(as_admin, sync_app, scopes=[read_scope.pk])
+
+    assert response.status_code == 200  # rendered, not redirected: the only place it exists
+    assert "no-store" in response["Cache-Control"]
+    body = response.content.decode()
+    plaintext = TOKEN_RE.search(body).group(0)
+    assert "will not be shown again" in body
+    assert "readonly" in body and "Copy" in body
+
+    token = ReferenceToken.objects.get()
+    assert token.kind == TokenKind.SERVICE
+    assert token.user == sync_app.system_user
+    assert token.created_by == admin_user
+    assert token.description == "nightly export"
+    active = introspect(plaintext, client_id=orders_api.client_id, client_secret=orders_api.secret)
+    assert active.username == "app.com.example-sync"
+    assert active.scopes == ("read",)
+
+
+def test_the_expiry_is_the_end_of_the_chosen_utc_day(as_admin, sync_app):
+    issue(as_admin, sync_app, expires_on=in_days(10))
+    expected = datetime.combine(
+        timezone.now().astimezone(UTC).date() + timedelta(days=11), datetime.min.time(), UTC
+    )
+    assert ReferenceToken.objects.get().expires_at == expected
+
+
+def test_the_last_allowed_day_is_accepted(as_admin, reports_app):
+    response = issue(as_admin, reports_app, expires_on=in_days(30))
+    assert response.status_code == 200
+    token = ReferenceToken.objects.get()
+    assert token.expires_at <= timezone.now() + timedelta(days=30)
+
+
+def test_no_scope_ticked_gives_all_of_the_apps_scopes(as_admin, sync_app):
+    issue(as_admin, sync_app)
+    assert {s.name for s in ReferenceToken.objects.get().scopes.all()} == {"read", "update"}
+
+
+def test_neither_the_database_nor_the_admin_history_holds_the_token(as_admin, sync_app):
+    response = issue(as_admin, sync_app)
+    plaintext = TOKEN_RE.search(response.content.decode()).group(0)
+
+    assert stored_anywhere(plaintext) == []
+    entry = LogEntry.objects.get()
+    token = ReferenceToken.objects.get()
+    assert entry.get_change_message() == f"Issued service token {token.masked} (nightly export)."
+    assert plaintext not in entry.change_message + entry.object_repr
+    assert plaintext not in str(as_admin.cookies)  # nor in the messages cookie
+
+
+def test_a_date_beyond_the_apps_longest_lifetime_is_refused(as_admin, reports_app):
+    response = issue(as_admin, reports_app, expires_on=in_days(31))
+    assert response.status_code == 200
+    assert "at most 30 days" in str(response.context["form"].errors["expires_on"])
+    assert not ReferenceToken.objects.exists()
+
+
+def test_a_past_date_is_refused(as_admin, sync_app):
+    response = issue(as_admin, sync_app, expires_on=in_days(0))
+    assert response.context["form"].errors["expires_on"]
+    assert not ReferenceToken.objects.exists()
+
+
+def test_a_scope_the_app_does_not_allow_is_refused(as_admin, reports_app, update_scope):
+    response = issue(as_admin, reports_app, scopes=[update_scope.pk])
+    assert response.context["form"].errors["scopes"]
+    assert not ReferenceToken.objects.exists()
+
+
+def test_a_description_is_required(as_admin, sync_app):
+    response = issue(as_admin, sync_app, description="  ")
+    assert response.context["form"].errors["description"]
+    assert not ReferenceToken.objects.exists()
+
+
+def test_carol_may_issue_with_the_permission_and_sight_of_the_apps(carol, sync_app):
+    carol = grant(carol, "view_trustedapplication")
+    response = issue(signed_in(carol), sync_app)
+    assert response.status_code == 200
+    assert ReferenceToken.objects.get().created_by == carol
+
+
+def test_carol_without_sight_of_the_apps_gets_403(carol, sync_app):
+    assert issue(signed_in(carol), sync_app).status_code == 403
+
+
+def test_staff_who_may_edit_apps_but_not_issue_tokens_get_403(dave, sync_app):
+    client = signed_in(dave)
+    assert client.get(url(sync_app)).status_code == 403
+    assert issue(client, sync_app).status_code == 403
+    assert not ReferenceToken.objects.exists()
+
+
+def test_a_person_who_is_not_staff_is_sent_to_the_admin_sign_in(alice, sync_app):
+    response = issue(signed_in(alice), sync_app)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+    assert not ReferenceToken.objects.exists()
+
+
+def test_an_unknown_application_is_404(as_admin):
+    assert (
+        as_admin.get("/admin/trustedapps/trustedapplication/999999/create-token/").status_code
+        == 404
+    )
+    assert (
+        as_admin.get("/admin/trustedapps/trustedapplication/abc/create-token/").status_code == 404
+    )
+
+
+def test_an_app_with_policy_none_refuses_with_the_reason(as_admin, closed_app):
+    response = issue(as_admin, closed_app)
+    assert response.status_code == 302
+    assert not ReferenceToken.objects.exists()
+    page = as_admin.get(response["Location"]).content.decode()
+    assert "policy is &#x27;none&#x27;" in page
+
+
+def test_a_disabled_app_refuses(as_admin, sync_app):
+    sync_app.is_enabled = False
+    sync_app.save()
+    assert issue(as_admin, sync_app).status_code == 302
+    assert not ReferenceToken.objects.exists()
+
+
+def test_an_app_without_a_system_user_refuses(as_admin, sync_app):
+    sync_app.has_system_user = False
+    sync_app.token_policy = TokenPolicy.AUTHENTICATED_USERS
+    sync_app.save()
+    assert issue(as_admin, sync_app).status_code == 302
+    assert not ReferenceToken.objects.exists()
+
+
+def test_a_post_without_csrf_is_refused(admin_user, sync_app):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    response = issue(client, sync_app)
+    assert response.status_code == 403
+    assert not ReferenceToken.objects.exists()
+
+
+def test_the_token_stops_working_when_the_app_loses_its_system_user(as_admin, sync_app):
+    plaintext = TOKEN_RE.search(issue(as_admin, sync_app).content.decode()).group(0)
+    assert describe(plaintext) is not None
+    sync_app.has_system_user = False
+    sync_app.save()
+    assert describe(plaintext) is None

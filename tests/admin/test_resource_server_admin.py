@@ -1,0 +1,101 @@
+"""Resource servers: a generated secret shown once on creation, and rotation that bites at once."""
+
+import re
+
+import pytest
+from django.contrib.admin.models import LogEntry
+
+from tests.admin.conftest import signed_in, stored_anywhere
+from tokens.introspection import InvalidClient, introspect
+from trustedapps.models import ResourceServer
+
+LIST = "/admin/trustedapps/resourceserver/"
+SECRET_RE = re.compile(r'id="shown-once-value"[^>]*value="([^"]+)"', re.S)
+
+
+def shown_secret(response) -> str:
+    return SECRET_RE.search(response.content.decode()).group(1)
+
+
+def test_adding_a_server_shows_its_generated_secret_once(as_admin, read_scope, alice_token):
+    response = as_admin.post(
+        LIST + "add/",
+        {
+            "client_id": "billing-api",
+            "name": "Billing",
+            "scopes": [read_scope.pk],
+            "is_enabled": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    secret = shown_secret(response)
+    assert "will not be shown again" in response.content.decode()
+
+    active = introspect(alice_token.plaintext, client_id="billing-api", client_secret=secret)
+    assert active.scopes == ("read",)
+    assert stored_anywhere(secret) == []
+    assert all(secret not in e.change_message + e.object_repr for e in LogEntry.objects.all())
+    assert LogEntry.objects.count() == 1
+    page = as_admin.get(LIST + f"{ResourceServer.objects.get().pk}/change/").content.decode()
+    assert secret not in page
+
+
+def test_rotation_asks_first(as_admin, orders_api):
+    response = as_admin.get(f"{LIST}{orders_api.server.pk}/rotate-secret/")
+    assert response.status_code == 200
+    assert "at once" in response.content.decode()
+    assert ResourceServer.objects.get().check_secret(orders_api.secret)
+
+
+def test_rotating_gives_a_new_secret_and_the_old_one_stops_working_at_once(
+    as_admin, orders_api, alice_token
+):
+    response = as_admin.post(f"{LIST}{orders_api.server.pk}/rotate-secret/")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    new = shown_secret(response)
+    assert new != orders_api.secret
+
+    with pytest.raises(InvalidClient):
+        introspect(alice_token.plaintext, client_id="orders-api", client_secret=orders_api.secret)
+    assert introspect(alice_token.plaintext, client_id="orders-api", client_secret=new)
+    assert ResourceServer.objects.get().secret_rotated_at is not None
+    assert stored_anywhere(new) == []
+    entry = LogEntry.objects.get()
+    assert entry.get_change_message() == "Rotated the secret."
+
+
+def test_the_change_page_has_a_rotate_button(as_admin, orders_api):
+    page = as_admin.get(f"{LIST}{orders_api.server.pk}/change/").content.decode()
+    assert f"{orders_api.server.pk}/rotate-secret/" in page
+
+
+def test_staff_who_may_only_view_cannot_rotate(orders_api):
+    from accounts.models import User
+    from tests.admin.conftest import grant
+
+    viewer = grant(
+        User.objects.create_user("vic", "vic@example.com", "x", is_staff=True),
+        "view_resourceserver",
+    )
+    client = signed_in(viewer)
+    assert (
+        "rotate-secret" not in client.get(f"{LIST}{orders_api.server.pk}/change/").content.decode()
+    )
+    assert client.post(f"{LIST}{orders_api.server.pk}/rotate-secret/").status_code == 403
+    assert ResourceServer.objects.get().check_secret(orders_api.secret)
+
+
+def test_rotating_an_unknown_server_is_404(as_admin):
+    assert as_admin.post(f"{LIST}999999/rotate-secret/").status_code == 404
+
+
+def test_the_client_id_cannot_change_after_creation(as_admin, orders_api, read_scope):
+    as_admin.post(
+        f"{LIST}{orders_api.server.pk}/change/",
+        {"client_id": "renamed", "name": "Orders", "scopes": [read_scope.pk], "is_enabled": "on"},
+    )
+    server = ResourceServer.objects.get()
+    assert server.client_id == "orders-api"
+    assert server.name == "Orders"

@@ -1,0 +1,124 @@
+"""Users: people and system users told apart, no password for system users, bulk token revoke."""
+
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+from tests.admin.conftest import signed_in
+from tokens.introspection import describe
+from tokens.models import ReferenceToken
+
+LIST = "/admin/accounts/user/"
+
+
+def test_the_list_tells_people_and_system_users_apart(as_admin, alice, sync_app):
+    page = as_admin.get(LIST).content.decode()
+    assert "System user" in page and "Person" in page
+    system = as_admin.get(LIST + "?kind=system").context["cl"].result_list
+    assert [u.username for u in system] == ["app.com.example-sync"]
+    people = {u.username for u in as_admin.get(LIST + "?kind=people").context["cl"].result_list}
+    assert people == {"admin", "alice"}
+
+
+def test_a_system_users_page_has_no_password(as_admin, sync_app):
+    user = sync_app.system_user
+    page = as_admin.get(f"{LIST}{user.pk}/change/").content.decode()
+    assert "password/" not in page
+    assert 'name="password"' not in page
+    assert "cannot sign in" in page
+
+
+def test_a_system_user_cannot_be_given_a_password(as_admin, sync_app):
+    user = sync_app.system_user
+    url = f"{LIST}{user.pk}/password/"
+    assert as_admin.get(url).status_code == 403
+    response = as_admin.post(
+        url,
+        {
+            "password1": "x7!Long-enough-pw",
+            "password2": "x7!Long-enough-pw",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 403
+    user.refresh_from_db()
+    assert not user.has_usable_password()
+
+
+def test_a_person_can_still_get_a_new_password(as_admin, alice):
+    assert as_admin.get(f"{LIST}{alice.pk}/password/").status_code == 200
+
+
+def test_revoke_all_tokens_of_the_selected_users_after_confirmation(
+    as_admin, admin_user, alice, bob, alice_token, sync_app, in_30_days
+):
+    bobs = ReferenceToken.objects.issue_personal(
+        user=bob, application=sync_app, expires_at=in_30_days
+    )
+    choose = {"action": "revoke_all_tokens", "index": "0", ACTION_CHECKBOX_NAME: [alice.pk]}
+    page = as_admin.post(LIST, choose).content.decode()
+    assert "1 token will be revoked" in page and "alice" in page
+    assert describe(alice_token.plaintext) is not None
+
+    confirm = {
+        "action": "revoke_all_tokens",
+        "post": "yes",
+        "reason": "left the company",
+        ACTION_CHECKBOX_NAME: [alice.pk],
+    }
+    assert as_admin.post(LIST, confirm).status_code == 302
+    assert describe(alice_token.plaintext) is None
+    assert describe(bobs.plaintext) is not None
+    token = ReferenceToken.objects.get(pk=alice_token.token.pk)
+    assert (token.revoked_by, token.revocation_reason) == (admin_user, "left the company")
+
+
+def test_staff_without_the_revoke_permission_cannot_revoke_users_tokens(alice, alice_token):
+    from accounts.models import User
+    from tests.admin.conftest import grant
+
+    viewer = grant(
+        User.objects.create_user("vic", "vic@example.com", "x", is_staff=True), "view_user"
+    )
+    client = signed_in(viewer)
+    assert "revoke_all_tokens" not in client.get(LIST).content.decode()
+    confirm = {
+        "action": "revoke_all_tokens",
+        "post": "yes",
+        "reason": "x",
+        ACTION_CHECKBOX_NAME: [alice.pk],
+    }
+    client.post(LIST, confirm)
+    assert describe(alice_token.plaintext) is not None
+
+
+def test_deactivating_a_user_keeps_the_tokens_but_they_stop_validating(
+    as_admin, alice, alice_token
+):
+    page = as_admin.get(f"{LIST}{alice.pk}/change/").content.decode()
+    assert "1 token(s)" in page
+    alice.is_active = False
+    alice.save()
+    response = as_admin.get(f"{LIST}{alice.pk}/change/")
+    page = response.content.decode()
+    assert "stay in place" in page
+    assert ReferenceToken.objects.get().revoked_at is None
+    assert describe(alice_token.plaintext) is None
+
+
+def test_deactivating_from_the_form_says_the_tokens_stop(as_admin, alice, alice_token):
+    data = {
+        "username": "alice",
+        "first_name": "Alice",
+        "last_name": "",
+        "email": "alice@example.com",
+        "date_joined_0": alice.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": alice.date_joined.strftime("%H:%M:%S"),
+    }  # is_active unticked
+    response = as_admin.post(f"{LIST}{alice.pk}/change/", data, follow=True)
+    alice.refresh_from_db()
+    assert not alice.is_active
+    assert "stop validating at once" in response.content.decode()
+    assert ReferenceToken.objects.get().revoked_at is None
+
+
+def test_staff_without_permission_get_403(erin):
+    assert signed_in(erin).get(LIST).status_code == 403

@@ -1,0 +1,60 @@
+"""An instance admin issues a SAT in a real browser, a resource server validates it, then it is
+revoked from the token list and stops validating at once."""
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+
+
+def sign_in_to_the_admin(page) -> None:
+    page.goto("/admin/login/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")
+
+
+def test_an_admin_creates_a_service_token_validates_and_revokes_it(
+    page, screenshot, admin_user, sync_app, orders_api, introspect_over_http
+):
+    sign_in_to_the_admin(page)
+
+    page.goto(f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/")
+    screenshot(page, "admin-trusted-application")
+    page.get_by_role("link", name="Create application token").click()
+    page.get_by_label("Description").fill("nightly export")
+    page.get_by_role("checkbox", name="read", exact=True).check()
+    screenshot(page, "admin-create-application-token")
+    page.get_by_role("button", name="Create token").click()
+
+    field = page.locator("#shown-once-value")
+    token = field.input_value()
+    assert re.fullmatch(r"enrt_[0-9A-F]{64}", token)
+    expect(page.get_by_text("It will not be shown again")).to_be_visible()
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_text("Copied.")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == token
+    screenshot(page, "admin-service-token-created")
+
+    answer = introspect_over_http(token, orders_api)
+    assert answer["active"] is True
+    assert answer["token_kind"] == "service"
+    assert answer["username"] == "app.com.example-sync"
+    assert answer["scope"] == "read"
+
+    page.goto("/admin/tokens/referencetoken/")
+    row = page.locator("#result_list tbody tr", has_text="enrt_…" + token[-4:])
+    screenshot(page, "admin-token-list")
+    row.locator("input.action-select").check()
+    page.locator("select[name=action]").select_option("revoke_selected")
+    page.get_by_role("button", name="Go").click()
+    expect(page.get_by_text("1 token will be revoked")).to_be_visible()
+    page.get_by_label("Reason").fill("rotated after the e2e test")
+    screenshot(page, "admin-token-revoke-confirmation")
+    page.get_by_role("button", name="Yes, revoke").click()
+    expect(page.get_by_text("Revoked 1 token(s).")).to_be_visible()
+    screenshot(page, "admin-token-list-after-revoke")
+
+    assert introspect_over_http(token, orders_api) == {"active": False}
