@@ -43,4 +43,4 @@ def expires_soon(token: ReferenceToken) -> bool:
 def last_used_hint(token: ReferenceToken) -> str:
     if token.last_used_at is None:
         return "Never used"
-    return f"Last used {_ago(token.last_used_at, timezone.now())}"
+    return _ago(token.last_used_at, timezone.now()).capitalize()
