@@ -164,12 +164,13 @@ def token_create(request: HttpRequest) -> HttpResponse:
         # Step one of the form without JavaScript: show the chosen application's scopes and
         # limits, keeping what was typed, without refusing anything yet.
         data = request.POST
+        nonce = data.get("nonce", "")
         initial = {
             "application": data.get("application"),
             "description": data.get("description", ""),
             "expires_at": data.get("expires_at"),
             "scopes": data.getlist("scopes"),
-            "nonce": data.get("nonce") or _new_nonce(request),
+            "nonce": nonce if _nonce_is_fresh(request, nonce) else _new_nonce(request),
         }
         return _render_form(request, CreateTokenForm(user=request.user, initial=initial))
 

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -86,3 +87,18 @@ def test_screenshots_of_the_sign_in_pages(page_without_js: Page, screenshot, ali
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("correct username and password")
     screenshot(page, f"sign-in-error-{size}")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_screenshot_of_the_locked_out_page(page_without_js: Page, screenshot, alice, size):
+    page = page_without_js
+    page.set_viewport_size(DESKTOP if size == "desktop" else PHONE)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        page.goto("/login/")
+        page.get_by_label("Username").fill("alice")
+        page.get_by_label("Password").fill("wrong")
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Too many failed sign-ins")).to_be_visible()
+    expect(page.get_by_text("Try again in 15 minutes.")).to_be_visible()
+    screenshot(page, f"locked-out-{size}")

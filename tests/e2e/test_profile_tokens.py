@@ -114,3 +114,26 @@ def test_choosing_another_application_without_javascript_takes_a_second_step(
     expect(page.get_by_role("checkbox")).to_have_count(2)
     expect(page.get_by_label("Description")).to_have_value("kept while choosing")
     expect(page.get_by_text("Sync allows at most 365 days")).to_be_visible()
+
+
+@pytest.mark.e2e
+def test_reloading_or_going_back_never_shows_the_token_again(page: Page, alice, sync_app):
+    sign_in(page, "alice")
+    fill_create_form(page, "shown once")
+    page.get_by_role("button", name="Generate token").click()
+    token = page.get_by_label("Your new personal access token").input_value()
+    assert TOKEN_RE.match(token)
+
+    page.reload()  # the browser sends the same form again
+    expect(page).to_have_url(re.compile(r"/profile/security/tokens/$"))
+    expect(page.get_by_text("That form was already used")).to_be_visible()
+    assert token not in page.content()
+
+    page.go_back()
+    assert token not in page.content()
+    page.go_forward()
+    assert token not in page.content()
+    assert token not in page.evaluate(
+        "JSON.stringify(localStorage) + JSON.stringify(sessionStorage)"
+    )
+    assert sync_app.tokens.count() == 1
