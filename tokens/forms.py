@@ -60,7 +60,9 @@ class CreateTokenForm(forms.Form):
     # refusal ("Sync does not allow the scope(s): admin") rather than a generic one.
     scopes = forms.ModelMultipleChoiceField(queryset=Scope.objects.all(), required=False)
     # One-time nonce: a resubmitted form (reload, back button, double click) creates no token.
-    nonce = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # A missing or unknown nonce is the view's to handle (as a form already used), not an error
+    # on a field nobody can see.
+    nonce = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -161,8 +161,16 @@ def test_resubmitting_the_same_form_creates_no_second_token(alice_client, sync_a
     assert b"That form was already used, so no new token was created." in page.content
 
 
-def test_a_form_without_a_nonce_of_this_session_creates_nothing(alice_client, sync_app):
-    response = create(alice_client, sync_app, nonce="made-up")
+@pytest.mark.parametrize("nonce", ["made-up", "", "n" * 5000])
+def test_a_form_without_a_nonce_of_this_session_creates_nothing(alice_client, sync_app, nonce):
+    response = create(alice_client, sync_app, nonce=nonce)
+    assert response.status_code == 302
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_a_form_without_any_nonce_creates_nothing(alice_client, sync_app):
+    data = {"application": sync_app.pk, "description": "x", "expires_at": in_days(3)}
+    response = alice_client.post(URL, data)
     assert response.status_code == 302
     assert ReferenceToken.objects.count() == 0
 

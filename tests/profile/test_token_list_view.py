@@ -169,3 +169,11 @@ def test_the_page_costs_the_same_queries_for_few_or_many_tokens(
 
 def test_it_changes_nothing_on_post(alice_client):
     assert alice_client.post(URL).status_code == 405
+
+
+def test_htmx_comes_from_this_site_and_carries_the_csrf_token(alice_client):
+    content = alice_client.get(URL).content.decode()
+    assert '<script src="/static/django_htmx/htmx-2.min.js" defer></script>' in content
+    assert not re.search(r'<script[^>]+src="(https?:)?//', content)  # no CDN
+    assert re.search(r"<body hx-headers='\{\"X-CSRFToken\": \"\w+\"\}'>", content)
+    assert '<link rel="stylesheet" href="/static/css/portal.css">' in content
