@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import User
+from tokens.ids import is_row_id
 from tokens.models import DESCRIPTION_MAX_LENGTH
 from trustedapps.models import Scope, TrustedApplication
 
@@ -37,10 +38,31 @@ def start_of_day_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+class RowChoiceField(forms.ModelChoiceField):
+    def to_python(self, value):
+        if value not in self.empty_values and not is_row_id(value):
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(value)
+
+
+class RowMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        for pk in value:
+            if not is_row_id(pk):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super()._check_values(value)
+
+
 class CreateTokenForm(forms.Form):
     """Field names match the keys of the model's ValidationError, so refusals land beside them."""
 
-    application = forms.ModelChoiceField(
+    application = RowChoiceField(
         queryset=TrustedApplication.objects.none(),
         empty_label=None,
         error_messages={
@@ -58,7 +80,7 @@ class CreateTokenForm(forms.Form):
     )
     # Validated against every scope so that a scope of another application gets the model's own
     # refusal ("Sync does not allow the scope(s): admin") rather than a generic one.
-    scopes = forms.ModelMultipleChoiceField(queryset=Scope.objects.all(), required=False)
+    scopes = RowMultipleChoiceField(queryset=Scope.objects.all(), required=False)
     # One-time nonce: a resubmitted form (reload, back button, double click) creates no token.
     # A missing or unknown nonce is the view's to handle (as a form already used), not an error
     # on a field nobody can see.

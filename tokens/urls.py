@@ -1,6 +1,9 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from tokens import views
+from tokens.ids import RowIdConverter
+
+register_converter(RowIdConverter, "row_id")
 
 urlpatterns = [
     path("profile/security/tokens/", views.token_list, name="token_list"),
@@ -10,5 +13,7 @@ urlpatterns = [
         views.application_fields,
         name="token_application_fields",
     ),
-    path("profile/security/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path(
+        "profile/security/tokens/<row_id:token_id>/revoke/", views.token_revoke, name="token_revoke"
+    ),
 ]

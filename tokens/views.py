@@ -26,6 +26,7 @@ from tokens.forms import (
     first_expiry_day,
     last_expiry_day,
 )
+from tokens.ids import is_row_id
 from tokens.models import IssuedToken, ReferenceToken, ReferenceTokenQuerySet
 from trustedapps.models import TrustedApplication
 
@@ -115,10 +116,7 @@ def _application_fields(
 
 def _chosen_application(applications: Any, application_id: Any) -> TrustedApplication | None:
     if application_id:
-        try:
-            return applications.filter(pk=int(application_id)).first()
-        except (TypeError, ValueError):
-            return None
+        return applications.filter(pk=application_id).first() if is_row_id(application_id) else None
     # The select has no empty choice, so the browser shows the first application as chosen.
     return applications.first()
 

@@ -44,7 +44,7 @@ def test_an_application_this_person_may_not_use_is_not_found(alice_client, repor
 
 
 def test_an_odd_application_id_is_not_found(alice_client, sync_app):
-    for value in ["abc", "99999", "1.5", "-1"]:
+    for value in ["abc", "99999", "1.5", "-1", "9" * 30, "\u0661"]:
         assert alice_client.get(URL, {"application": value}).status_code == 404
 
 

@@ -212,10 +212,20 @@ def test_it_refuses_a_scope_of_another_application(alice_client, sync_app, read_
     assert ReferenceToken.objects.count() == 0
 
 
-def test_it_refuses_a_scope_that_does_not_exist(alice_client, sync_app):
-    response = create(alice_client, sync_app, scopes=["999999"])
+@pytest.mark.parametrize("scope", ["999999", "9" * 30, "abc", "\x00"])
+def test_it_refuses_a_scope_that_does_not_exist(alice_client, sync_app, scope):
+    response = create(alice_client, sync_app, scopes=[scope])
     assert response.status_code == 400
-    assert "not one of the available choices" in field_error(response, "scopes")
+    assert field_error(response, "scopes")
+    assert ReferenceToken.objects.count() == 0
+
+
+@pytest.mark.parametrize("application", ["9" * 30, "abc", "-1", ""])
+def test_it_refuses_an_application_id_that_is_no_id(alice_client, sync_app, application):
+    response = create(alice_client, sync_app, application=application)
+    assert response.status_code == 400
+    assert field_error(response, "application")
+    assert ReferenceToken.objects.count() == 0
 
 
 def test_it_refuses_an_application_without_scopes(alice_client, sync_app):

@@ -85,8 +85,9 @@ def test_a_service_token_is_not_found_here(admin_user, sync_service_token):
     assert ReferenceToken.objects.revoked().count() == 0
 
 
-def test_an_unknown_token_is_not_found(alice_client, db):
-    assert alice_client.post("/profile/security/tokens/999999/revoke/").status_code == 404
+@pytest.mark.parametrize("token_id", ["999999", "9" * 30, "-1", "abc"])
+def test_an_unknown_token_is_not_found(alice_client, db, token_id):
+    assert alice_client.post(f"/profile/security/tokens/{token_id}/revoke/").status_code == 404
 
 
 def test_it_needs_the_csrf_token(alice, alice_token):
