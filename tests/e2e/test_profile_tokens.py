@@ -63,7 +63,7 @@ def test_a_person_creates_copies_uses_and_revokes_a_token(
 
 @pytest.mark.e2e
 def test_the_same_flow_works_without_javascript(
-    page_without_js: Page, alice, sync_app, orders_api, introspect_over_http
+    page_without_js: Page, alice, sync_app, orders_api, introspect_over_http, screenshot
 ):
     page = page_without_js
     sign_in(page, "alice")
@@ -80,6 +80,7 @@ def test_the_same_flow_works_without_javascript(
     row = page.locator("tr", has_text="cron job")
     row.get_by_role("button", name="Revoke").click()
     expect(page.get_by_role("heading", name="Revoke token")).to_be_visible()
+    screenshot(page, "revoke-confirm-no-js-desktop")
     page.get_by_role("button", name="Revoke this token").click()
     expect(page).to_have_url(re.compile(r"/profile/security/tokens/$"))
     expect(page.get_by_text("was revoked")).to_be_visible()
@@ -137,3 +138,21 @@ def test_reloading_or_going_back_never_shows_the_token_again(page: Page, alice, 
         "JSON.stringify(localStorage) + JSON.stringify(sessionStorage)"
     )
     assert sync_app.tokens.count() == 1
+
+
+@pytest.mark.e2e
+def test_copy_falls_back_to_selecting_the_field_without_the_clipboard_api(
+    page: Page, alice, sync_app
+):
+    sign_in(page, "alice")
+    fill_create_form(page, "old browser")
+    page.get_by_role("button", name="Generate token").click()
+    token = page.get_by_label("Your new personal access token").input_value()
+    # Hide the clipboard API, as older browsers and insecure origins do; keep it to read back.
+    page.evaluate(
+        "window.realClipboard = navigator.clipboard;"
+        "Object.defineProperty(navigator, 'clipboard', {value: undefined, configurable: true})"
+    )
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
+    assert page.evaluate("window.realClipboard.readText()") == token
