@@ -1,3 +1,19 @@
-from django.urls import path  # noqa: F401
+from django.urls import path, register_converter
 
-urlpatterns: list = []
+from tokens import views
+from tokens.ids import RowIdConverter
+
+register_converter(RowIdConverter, "row_id")
+
+urlpatterns = [
+    path("profile/security/tokens/", views.token_list, name="token_list"),
+    path("profile/security/tokens/new/", views.token_create, name="token_create"),
+    path(
+        "profile/security/tokens/new/application-fields/",
+        views.application_fields,
+        name="token_application_fields",
+    ),
+    path(
+        "profile/security/tokens/<row_id:token_id>/revoke/", views.token_revoke, name="token_revoke"
+    ),
+]

@@ -1,0 +1,142 @@
+"""Signing in at /login/: people only, with a cool-off after repeated failures."""
+
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from tests.conftest import PASSWORD
+
+LOGIN = "/login/"
+
+
+def attempt(client: Client, username: str, password: str, **extra):
+    return client.post(LOGIN, {"username": username, "password": password}, **extra)
+
+
+def signed_in_as(client: Client) -> str | None:
+    return client.session.get("_auth_user_id")
+
+
+def test_it_shows_a_sign_in_form(db):
+    response = Client().get(LOGIN)
+    assert response.status_code == 200
+    assert b'<label for="id_username">Username</label>' in response.content
+    assert b'autocomplete="current-password"' in response.content
+
+
+def test_a_person_signs_in_and_lands_on_their_tokens(alice):
+    client = Client()
+    response = attempt(client, "alice", PASSWORD)
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert signed_in_as(client) == str(alice.pk)
+    assert client.get("/", follow=True).redirect_chain[-1][0] == "/profile/security/tokens/"
+
+
+def test_it_returns_to_the_page_that_asked_for_sign_in(alice):
+    client = Client()
+    response = client.get("/profile/security/tokens/new/")
+    assert response["Location"] == "/login/?next=/profile/security/tokens/new/"
+    response = client.post(
+        LOGIN,
+        {"username": "alice", "password": PASSWORD, "next": "/profile/security/tokens/new/"},
+    )
+    assert response["Location"] == "/profile/security/tokens/new/"
+
+
+def test_it_never_redirects_to_another_site_after_sign_in(alice):
+    response = Client().post(
+        LOGIN, {"username": "alice", "password": PASSWORD, "next": "https://evil.example/"}
+    )
+    assert response["Location"] == "/"
+
+
+def test_a_wrong_password_is_refused_with_a_message(alice):
+    client = Client()
+    response = attempt(client, "alice", "not the password")
+    assert response.status_code == 200
+    assert b"Please enter a correct username and password" in response.content
+    assert signed_in_as(client) is None
+
+
+def test_a_system_user_cannot_sign_in_even_with_a_password(sync_app):
+    # A system user never signs in; even if someone gave it a password, the backend refuses it.
+    system_user = sync_app.system_user
+    system_user.set_password(PASSWORD)
+    system_user.save()
+    client = Client()
+    response = attempt(client, system_user.username, PASSWORD)
+    assert response.status_code == 200
+    assert b"Please enter a correct username and password" in response.content
+    assert signed_in_as(client) is None
+
+
+def test_an_inactive_person_cannot_sign_in(alice):
+    alice.is_active = False
+    alice.save()
+    client = Client()
+    assert attempt(client, "alice", PASSWORD).status_code == 200
+    assert signed_in_as(client) is None
+
+
+def test_a_signed_in_person_visiting_the_sign_in_page_goes_home(alice):
+    client = Client()
+    client.force_login(alice)
+    assert client.get(LOGIN)["Location"] == "/"
+
+
+def fail_until_locked(client: Client, username: str) -> None:
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert attempt(client, username, "wrong").status_code == 200
+    response = attempt(client, username, "wrong")
+    assert response.status_code == 429
+
+
+def test_repeated_failures_lock_that_username_and_address_with_a_clear_message(alice):
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert attempt(client, "alice", "wrong").status_code == 200
+    response = attempt(client, "alice", "wrong")
+    assert response.status_code == 429
+    assert b"Too many failed sign-ins" in response.content
+    assert b"Try again in 15 minutes" in response.content
+    # Now even the right password is refused, until the cool-off ends.
+    response = attempt(client, "alice", PASSWORD)
+    assert response.status_code == 429
+    assert signed_in_as(client) is None
+
+
+def test_a_lock_does_not_stop_another_username_from_the_same_address(alice, bob):
+    client = Client()
+    fail_until_locked(client, "alice")
+    response = attempt(client, "bob", PASSWORD)
+    assert response.status_code == 302
+    assert signed_in_as(client) == str(bob.pk)
+
+
+def test_a_lock_does_not_stop_the_same_username_from_another_address(alice):
+    # Someone guessing alice's password must not lock alice herself out from elsewhere.
+    fail_until_locked(Client(), "alice")
+    client = Client(REMOTE_ADDR="192.0.2.44")
+    response = attempt(client, "alice", PASSWORD)
+    assert response.status_code == 302
+    assert signed_in_as(client) == str(alice.pk)
+
+
+def test_the_lock_ends_after_the_cool_off(alice):
+    client = Client()
+    fail_until_locked(client, "alice")
+    cool_off = timedelta(hours=settings.AXES_COOLOFF_TIME)
+    AccessAttempt.objects.update(attempt_time=timezone.now() - cool_off - timedelta(seconds=1))
+    response = attempt(client, "alice", PASSWORD)
+    assert response.status_code == 302
+    assert signed_in_as(client) == str(alice.pk)
+
+
+@pytest.mark.parametrize("password", ["", "x" * 5000, "pässwörd ✓"])
+def test_odd_passwords_are_refused_without_an_error(alice, password):
+    assert attempt(Client(), "alice", password).status_code == 200

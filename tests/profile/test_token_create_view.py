@@ -1,0 +1,330 @@
+"""Create user access token: the form, its refusals, and the token shown once."""
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.utils import timezone
+
+from tests.profile.conftest import HTMX
+from tokens.format import hash_token
+from tokens.models import ReferenceToken, TokenEvent
+from trustedapps.models import Scope
+
+URL = "/profile/security/tokens/new/"
+TOKEN_RE = re.compile(r"enrt_[0-9A-F]{64}")
+
+
+def today() -> date:
+    return timezone.now().astimezone(UTC).date()
+
+
+def in_days(days: int) -> str:
+    return (today() + timedelta(days=days)).isoformat()
+
+
+def fresh_nonce(client: Client) -> str:
+    return re.search(r'name="nonce" value="([^"]+)"', client.get(URL).content.decode())[1]
+
+
+def create(client: Client, app, extra: dict | None = None, **fields):
+    data = {
+        "application": app.pk,
+        "description": "deploy bot",
+        "expires_at": in_days(30),
+        "nonce": fresh_nonce(client),
+        **fields,
+    }
+    return client.post(URL, data, **(extra or {}))
+
+
+def field_error(response, field: str) -> str:
+    match = re.search(
+        rf'<p class="field__error" id="{field}-errors">(.*?)</p>', response.content.decode()
+    )
+    return match[1] if match else ""
+
+
+def test_it_needs_a_signed_in_person(db):
+    assert Client().get(URL)["Location"] == f"/login/?next={URL}"
+
+
+def test_the_form_offers_only_applications_this_person_may_issue_for(
+    alice_client, sync_app, reports_app, closed_app
+):
+    content = alice_client.get(URL).content.decode()
+    assert f'<option value="{sync_app.pk}" selected>Sync</option>' in content
+    assert "Reports" not in content  # administrators only
+    assert "Closed" not in content  # policy "none"
+
+
+def test_an_administrator_is_offered_applications_for_administrators_too(
+    carol, sync_app, reports_app
+):
+    client = Client()
+    client.force_login(carol)
+    content = client.get(URL).content.decode()
+    assert f'<option value="{reports_app.pk}" selected>Reports</option>' in content
+    assert f'<option value="{sync_app.pk}">Sync</option>' in content
+    # Reports allows 30 days at most: the date field's limits say so.
+    assert f'value="{in_days(30)}" min="{in_days(1)}" max="{in_days(30)}"' in content
+
+
+def test_a_disabled_application_is_not_offered(alice_client, sync_app):
+    sync_app.is_enabled = False
+    sync_app.save()
+    assert b"No application accepts personal tokens from you" in alice_client.get(URL).content
+
+
+def test_the_expiry_defaults_to_30_days_and_stays_within_the_applications_limit(
+    alice_client, sync_app
+):
+    content = alice_client.get(URL).content.decode()
+    assert f'value="{in_days(30)}" min="{in_days(1)}" max="{in_days(365)}"' in content
+    assert "stops working at 00:00 UTC" in content
+
+
+def test_the_scopes_are_the_chosen_applications_own(alice_client, sync_app, read_scope):
+    Scope.objects.create(name="admin")  # exists, but Sync does not allow it
+    content = alice_client.get(URL).content.decode()
+    assert f'name="scopes" value="{read_scope.pk}"' in content
+    assert "<code>update</code>" in content
+    assert "<code>admin</code>" not in content
+
+
+def test_it_creates_a_token_and_shows_it_once(alice, alice_client, sync_app, read_scope):
+    response = create(alice_client, sync_app, scopes=[read_scope.pk], expires_at=in_days(10))
+    assert response.status_code == 201
+    assert response["Cache-Control"] == "no-store"
+    plaintext = TOKEN_RE.search(response.content.decode())[0]
+    assert f'value="{plaintext}" readonly' in response.content.decode()
+    assert b"It will not be shown again" in response.content
+
+    token = ReferenceToken.objects.get()
+    assert token.token_hash == hash_token(plaintext)
+    assert token.user == alice
+    assert token.application == sync_app
+    assert token.description == "deploy bot"
+    assert list(token.scopes.all()) == [read_scope]
+    # It stops at 00:00 UTC of the chosen day.
+    assert token.expires_at == datetime.combine(
+        today() + timedelta(days=10), datetime.min.time(), UTC
+    )
+    assert TokenEvent.objects.get().action == "issued"
+
+
+def test_without_chosen_scopes_the_token_gets_all_of_the_applications(
+    alice_client, sync_app, read_scope, update_scope
+):
+    assert create(alice_client, sync_app).status_code == 201
+    assert set(ReferenceToken.objects.get().scopes.all()) == {read_scope, update_scope}
+
+
+def test_the_token_exists_only_in_that_one_response(alice_client, sync_app):
+    response = create(alice_client, sync_app)
+    plaintext = TOKEN_RE.search(response.content.decode())[0]
+
+    # Not in the database: not on the token, not in its audit trail, not in any session.
+    token = ReferenceToken.objects.get()
+    assert plaintext not in repr(list(ReferenceToken.objects.values()))
+    assert plaintext not in repr(list(TokenEvent.objects.values()))
+    assert all(plaintext not in str(s.get_decoded()) for s in Session.objects.all())
+    assert plaintext not in str(dict(alice_client.session))
+    # Not in a message for the next page, nor on any page after.
+    assert list(get_messages(response.wsgi_request)) == []
+    for url in ["/profile/security/tokens/", "/profile/security/tokens/?show=all", URL]:
+        page = alice_client.get(url)
+        assert plaintext.encode() not in page.content
+        assert plaintext[:-4].encode() not in page.content
+    assert token.hint == plaintext[-4:]
+
+
+def test_resubmitting_the_same_form_creates_no_second_token(alice_client, sync_app):
+    # A reload of the shown-once page, or the back button, sends the same form again.
+    data = {
+        "application": sync_app.pk,
+        "description": "once",
+        "expires_at": in_days(5),
+        "nonce": fresh_nonce(alice_client),
+    }
+    first = alice_client.post(URL, data)
+    assert first.status_code == 201
+    again = alice_client.post(URL, data)
+    assert again.status_code == 302
+    assert again["Location"] == "/profile/security/tokens/"
+    assert ReferenceToken.objects.count() == 1
+    assert TOKEN_RE.search(again.content.decode()) is None
+    page = alice_client.get(again["Location"])
+    assert b"That form was already used, so no new token was created." in page.content
+
+
+@pytest.mark.parametrize("nonce", ["made-up", "", "n" * 5000])
+def test_a_form_without_a_nonce_of_this_session_creates_nothing(alice_client, sync_app, nonce):
+    response = create(alice_client, sync_app, nonce=nonce)
+    assert response.status_code == 302
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_a_form_without_any_nonce_creates_nothing(alice_client, sync_app):
+    data = {"application": sync_app.pk, "description": "x", "expires_at": in_days(3)}
+    response = alice_client.post(URL, data)
+    assert response.status_code == 302
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_a_refused_form_keeps_its_nonce_for_the_corrected_submission(alice_client, sync_app):
+    nonce = fresh_nonce(alice_client)
+    data = {"application": sync_app.pk, "expires_at": in_days(5), "nonce": nonce}
+    assert alice_client.post(URL, {**data, "description": ""}).status_code == 400
+    assert alice_client.post(URL, {**data, "description": "fixed"}).status_code == 201
+
+
+def test_an_htmx_request_gets_the_same_shown_once_page(alice_client, sync_app):
+    response = create(alice_client, sync_app, extra=HTMX)
+    assert response.status_code == 201
+    assert response["Cache-Control"] == "no-store"
+    assert TOKEN_RE.search(response.content.decode())
+
+
+def test_it_refuses_an_application_this_person_may_not_issue_for(
+    alice_client, sync_app, reports_app
+):
+    response = create(alice_client, reports_app)
+    assert response.status_code == 400
+    assert field_error(response, "application") == "You cannot create tokens for that application."
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_it_refuses_an_application_whose_policy_is_none(alice_client, sync_app, closed_app):
+    response = create(alice_client, closed_app)
+    assert field_error(response, "application") == "You cannot create tokens for that application."
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_it_refuses_a_scope_of_another_application(alice_client, sync_app, read_scope):
+    admin_scope = Scope.objects.create(name="admin")
+    response = create(alice_client, sync_app, scopes=[read_scope.pk, admin_scope.pk])
+    assert response.status_code == 400
+    assert field_error(response, "scopes") == "Sync does not allow the scope(s): admin."
+    assert ReferenceToken.objects.count() == 0
+
+
+@pytest.mark.parametrize("scope", ["999999", "9" * 30, "abc", "\x00"])
+def test_it_refuses_a_scope_that_does_not_exist(alice_client, sync_app, scope):
+    response = create(alice_client, sync_app, scopes=[scope])
+    assert response.status_code == 400
+    assert field_error(response, "scopes")
+    assert ReferenceToken.objects.count() == 0
+
+
+@pytest.mark.parametrize("application", ["9" * 30, "abc", "-1", ""])
+def test_it_refuses_an_application_id_that_is_no_id(alice_client, sync_app, application):
+    response = create(alice_client, sync_app, application=application)
+    assert response.status_code == 400
+    assert field_error(response, "application")
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_it_refuses_an_application_without_scopes(alice_client, sync_app):
+    # The model's own refusal lands beside the field it names.
+    sync_app.allowed_scopes.clear()
+    response = create(alice_client, sync_app)
+    assert response.status_code == 400
+    assert field_error(response, "scopes") == "Sync allows no scopes."
+
+
+@pytest.mark.parametrize("days", [0, -1, -3650])
+def test_it_refuses_an_expiry_today_or_in_the_past(alice_client, sync_app, days):
+    response = create(alice_client, sync_app, expires_at=in_days(days))
+    assert response.status_code == 400
+    assert field_error(response, "expires") == "Choose a date from tomorrow on."
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_it_refuses_an_expiry_beyond_the_applications_longest_lifetime(alice_client, sync_app):
+    response = create(alice_client, sync_app, expires_at=in_days(366))
+    assert response.status_code == 400
+    assert field_error(response, "expires") == (
+        f"Sync allows tokens of at most 365 days: choose {in_days(365)} or earlier."
+    )
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_it_accepts_the_first_and_the_last_allowed_days(alice_client, sync_app):
+    assert create(alice_client, sync_app, expires_at=in_days(1)).status_code == 201
+    assert create(alice_client, sync_app, expires_at=in_days(365)).status_code == 201
+
+
+@pytest.mark.parametrize("value", ["", "tomorrow", "2026-02-30", "9999999-01-01"])
+def test_it_refuses_a_missing_or_malformed_date(alice_client, sync_app, value):
+    response = create(alice_client, sync_app, expires_at=value)
+    assert response.status_code == 400
+    assert field_error(response, "expires") in {"Choose an expiration date.", "Enter a date."}
+
+
+def test_it_refuses_a_description_that_is_too_long(alice_client, sync_app):
+    response = create(alice_client, sync_app, description="x" * 129)
+    assert response.status_code == 400
+    assert field_error(response, "description") == (
+        "Ensure this value has at most 128 characters (it has 129)."
+    )
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_it_refuses_a_missing_description(alice_client, sync_app):
+    response = create(alice_client, sync_app, description="   ")
+    assert field_error(response, "description").startswith("Say what this token is for")
+
+
+def test_a_refused_form_keeps_what_was_typed(alice_client, sync_app, read_scope):
+    response = create(
+        alice_client,
+        sync_app,
+        description="<b>mine</b>",
+        scopes=[read_scope.pk],
+        expires_at=in_days(0),
+    )
+    content = response.content.decode()
+    assert 'value="&lt;b&gt;mine&lt;/b&gt;"' in content  # escaped, never markup
+    assert f'value="{read_scope.pk}" checked' in content
+    assert f'value="{in_days(0)}"' in content
+
+
+def test_choosing_an_application_without_javascript_creates_nothing(carol, sync_app, reports_app):
+    client = Client()
+    client.force_login(carol)
+    response = client.post(
+        URL,
+        {
+            "choose_application": "1",
+            "application": sync_app.pk,
+            "description": "half typed",
+            "nonce": fresh_nonce(client),
+        },
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert f'<option value="{sync_app.pk}" selected>Sync</option>' in content
+    assert "<code>update</code>" in content  # Sync's scopes, not Reports'
+    assert 'value="half typed"' in content
+    assert field_error(response, "expires") == ""
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_it_needs_the_csrf_token(alice, sync_app):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post(
+        URL,
+        {"application": sync_app.pk, "description": "x", "expires_at": in_days(3), "nonce": "n"},
+    )
+    assert response.status_code == 403
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_it_answers_other_methods_with_405(alice_client):
+    assert alice_client.put(URL).status_code == 405
+    assert alice_client.delete(URL).status_code == 405

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+
+from accounts.models import User
+from tokens.ids import is_row_id
+from tokens.models import DESCRIPTION_MAX_LENGTH
+from trustedapps.models import Scope, TrustedApplication
+
+DEFAULT_LIFETIME_DAYS = 30
+
+
+def today_utc() -> date:
+    return timezone.now().astimezone(UTC).date()
+
+
+def first_expiry_day() -> date:
+    return today_utc() + timedelta(days=1)
+
+
+def last_expiry_day(application: TrustedApplication) -> date:
+    # The token stops at 00:00 UTC of the chosen day, so today + N days is never later than
+    # now + N days: the model's own limit (expires_at <= now + longest lifetime) always agrees.
+    return today_utc() + timedelta(days=application.max_token_lifetime.days)
+
+
+def default_expiry_day(application: TrustedApplication | None) -> date:
+    days = DEFAULT_LIFETIME_DAYS
+    if application is not None:
+        days = min(days, application.max_token_lifetime.days)
+    return today_utc() + timedelta(days=days)
+
+
+def start_of_day_utc(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+class RowChoiceField(forms.ModelChoiceField):
+    def to_python(self, value):
+        if value not in self.empty_values and not is_row_id(value):
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(value)
+
+
+class RowMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        for pk in value:
+            if not is_row_id(pk):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super()._check_values(value)
+
+
+class CreateTokenForm(forms.Form):
+    """Field names match the keys of the model's ValidationError, so refusals land beside them."""
+
+    application = RowChoiceField(
+        queryset=TrustedApplication.objects.none(),
+        empty_label=None,
+        error_messages={
+            "required": "Choose an application.",
+            "invalid_choice": "You cannot create tokens for that application.",
+        },
+    )
+    description = forms.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH,
+        error_messages={"required": "Say what this token is for, so you can recognise it later."},
+    )
+    expires_at = forms.DateField(
+        label="Expiration",
+        error_messages={"required": "Choose an expiration date.", "invalid": "Enter a date."},
+    )
+    # Validated against every scope so that a scope of another application gets the model's own
+    # refusal ("Sync does not allow the scope(s): admin") rather than a generic one.
+    scopes = RowMultipleChoiceField(queryset=Scope.objects.all(), required=False)
+    # One-time nonce: a resubmitted form (reload, back button, double click) creates no token.
+    # A missing or unknown nonce is the view's to handle (as a form already used), not an error
+    # on a field nobody can see.
+    nonce = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["application"].queryset = TrustedApplication.objects.issuable_by(user)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        day: date | None = cleaned.get("expires_at")
+        application: TrustedApplication | None = cleaned.get("application")
+        if day is not None:
+            if day < first_expiry_day():
+                self.add_error("expires_at", "Choose a date from tomorrow on.")
+            elif application is not None and day > last_expiry_day(application):
+                self.add_error(
+                    "expires_at",
+                    f"{application.name} allows tokens of at most "
+                    f"{application.max_token_lifetime.days} days: choose "
+                    f"{last_expiry_day(application):%Y-%m-%d} or earlier.",
+                )
+        return cleaned
+
+    @property
+    def expires_at_utc(self) -> datetime:
+        return start_of_day_utc(self.cleaned_data["expires_at"])

@@ -1,0 +1,46 @@
+"""How a token's dates and status read on its row: "Expires in 3 days", "Never used"."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
+
+from tokens.models import ReferenceToken, TokenStatus
+
+register = template.Library()
+
+EXPIRES_SOON = timedelta(days=7)
+
+
+def _ago(moment: datetime, now: datetime) -> str:
+    if now - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment, now, depth=1)} ago"
+
+
+@register.filter
+def expiry_hint(token: ReferenceToken) -> str:
+    now = timezone.now()
+    if token.expires_at is None:
+        return "Never expires"
+    if token.expires_at <= now:
+        return f"Expired {_ago(token.expires_at, now)}"
+    return f"Expires in {timeuntil(token.expires_at, now, depth=1)}"
+
+
+@register.filter
+def expires_soon(token: ReferenceToken) -> bool:
+    """Active, and expiring within a week: the row shows its expiry in a warning colour."""
+    if token.expires_at is None or token.status() != TokenStatus.ACTIVE:
+        return False
+    return token.expires_at - timezone.now() <= EXPIRES_SOON
+
+
+@register.filter
+def last_used_hint(token: ReferenceToken) -> str:
+    if token.last_used_at is None:
+        return "Never used"
+    return _ago(token.last_used_at, timezone.now()).capitalize()
