@@ -162,6 +162,8 @@ def _parse_json(body: bytes) -> dict[str, object]:
 def _body_params(request: HttpRequest) -> dict[str, object]:
     """The body's parameters, form-encoded or JSON."""
     body = _read_body(request)
+    if not body:  # nothing to decode, whatever the (often absent) Content-Type says
+        return {}
     charset = request.content_params.get("charset", "").lower()
     if request.content_type == FORM and charset in _CHARSETS:
         return _parse_form(body)

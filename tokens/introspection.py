@@ -38,6 +38,12 @@ try:  # psycopg 3, the driver of pyproject.toml: prepared statements for the hot
         def execute(self, query, params=None, *, prepare=None, binary=None):
             return super().execute(query, params, prepare=True, binary=binary)
 
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            # psycopg records the statement only when it is not prepared; Django's query log
+            # (and django_assert_num_queries) read it from there.
+            self._query = pgq
+            return super()._send_query_prepared(name, pgq, binary=binary)
+
 except ImportError:  # pragma: no cover - psycopg 2, or no PostgreSQL driver at all
     _PreparedCursor = None
 
