@@ -617,3 +617,12 @@ def test_the_answer_never_holds_the_token(client, alice_token, orders_api):
 
     assert alice_token.plaintext not in response.content.decode()
     assert alice_token.plaintext not in json.dumps(dict(response.items()))
+
+
+def test_it_answers_the_same_without_the_prepared_statement(
+    client, alice_token, orders_api, settings
+):
+    settings.TOKEN_PREPARED_LOOKUP = False
+
+    assert ask(client, orders_api, alice_token.plaintext).json()["scope"] == "read update"
+    assert ask(client, orders_api, make_token()).content == INACTIVE
