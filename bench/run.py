@@ -125,7 +125,7 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=int, default=12, help="seconds per case (12)")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="interleaved runs that share --duration (3)"
+        "--rounds", type=int, default=6, help="interleaved runs that share --duration (6)"
     )
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per case (2)")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
