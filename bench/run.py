@@ -173,7 +173,8 @@ def _bench_database(args: argparse.Namespace) -> str:
 
 
 def _drop_database(args: argparse.Namespace, database_url: str) -> None:
-    if not database_url.startswith("postgres"):
+    if database_url.startswith("sqlite:///"):
+        shutil.rmtree(Path(database_url.removeprefix("sqlite:///")).parent, ignore_errors=True)
         return
     import psycopg
 
@@ -186,7 +187,9 @@ def _drop_database(args: argparse.Namespace, database_url: str) -> None:
 def _db_version(connection) -> str:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()"
+            "SELECT version()"
+            if connection.vendor == "postgresql"
+            else "SELECT 'SQLite ' || sqlite_version()"
         )
         return cursor.fetchone()[0]
 
