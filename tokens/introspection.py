@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
@@ -45,7 +46,7 @@ try:  # psycopg 3, the driver of pyproject.toml: prepared statements for the hot
             self._query = pgq
             return super()._send_query_prepared(name, pgq, binary=binary)
 
-except ImportError:  # pragma: no cover - psycopg 2, or no PostgreSQL driver at all
+except (ImportError, ImproperlyConfigured):  # pragma: no cover - psycopg 2, or no driver at all
     _PreparedCursor = None
 
 
@@ -163,7 +164,7 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         if (
             _PreparedCursor is not None
             and connection.vendor == "postgresql"
-            and settings.TOKEN_PREPARED_LOOKUP
+            and getattr(settings, "TOKEN_PREPARED_LOOKUP", True)
         ):
             raw = connection.connection
             if raw.prepare_threshold is None:
