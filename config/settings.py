@@ -154,3 +154,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# The token lookup of the validation URL runs as a PostgreSQL prepared statement (planning its
+# join costs several times its execution). Turn off behind PgBouncer < 1.21 in transaction mode.
+TOKEN_PREPARED_LOOKUP = env.bool("TOKEN_PREPARED_LOOKUP", default=True)

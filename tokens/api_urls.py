@@ -4,4 +4,8 @@ from tokens import api
 
 urlpatterns = [
     path("connect/introspect", api.introspect_view, name="introspect"),
+    path("connect/revocation", api.revocation_view, name="revocation"),
+    path(".well-known/oauth-authorization-server", api.metadata_view, name="oauth-metadata"),
+    path("api/tokens/self", api.token_self_view, name="token-self"),
+    path("healthz", api.healthz_view, name="healthz"),
 ]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import secrets
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
@@ -29,6 +31,23 @@ from trustedapps.models import (
     TrustedApplication,
     hash_secret,
 )
+
+try:  # psycopg 3, the driver of pyproject.toml: prepared statements for the hot query
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class _PreparedCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            # Binary results skip parsing timestamps from text (a fifth of the Python cost).
+            return super().execute(query, params, prepare=True, binary=True)
+
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            # psycopg records the statement only when it is not prepared; Django's query log
+            # (and django_assert_num_queries) read it from there.
+            self._query = pgq
+            return super()._send_query_prepared(name, pgq, binary=binary)
+
+except (ImportError, ImproperlyConfigured):  # pragma: no cover - psycopg 2, or no driver at all
+    _PreparedCursor = None
 
 
 class InvalidClient(Exception):
@@ -115,9 +134,7 @@ def introspect(
     """
     if not is_well_formed(token):
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(_sql()["server"], [hash_token(token), client_id])
-        rows = cursor.fetchall()
+    rows = _fetch(_sql()["server"], [hash_token(token), client_id])
     if not rows:
         raise InvalidClient
     _, secret_hash, server_enabled = rows[0][:3]
@@ -130,10 +147,34 @@ def describe(token: str, *, now: datetime | None = None) -> ActiveToken | None:
     """The token as its holder may see it (scopes: those its application still allows)."""
     if not is_well_formed(token):
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(_sql()["holder"], [hash_token(token)])
-        rows = cursor.fetchall()
+    rows = _fetch(_sql()["holder"], [hash_token(token)])
     return _active_token(rows, now, client_ip=None) if rows else None
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    """Run one of the two lookups; on PostgreSQL as a prepared statement of this connection.
+
+    Planning this seven-table join takes ~0.65 ms on PostgreSQL, executing it ~0.1 ms: a
+    prepared statement is planned once per connection, which (with persistent connections) is
+    once per worker. Django keeps prepared statements off by default for the sake of connection
+    poolers; only this statement is prepared, and TOKEN_PREPARED_LOOKUP=0 turns it off (for
+    PgBouncer older than 1.21 in transaction mode).
+    """
+    with connection.cursor() as cursor:
+        if (
+            _PreparedCursor is not None
+            and connection.vendor == "postgresql"
+            and getattr(settings, "TOKEN_PREPARED_LOOKUP", True)
+        ):
+            raw = connection.connection
+            if raw.prepare_threshold is None:
+                # None disables even an explicit prepare=True; a threshold nothing reaches keeps
+                # every other (client-side binding) query unprepared, as Django has it.
+                raw.prepare_threshold = sys.maxsize
+            cursor.cursor.close()
+            cursor.cursor = _PreparedCursor(raw)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _same_hash(a: str, b: str) -> bool:

@@ -1,0 +1,151 @@
+"""docs/openapi.json stays true: its paths are the URLconf's, and live answers match its schemas."""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.urls import resolve
+
+from tests.api.conftest import FORM, basic
+from tokens import api_urls
+from tokens.format import make_token
+
+SPEC = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
+OPERATIONS = [
+    (path, method)
+    for path, item in SPEC["paths"].items()
+    for method in item
+    if method != "parameters"
+]
+
+
+def _resolve(schema: dict) -> dict:
+    while "$ref" in schema:
+        node = SPEC
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+_TYPES = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "boolean": bool,
+    "null": type(None),
+}
+
+
+def conforms(value, schema: dict) -> bool:
+    """Enough of JSON Schema for this spec: $ref, oneOf, const, enum, type, required,
+    properties, additionalProperties: false, items."""
+    schema = _resolve(schema)
+    if "oneOf" in schema:
+        return sum(conforms(value, option) for option in schema["oneOf"]) == 1
+    if "const" in schema and value != schema["const"]:
+        return False
+    if "enum" in schema and value not in schema["enum"]:
+        return False
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(
+            isinstance(value, _TYPES[t]) and not (t == "integer" and isinstance(value, bool))
+            for t in types
+        ):
+            return False
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        if any(key not in value for key in schema.get("required", [])):
+            return False
+        if schema.get("additionalProperties") is False and set(value) - set(properties):
+            return False
+        return all(conforms(v, properties[k]) for k, v in value.items() if k in properties)
+    if isinstance(value, list) and "items" in schema:
+        return all(conforms(item, schema["items"]) for item in value)
+    return True
+
+
+def test_it_is_openapi_3_1_and_every_reference_resolves():
+    assert SPEC["openapi"].startswith("3.1.")
+    text = json.dumps(SPEC)
+    for ref in {part.split('"')[0] for part in text.split('"$ref": "')[1:]}:
+        _resolve({"$ref": ref})
+
+
+def test_its_paths_are_exactly_the_public_urls():
+    urlconf_paths = {"/" + str(pattern.pattern) for pattern in api_urls.urlpatterns}
+
+    assert set(SPEC["paths"]) == urlconf_paths
+
+
+@pytest.mark.parametrize(("path", "method"), OPERATIONS)
+def test_each_operation_resolves_and_other_methods_are_405(client, db, path, method):
+    assert resolve(path).url_name
+    other = "delete" if method != "delete" else "put"
+
+    response = getattr(client, other)(path)
+
+    assert response.status_code == 405
+    assert response["Allow"] == method.upper()
+    assert conforms(response.json(), {"$ref": "#/components/schemas/Error"})
+
+
+def _scenarios(token: str, server) -> list[tuple[str, str, dict, int]]:
+    credentials = {"HTTP_AUTHORIZATION": basic(server.client_id, server.secret)}
+    form = {"content_type": FORM}
+    return [
+        ("/connect/introspect", "post", {"data": f"token={token}", **form, **credentials}, 200),
+        ("/connect/introspect", "post", {"data": "token=enrt_x", **form, **credentials}, 200),
+        ("/connect/introspect", "post", {"data": "token=%zz", **form, **credentials}, 400),
+        ("/connect/introspect", "post", {"data": f"token={token}", **form}, 401),
+        ("/connect/introspect", "post", {"data": "x=" + "y" * 5000, **form, **credentials}, 413),
+        ("/connect/introspect", "post", {"data": "{}", "content_type": "text/plain"}, 415),
+        ("/connect/revocation", "post", {"data": f"token={make_token()}", **form}, 200),
+        ("/connect/revocation", "post", {"data": "", **form}, 400),
+        ("/connect/revocation", "post", {"data": "token=" + "y" * 5000, **form}, 413),
+        ("/connect/revocation", "post", {"data": "x", "content_type": "text/plain"}, 415),
+        ("/.well-known/oauth-authorization-server", "get", {}, 200),
+        ("/api/tokens/self", "get", {"HTTP_X_API_KEY": token}, 200),
+        ("/api/tokens/self", "get", {"data": {"access_token": token}}, 400),
+        ("/api/tokens/self", "get", {"HTTP_X_API_KEY": make_token()}, 401),
+        ("/healthz", "get", {}, 200),
+    ]
+
+
+def _check(response, path: str, method: str) -> None:
+    declared = SPEC["paths"][path][method]["responses"]
+    status = str(response.status_code)
+    assert status in declared, f"{method.upper()} {path} answered {status}, not in the spec"
+    schema = declared[status]["content"]["application/json"]["schema"]
+    assert conforms(response.json(), schema), f"{method.upper()} {path} {status}: {response.json()}"
+    for header in declared[status].get("headers", {}):
+        assert header in response, f"{method.upper()} {path} {status} lacks {header}"
+
+
+def test_live_answers_match_the_spec_and_cover_every_declared_status(
+    client, alice_token, orders_api, unreachable_database
+):
+    observed = set()
+    for path, method, request, expected in _scenarios(alice_token.plaintext, orders_api):
+        response = getattr(client, method)(path, **request)
+        assert response.status_code == expected, (path, request)
+        _check(response, path, method)
+        observed.add((path, method, str(expected)))
+    with unreachable_database():
+        for path, method in OPERATIONS:
+            request = {"data": f"token={alice_token.plaintext}", "content_type": FORM}
+            request |= {"HTTP_AUTHORIZATION": basic(orders_api.client_id, orders_api.secret)}
+            if method == "get":
+                request = {"HTTP_X_API_KEY": alice_token.plaintext}
+            response = getattr(client, method)(path, **request)
+            _check(response, path, method)
+            observed.add((path, method, str(response.status_code)))
+
+    declared = {
+        (path, method, status)
+        for path, method in OPERATIONS
+        for status in SPEC["paths"][path][method]["responses"]
+    }
+    assert declared == observed

@@ -1,0 +1,132 @@
+"""POST /connect/revocation (RFC 7009): whoever holds a token may revoke it."""
+
+import pytest
+
+from tests.api.conftest import FORM, basic
+from tokens.format import make_token
+from tokens.models import ReferenceToken, TokenEvent
+
+URL = "/connect/revocation"
+
+
+def revoke(client, token: str, **extra):
+    return client.post(URL, f"token={token}", content_type=FORM, **extra)
+
+
+def test_the_holder_revokes_and_the_token_is_inactive_at_once(client, alice_token, orders_api):
+    response = revoke(client, alice_token.plaintext, REMOTE_ADDR="203.0.113.9")
+
+    assert response.status_code == 200
+    assert response.json() == {}
+    assert response["Cache-Control"] == "no-store"
+    check = client.post(
+        "/connect/introspect",
+        f"token={alice_token.plaintext}",
+        content_type=FORM,
+        HTTP_AUTHORIZATION=basic(orders_api.client_id, orders_api.secret),
+    )
+    assert check.content == b'{"active": false}'
+
+
+def test_it_records_who_and_why_without_the_token(client, alice_token):
+    revoke(client, alice_token.plaintext, REMOTE_ADDR="203.0.113.9")
+
+    token = ReferenceToken.objects.get(pk=alice_token.token.pk)
+    assert token.revoked_at is not None
+    assert token.revoked_by is None
+    assert token.revocation_reason == "revoked by holder"
+    event = token.events.get(action=TokenEvent.Action.REVOKED)
+    assert (event.actor, event.detail, event.ip) == (None, "revoked by holder", "203.0.113.9")
+    assert alice_token.plaintext not in repr(list(TokenEvent.objects.values()))
+
+
+def test_a_json_body_works_too(client, alice_token):
+    response = client.post(URL, {"token": alice_token.plaintext}, content_type="application/json")
+
+    assert response.status_code == 200
+    assert ReferenceToken.objects.revoked().filter(pk=alice_token.token.pk).exists()
+
+
+def test_revoking_twice_is_200_and_records_one_event(client, alice_token):
+    revoke(client, alice_token.plaintext)
+    response = revoke(client, alice_token.plaintext)
+
+    assert response.status_code == 200
+    assert TokenEvent.objects.filter(action=TokenEvent.Action.REVOKED).count() == 1
+
+
+def test_only_the_presented_token_is_revoked(client, alice_token, sync_service_token):
+    revoke(client, alice_token.plaintext)
+
+    assert ReferenceToken.objects.get(pk=sync_service_token.token.pk).revoked_at is None
+
+
+@pytest.mark.parametrize(
+    "token", [make_token(), "enrt_" + "0" * 64, "garbage"], ids=["unknown", "checksum", "words"]
+)
+def test_unknown_and_malformed_tokens_are_200_too(client, alice_token, token):
+    # RFC 7009 2.2: the answer must not tell whether the token existed.
+    response = revoke(client, token)
+
+    assert response.status_code == 200
+    assert response.json() == {}
+    assert not ReferenceToken.objects.revoked().exists()
+
+
+def test_a_malformed_token_costs_no_query(client, db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert revoke(client, "garbage").status_code == 200
+
+
+def test_caller_credentials_are_neither_needed_nor_harmful(client, alice_token, orders_api):
+    response = revoke(
+        client,
+        alice_token.plaintext,
+        HTTP_AUTHORIZATION=basic(orders_api.client_id, "not the secret"),
+    )
+
+    assert response.status_code == 200
+    assert ReferenceToken.objects.get(pk=alice_token.token.pk).revoked_at is not None
+
+
+@pytest.mark.parametrize("body", [b"", b"token=", b"token_type_hint=access_token"])
+def test_a_missing_token_is_400(client, body):
+    response = client.generic("POST", URL, body, content_type=FORM)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"token=%FF", FORM, 400),
+        (b"token=%zz", FORM, 400),
+        (b"[1]", "application/json", 400),
+        (b'{"token": 1}', "application/json", 400),
+        (b"token=x", "text/plain", 415),
+        (b"token=" + b"A" * 5000, FORM, 413),
+    ],
+)
+def test_malformed_requests_get_a_fitting_status(client, body, content_type, status):
+    response = client.generic("POST", URL, body, content_type=content_type)
+
+    assert response.status_code == status
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_get_is_405(client):
+    response = client.get(URL)
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_an_unreachable_database_is_503(client, alice_token, unreachable_database):
+    with unreachable_database():
+        response = revoke(client, alice_token.plaintext)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert ReferenceToken.objects.get(pk=alice_token.token.pk).revoked_at is None
