@@ -12,13 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from accounts.models import User
-from tokens.admin import (
-    client_ip,
-    log_revocations,
-    may_revoke,
-    render_revoke_confirmation,
-)
-from tokens.admin_forms import RevokeForm
+from tokens.admin import may_revoke, revoke_action
 from tokens.models import ReferenceToken
 
 
@@ -147,27 +141,11 @@ class UserAdmin(DjangoUserAdmin):
         description="Revoke all tokens of the selected users", permissions=["revoke_tokens"]
     )
     def revoke_all_tokens(self, request: HttpRequest, queryset: QuerySet[User]):
-        tokens = ReferenceToken.objects.filter(user__in=queryset)
-        form = RevokeForm(request.POST if request.POST.get("post") else None)
-        if form.is_valid():
-            reason = form.cleaned_data["reason"]
-            revoked = tokens.revoke(by=request.user, reason=reason, ip=client_ip(request))
-            log_revocations(request, revoked, reason)
-            self.message_user(request, f"Revoked {len(revoked)} token(s).", messages.SUCCESS)
-            return None
-        hidden = [("action", "revoke_all_tokens"), ("post", "yes")]
-        if request.POST.get("select_across") == "1":
-            hidden.append(("select_across", "1"))
-        hidden += [
-            (admin.helpers.ACTION_CHECKBOX_NAME, pk)
-            for pk in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
-        ]
-        return render_revoke_confirmation(
-            request,
+        return revoke_action(
             self,
+            request,
+            ReferenceToken.objects.filter(user__in=queryset),
+            action="revoke_all_tokens",
             title="Revoke all tokens of the selected users?",
-            tokens=tokens,
-            form=form,
-            hidden=hidden,
             subjects=list(queryset[:20]),
         )

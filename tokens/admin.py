@@ -100,6 +100,41 @@ def render_revoke_confirmation(
     return TemplateResponse(request, "admin/tokens/revoke_confirmation.html", context)
 
 
+def revoke_action(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    tokens: QuerySet[ReferenceToken],
+    *,
+    action: str,
+    title: str,
+    subjects: list | None = None,
+) -> TemplateResponse | None:
+    """An admin action that revokes `tokens`: first a confirmation page asking for a reason."""
+    form = RevokeForm(request.POST if request.POST.get("post") else None)
+    if form.is_valid():
+        reason = form.cleaned_data["reason"]
+        revoked = tokens.revoke(by=request.user, reason=reason, ip=client_ip(request))
+        log_revocations(request, revoked, reason)
+        model_admin.message_user(request, f"Revoked {len(revoked)} token(s).", messages.SUCCESS)
+        return None
+    hidden = [("action", action), ("post", "yes")]
+    if request.POST.get("select_across") == "1":
+        hidden.append(("select_across", "1"))
+    hidden += [
+        (admin.helpers.ACTION_CHECKBOX_NAME, pk)
+        for pk in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+    ]
+    return render_revoke_confirmation(
+        request,
+        model_admin,
+        title=title,
+        tokens=tokens,
+        form=form,
+        hidden=hidden,
+        subjects=subjects,
+    )
+
+
 def log_revocations(request: HttpRequest, revoked: list[ReferenceToken], reason: str) -> None:
     if revoked:
         LogEntry.objects.log_actions(
@@ -314,27 +349,8 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ReferenceToken]):
-        form = RevokeForm(request.POST if request.POST.get("post") else None)
-        if form.is_valid():
-            reason = form.cleaned_data["reason"]
-            revoked = queryset.revoke(by=request.user, reason=reason, ip=client_ip(request))
-            log_revocations(request, revoked, reason)
-            self.message_user(request, f"Revoked {len(revoked)} token(s).", messages.SUCCESS)
-            return None
-        hidden = [("action", "revoke_selected"), ("post", "yes")]
-        if request.POST.get("select_across") == "1":
-            hidden.append(("select_across", "1"))
-        hidden += [
-            (admin.helpers.ACTION_CHECKBOX_NAME, pk)
-            for pk in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
-        ]
-        return render_revoke_confirmation(
-            request,
-            self,
-            title="Revoke the selected tokens?",
-            tokens=queryset,
-            form=form,
-            hidden=hidden,
+        return revoke_action(
+            self, request, queryset, action="revoke_selected", title="Revoke the selected tokens?"
         )
 
     def get_urls(self):
