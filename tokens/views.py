@@ -6,7 +6,6 @@ the application-dependent fields), rendered by the same partial templates as the
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django.contrib import messages
@@ -28,12 +27,10 @@ from tokens.forms import (
 )
 from tokens.ids import is_row_id
 from tokens.models import IssuedToken, ReferenceToken, ReferenceTokenQuerySet
+from tokens.once import form_key_is_fresh, new_form_key, use_form_key
 from trustedapps.models import TrustedApplication
 
 TOKENS_PER_PAGE = 20
-NONCES_SESSION_KEY = "token_form_nonces"
-# Enough for several create forms open in tabs; older ones simply stop working.
-NONCES_KEPT = 10
 
 
 def _client_ip(request: HttpRequest) -> str | None:
@@ -74,25 +71,6 @@ def token_list(request: HttpRequest) -> HttpResponse:
     }
     template = "tokens/_token_table.html" if request.htmx else "tokens/token_list.html"
     return render(request, template, context)
-
-
-def _new_nonce(request: HttpRequest) -> str:
-    nonce = secrets.token_urlsafe(16)
-    request.session[NONCES_SESSION_KEY] = [
-        *request.session.get(NONCES_SESSION_KEY, [])[-(NONCES_KEPT - 1) :],
-        nonce,
-    ]
-    return nonce
-
-
-def _nonce_is_fresh(request: HttpRequest, nonce: str) -> bool:
-    return nonce in request.session.get(NONCES_SESSION_KEY, [])
-
-
-def _use_nonce(request: HttpRequest, nonce: str) -> None:
-    request.session[NONCES_SESSION_KEY] = [
-        n for n in request.session.get(NONCES_SESSION_KEY, []) if n != nonce
-    ]
 
 
 def _application_fields(
@@ -155,7 +133,7 @@ def _render_shown_once(request: HttpRequest, issued: IssuedToken) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def token_create(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        form = CreateTokenForm(user=request.user, initial={"nonce": _new_nonce(request)})
+        form = CreateTokenForm(user=request.user, initial={"nonce": new_form_key(request)})
         return _render_form(request, form)
 
     if "choose_application" in request.POST:
@@ -168,14 +146,14 @@ def token_create(request: HttpRequest) -> HttpResponse:
             "description": data.get("description", ""),
             "expires_at": data.get("expires_at"),
             "scopes": data.getlist("scopes"),
-            "nonce": nonce if _nonce_is_fresh(request, nonce) else _new_nonce(request),
+            "nonce": nonce if form_key_is_fresh(request, nonce) else new_form_key(request),
         }
         return _render_form(request, CreateTokenForm(user=request.user, initial=initial))
 
     form = CreateTokenForm(request.POST, user=request.user)
     if form.is_valid():
         nonce = form.cleaned_data["nonce"]
-        if not _nonce_is_fresh(request, nonce):
+        if not form_key_is_fresh(request, nonce):
             messages.warning(
                 request,
                 "That form was already used, so no new token was created. A token is shown only "
@@ -194,7 +172,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            _use_nonce(request, nonce)
+            use_form_key(request, nonce)
             return _render_shown_once(request, issued)
     return _render_form(request, form, status=400)
 

@@ -17,6 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from tokens.admin import client_ip, may_revoke, token_status
 from tokens.models import ReferenceToken
+from tokens.once import form_key_is_fresh, new_form_key, use_form_key
 from trustedapps.forms import CreateServiceTokenForm
 from trustedapps.models import ResourceServer, Scope, TrustedApplication
 
@@ -157,9 +158,18 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
             )
             return HttpResponseRedirect(change_url)
 
-        form = CreateServiceTokenForm(
-            request.POST if request.method == "POST" else None, application=app
-        )
+        if request.method == "POST":
+            form = CreateServiceTokenForm(request.POST, application=app)
+        else:
+            form = CreateServiceTokenForm(application=app, initial={"nonce": new_form_key(request)})
+        if form.is_valid() and not form_key_is_fresh(request, form.cleaned_data["nonce"]):
+            self.message_user(
+                request,
+                "That form was already used, so no new token was created. A token is shown "
+                "only once: if you did not copy it, revoke it and create a new one.",
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(change_url)
         if form.is_valid():
             try:
                 issued = ReferenceToken.objects.issue_service(
@@ -173,6 +183,7 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 form.add_model_error(error)
             else:
+                use_form_key(request, form.cleaned_data["nonce"])
                 token = issued.token
                 # The hint only: the admin history must never hold the token.
                 self.log_change(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
+from tokens.forms import (
+    default_expiry_day,
+    first_expiry_day,
+    last_expiry_day,
+    start_of_day_utc,
+)
 from tokens.models import DESCRIPTION_MAX_LENGTH
 from trustedapps.models import Scope, TrustedApplication
-
-DEFAULT_LIFETIME_DAYS = 30
 
 
 class CreateServiceTokenForm(forms.Form):
@@ -24,8 +27,7 @@ class CreateServiceTokenForm(forms.Form):
     expires_on = forms.DateField(
         label="Expires on (UTC)",
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="The token stops working at the end of this day (UTC), "
-        "or at the application's longest lifetime if that comes first.",
+        help_text="The token stops working at 00:00 UTC of this day, as personal tokens do.",
     )
     scopes = forms.ModelMultipleChoiceField(
         queryset=Scope.objects.none(),
@@ -33,24 +35,24 @@ class CreateServiceTokenForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="None ticked: all of the application's scopes.",
     )
+    # One-time key (tokens.once): sending the form again issues no second token.
+    nonce = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, application: TrustedApplication, **kwargs) -> None:
         self.application = application
-        self.now = timezone.now()
-        today = self.now.astimezone(UTC).date()
-        self.latest = today + application.max_token_lifetime
-        default = today + min(timedelta(days=DEFAULT_LIFETIME_DAYS), application.max_token_lifetime)
-        kwargs.setdefault("initial", {"expires_on": default})
+        self.earliest = first_expiry_day()
+        self.latest = last_expiry_day(application)
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("expires_on", default_expiry_day(application))
         super().__init__(*args, **kwargs)
         self.fields["scopes"].queryset = application.allowed_scopes.all()
         self.fields["expires_on"].widget.attrs.update(
-            min=(today + timedelta(days=1)).isoformat(), max=self.latest.isoformat()
+            min=self.earliest.isoformat(), max=self.latest.isoformat()
         )
 
     def clean_expires_on(self) -> date:
         expires_on = self.cleaned_data["expires_on"]
-        today = self.now.astimezone(UTC).date()
-        if expires_on <= today:
+        if expires_on < self.earliest:
             raise ValidationError("Choose a day after today.", code="expiry_in_past")
         if expires_on > self.latest:
             raise ValidationError(
@@ -62,11 +64,7 @@ class CreateServiceTokenForm(forms.Form):
 
     @property
     def expires_at(self) -> datetime:
-        # The end of the chosen UTC day, capped so that the last allowed day is still accepted.
-        end_of_day = datetime.combine(
-            self.cleaned_data["expires_on"] + timedelta(days=1), time.min, tzinfo=UTC
-        )
-        return min(end_of_day, self.now + self.application.max_token_lifetime)
+        return start_of_day_utc(self.cleaned_data["expires_on"])
 
     def add_model_error(self, error: ValidationError) -> None:
         """Show a refusal of the model beside the field it concerns, or above the form."""

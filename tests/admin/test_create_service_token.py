@@ -23,7 +23,10 @@ def in_days(days: int) -> str:
 
 
 def issue(client, app, **data):
-    payload = {"description": "nightly export", "expires_on": in_days(30), **data}
+    """Open the form, as a person would, then send it with its one-time key."""
+    opened = client.get(url(app))
+    nonce = opened.context["form"].initial["nonce"] if opened.status_code == 200 else ""
+    payload = {"description": "nightly export", "expires_on": in_days(30), "nonce": nonce, **data}
     return client.post(url(app), payload)
 
 
@@ -65,10 +68,11 @@ def test_an_admin_gets_a_token_shown_once_that_acts_as_the_system_user(
     assert active.scopes == ("read",)
 
 
-def test_the_expiry_is_the_end_of_the_chosen_utc_day(as_admin, sync_app):
+def test_the_token_stops_at_midnight_utc_starting_the_chosen_day(as_admin, sync_app):
+    # The same rule as personal tokens of the profile pages.
     issue(as_admin, sync_app, expires_on=in_days(10))
     expected = datetime.combine(
-        timezone.now().astimezone(UTC).date() + timedelta(days=11), datetime.min.time(), UTC
+        timezone.now().astimezone(UTC).date() + timedelta(days=10), datetime.min.time(), UTC
     )
     assert ReferenceToken.objects.get().expires_at == expected
 
@@ -196,3 +200,20 @@ def test_the_token_stops_working_when_the_app_loses_its_system_user(as_admin, sy
     sync_app.has_system_user = False
     sync_app.save()
     assert describe(plaintext) is None
+
+
+def test_sending_the_same_form_twice_issues_one_token(as_admin, sync_app):
+    # A reload of the shown-once page re-posts the form: it must not issue (or show) another.
+    nonce = as_admin.get(url(sync_app)).context["form"].initial["nonce"]
+    payload = {"description": "nightly export", "expires_on": in_days(30), "nonce": nonce}
+    assert as_admin.post(url(sync_app), payload).status_code == 200
+    again = as_admin.post(url(sync_app), payload)
+    assert again.status_code == 302
+    assert ReferenceToken.objects.count() == 1
+    assert "enrt_" not in as_admin.get(again["Location"]).content.decode().replace("enrt_…", "")
+
+
+def test_a_form_without_its_one_time_key_issues_nothing(as_admin, sync_app):
+    payload = {"description": "nightly export", "expires_on": in_days(30)}
+    assert as_admin.post(url(sync_app), payload).status_code == 302
+    assert not ReferenceToken.objects.exists()
