@@ -25,9 +25,9 @@ class UserKindFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "people":
-            return queryset.filter(system_application__isnull=True)
+            return queryset.people()
         if self.value() == "system":
-            return queryset.filter(system_application__isnull=False)
+            return queryset.system_users()
         return queryset
 
 

@@ -6,15 +6,19 @@ from django.db import models
 # Superusers hold every permission; anyone else needs this one to act as an instance administrator
 # (issue service tokens, and personal tokens for applications open to administrators only).
 ISSUE_SERVICE_TOKENS_PERMISSION = "tokens.issue_service_tokens"
+# Revoking is the one change anyone may make to a token.
+REVOKE_ANY_TOKEN_PERMISSION = "tokens.change_referencetoken"
 
 
-class PortalUserManager(UserManager["User"]):
-    def people(self) -> models.QuerySet[User]:
+class PortalUserQuerySet(models.QuerySet["User"]):
+    def people(self) -> PortalUserQuerySet:
         return self.filter(system_application__isnull=True)
 
-    def system_users(self) -> models.QuerySet[User]:
+    def system_users(self) -> PortalUserQuerySet:
         return self.filter(system_application__isnull=False)
 
+
+class PortalUserManager(UserManager.from_queryset(PortalUserQuerySet)):
     def holds_admin_permission(self, user_id: int) -> bool:
         """One query: does this (non-superuser) user hold the instance-admin permission?"""
         from django.contrib.auth.models import Permission
@@ -48,6 +52,11 @@ class User(AbstractUser):
     @property
     def is_system_user(self) -> bool:
         return self.system_application_id is not None
+
+    @property
+    def may_revoke_any_token(self) -> bool:
+        """Instance admins, and staff granted the change permission on tokens (the admin's)."""
+        return self.is_instance_admin or self.has_perm(REVOKE_ANY_TOKEN_PERMISSION)
 
     @property
     def is_instance_admin(self) -> bool:

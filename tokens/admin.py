@@ -21,12 +21,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import User
 from tokens.admin_forms import RevokeForm
-from tokens.format import hash_token, is_well_formed
+from tokens.format import is_well_formed
 from tokens.models import ReferenceToken, TokenEvent, TokenKind, TokenStatus
 from trustedapps.models import TrustedApplication
 
-# Revoking a token is the one change an admin may make to it.
-REVOKE_PERMISSION = "tokens.change_referencetoken"
 EXPIRING_SOON = timedelta(days=7)
 UNUSED_FOR = timedelta(days=90)
 CONFIRMATION_SAMPLE = 20
@@ -40,7 +38,7 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def may_revoke(request: HttpRequest) -> bool:
-    return request.user.is_active and request.user.has_perm(REVOKE_PERMISSION)
+    return request.user.is_active and request.user.may_revoke_any_token
 
 
 def token_status(token: ReferenceToken) -> str:
@@ -187,11 +185,7 @@ class ExpiresSoonFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "7d":
-            # Both bounds on expires_at (not unexpired()'s OR IS NULL), so the index serves them.
-            now = timezone.now()
-            return queryset.filter(
-                revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + EXPIRING_SOON
-            )
+            return queryset.expiring_within(EXPIRING_SOON)
         return queryset
 
 
@@ -286,7 +280,7 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
             return queryset, False
         if is_well_formed(term):
             # Find a pasted (e.g. leaked) token through its hash; the term itself is not kept.
-            return queryset.filter(token_hash=hash_token(term)), False
+            return queryset.matching(term), False
         hint = _HINT_RE.match(term)
         if hint:
             return queryset.filter(hint=hint.group(1).upper()), False

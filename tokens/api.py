@@ -24,7 +24,7 @@ from django.db import DatabaseError, InterfaceError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from tokens.format import hash_token, is_well_formed
+from tokens.format import is_well_formed
 from tokens.introspection import ActiveToken, InvalidClient, describe, introspect
 from tokens.models import ReferenceToken
 
@@ -289,7 +289,7 @@ def revocation_view(request: HttpRequest) -> HttpResponse:
     """
     token = _token_param(_body_params(request))
     if is_well_formed(token):
-        ReferenceToken.objects.filter(token_hash=hash_token(token)).revoke(
+        ReferenceToken.objects.matching(token).revoke(
             by=None, reason=REVOKED_BY_HOLDER, ip=request.META.get("REMOTE_ADDR") or None
         )
     return JsonResponse({})

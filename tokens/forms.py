@@ -8,9 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 from tokens.ids import is_row_id
 from tokens.models import DESCRIPTION_MAX_LENGTH
-from trustedapps.models import Scope, TrustedApplication
-
-DEFAULT_LIFETIME_DAYS = 30
+from trustedapps.models import DEFAULT_TOKEN_LIFETIME, Scope, TrustedApplication
 
 
 def today_utc() -> date:
@@ -28,10 +26,8 @@ def last_expiry_day(application: TrustedApplication) -> date:
 
 
 def default_expiry_day(application: TrustedApplication | None) -> date:
-    days = DEFAULT_LIFETIME_DAYS
-    if application is not None:
-        days = min(days, application.max_token_lifetime.days)
-    return today_utc() + timedelta(days=days)
+    lifetime = application.default_token_lifetime if application else DEFAULT_TOKEN_LIFETIME
+    return today_utc() + timedelta(days=lifetime.days)
 
 
 def start_of_day_utc(day: date) -> datetime:

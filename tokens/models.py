@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -44,7 +44,18 @@ def refuse(field: str | None, message: str, code: str) -> ValidationError:
     return ValidationError({field: error}) if field else error
 
 
+def unexpired_condition(now: datetime) -> models.Q:
+    """Neither revoked nor expired at `now`, as a condition (for filters and filtered counts)."""
+    return models.Q(revoked_at__isnull=True) & (
+        models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+    )
+
+
 class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
+    def matching(self, plaintext: str) -> ReferenceTokenQuerySet:
+        """The token whose plaintext this is (found through its hash), or nothing."""
+        return self.filter(token_hash=hash_token(plaintext))
+
     def personal_of(self, user: User) -> ReferenceTokenQuerySet:
         return self.filter(kind=TokenKind.PERSONAL, user=user)
 
@@ -56,8 +67,15 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
 
     def unexpired(self, now: datetime | None = None) -> ReferenceTokenQuerySet:
         """Neither revoked nor expired. The full "active" rule is `tokens.introspection`."""
-        return self.filter(revoked_at__isnull=True).filter(
-            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now or timezone.now())
+        return self.filter(unexpired_condition(now or timezone.now()))
+
+    def expiring_within(
+        self, period: timedelta, now: datetime | None = None
+    ) -> ReferenceTokenQuerySet:
+        # Both bounds on expires_at (no "IS NULL OR"), so the expires_at index serves them.
+        now = now or timezone.now()
+        return self.filter(
+            revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + period
         )
 
     def with_status(self, status: str, now: datetime | None = None) -> ReferenceTokenQuerySet:
@@ -329,8 +347,7 @@ class ReferenceToken(models.Model):
         return TokenStatus.ACTIVE
 
     def can_be_revoked_by(self, user: User) -> bool:
-        # An instance admin (superuser or the dedicated permission) may revoke any token.
-        if user.is_instance_admin or user.has_perm("tokens.change_referencetoken"):
+        if user.may_revoke_any_token:
             return True
         return self.kind == TokenKind.PERSONAL and self.user_id == user.pk
 

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -26,7 +26,12 @@ from tokens.forms import (
     last_expiry_day,
 )
 from tokens.ids import is_row_id
-from tokens.models import IssuedToken, ReferenceToken, ReferenceTokenQuerySet
+from tokens.models import (
+    IssuedToken,
+    ReferenceToken,
+    ReferenceTokenQuerySet,
+    unexpired_condition,
+)
 from tokens.once import form_key_is_fresh, new_form_key, use_form_key
 from trustedapps.models import TrustedApplication
 
@@ -56,9 +61,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     tokens = _own_tokens(request)
     counts = ReferenceToken.objects.personal_of(request.user).aggregate(
         total=Count("pk"),
-        current=Count(
-            "pk", filter=Q(revoked_at__isnull=True) & (Q(expires_at=None) | Q(expires_at__gt=now))
-        ),
+        current=Count("pk", filter=unexpired_condition(now)),
     )
     if not show_all:
         tokens = tokens.unexpired(now)

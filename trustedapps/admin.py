@@ -296,9 +296,7 @@ class ResourceServerAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, server):
             raise PermissionDenied
         if request.method == "POST":
-            secret = server.set_secret()
-            server.secret_rotated_at = timezone.now()
-            server.save(update_fields=["secret_hash", "secret_rotated_at"])
+            secret = server.rotate_secret()
             self.log_change(request, server, "Rotated the secret.")
             self.message_user(request, f"Rotated the secret of {server.client_id}.")
             return self._render_secret(request, server, secret, "Secret rotated")

@@ -9,9 +9,13 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models, transaction
+from django.utils import timezone
 
 if TYPE_CHECKING:
     from accounts.models import User
+
+
+DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
 
 
 class Scope(models.Model):
@@ -102,6 +106,11 @@ class TrustedApplication(models.Model):
         return timedelta(days=days)
 
     @property
+    def default_token_lifetime(self) -> timedelta:
+        """What a new token gets when nobody chooses: 30 days, or less where the app says so."""
+        return min(DEFAULT_TOKEN_LIFETIME, self.max_token_lifetime)
+
+    @property
     def allows_personal_tokens(self) -> bool:
         return self.token_policy != TokenPolicy.NONE
 
@@ -189,6 +198,13 @@ class ResourceServer(models.Model):
         """Give the server a new secret and return it: the only time it exists in plaintext."""
         secret = secrets.token_urlsafe(32)
         self.secret_hash = hash_secret(secret)
+        return secret
+
+    def rotate_secret(self) -> str:
+        """Replace the secret at once (the old one stops working) and return the new one."""
+        secret = self.set_secret()
+        self.secret_rotated_at = timezone.now()
+        self.save(update_fields=["secret_hash", "secret_rotated_at"])
         return secret
 
     def check_secret(self, secret: str) -> bool:

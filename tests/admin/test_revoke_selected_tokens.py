@@ -106,3 +106,9 @@ def test_staff_with_the_revoke_permission_may(alice_token):
     )
     signed_in(revoker).post(LIST, confirm(alice_token))
     assert describe(alice_token.plaintext) is None
+
+
+def test_an_instance_admin_who_may_see_tokens_may_revoke_them(alice_token, carol):
+    # The model's rule (an instance admin may revoke any token) holds in the admin too.
+    signed_in(grant(carol, "view_referencetoken")).post(LIST, confirm(alice_token))
+    assert describe(alice_token.plaintext) is None

@@ -14,9 +14,7 @@ from tokens.management.cli import (
     scopes_named,
 )
 from tokens.models import IssuedToken, ReferenceToken, TokenKind
-from trustedapps.models import TrustedApplication
-
-DEFAULT_LIFETIME_DAYS = 30
+from trustedapps.models import DEFAULT_TOKEN_LIFETIME, TrustedApplication
 
 
 class Command(BaseCommand):
@@ -55,7 +53,7 @@ class Command(BaseCommand):
                 "--expires-in-days",
                 type=positive_int,
                 metavar="N",
-                help=f"Lifetime in days (default: {DEFAULT_LIFETIME_DAYS}, or the "
+                help=f"Lifetime in days (default: {DEFAULT_TOKEN_LIFETIME.days}, or the "
                 "application's longest lifetime if shorter).",
             )
             kind.add_argument("--description", default="", help="What it is for (128 chars).")
@@ -85,9 +83,7 @@ class Command(BaseCommand):
 
 def _expiry(application: TrustedApplication, days: int | None) -> timezone.datetime:
     if days is None:
-        return timezone.now() + min(
-            timedelta(days=DEFAULT_LIFETIME_DAYS), application.max_token_lifetime
-        )
+        return timezone.now() + application.default_token_lifetime
     try:
         return timezone.now() + timedelta(days=days)
     except OverflowError:

@@ -38,8 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         now = timezone.now()
         tokens = (
-            ReferenceToken.objects.unexpired(now)
-            .filter(expires_at__lte=now + timedelta(days=options["days"]))
+            ReferenceToken.objects.expiring_within(timedelta(days=options["days"]), now)
             .filter(application__is_enabled=True, user__is_active=True)
             .select_related("user", "application", "created_by")
             .order_by("expires_at", "id")

@@ -3,7 +3,8 @@ from argparse import ArgumentParser
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tokens.format import PREFIX, hash_token, is_well_formed
+from tokens.format import PREFIX, is_well_formed
+from tokens.ids import is_row_id
 from tokens.models import ReferenceToken
 
 
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         tokens = ReferenceToken.objects.select_related("user", "application")
         if value.isascii() and value.isdigit():
             # A number beyond the id column's range names no token (and would overflow it).
-            token = tokens.filter(pk=int(value)).first() if len(value) < 19 else None
+            token = tokens.filter(pk=int(value)).first() if is_row_id(value) else None
             if token is None:
                 raise CommandError(f"No token has the number {value}.")
             return token
@@ -50,7 +51,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     "That is not a well-formed enrt_ token (bad length or checksum)."
                 )
-            token = tokens.filter(token_hash=hash_token(value)).first()
+            token = tokens.matching(value).first()
             if token is None:
                 raise CommandError("No token matches.")
             return token
