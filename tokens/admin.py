@@ -22,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from accounts.models import User
 from tokens.admin_forms import RevokeForm
 from tokens.format import is_well_formed
+from tokens.http import remote_address
 from tokens.models import ReferenceToken, TokenEvent, TokenKind, TokenStatus
 from trustedapps.models import TrustedApplication
 
@@ -31,10 +32,6 @@ CONFIRMATION_SAMPLE = 20
 
 # What an admin may paste to find a token by its hint: "ABCD", "…ABCD", "...ABCD", "enrt_…ABCD".
 _HINT_RE = re.compile(r"^(?:enrt_)?(?:…|\.\.\.)?([0-9A-Fa-f]{4})$")
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def may_revoke(request: HttpRequest) -> bool:
@@ -111,7 +108,7 @@ def revoke_action(
     form = RevokeForm(request.POST if request.POST.get("post") else None)
     if form.is_valid():
         reason = form.cleaned_data["reason"]
-        revoked = tokens.revoke(by=request.user, reason=reason, ip=client_ip(request))
+        revoked = tokens.revoke(by=request.user, reason=reason, ip=remote_address(request))
         log_revocations(request, revoked, reason)
         model_admin.message_user(request, f"Revoked {len(revoked)} token(s).", messages.SUCCESS)
         return None
@@ -372,7 +369,7 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         form = RevokeForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
             reason = form.cleaned_data["reason"]
-            if token.revoke(by=request.user, reason=reason, ip=client_ip(request)):
+            if token.revoke(by=request.user, reason=reason, ip=remote_address(request)):
                 log_revocations(request, [token], reason)
             self.message_user(request, f"Revoked token {token.masked}.", messages.SUCCESS)
             return HttpResponseRedirect(next_url)

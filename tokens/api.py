@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from tokens.format import is_well_formed
+from tokens.http import no_store, remote_address
 from tokens.introspection import ActiveToken, InvalidClient, describe, introspect
 from tokens.models import ReferenceToken
 
@@ -89,9 +90,7 @@ def public_endpoint(*methods: str) -> Callable[[View], View]:
                     logger.exception("Database unavailable in %s", view.__name__)
                     response = _error(503, "temporarily_unavailable")
                     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-            response["Cache-Control"] = "no-store"
-            response["Pragma"] = "no-cache"
-            return response
+            return no_store(response)
 
         return csrf_exempt(wrapper)
 
@@ -290,7 +289,7 @@ def revocation_view(request: HttpRequest) -> HttpResponse:
     token = _token_param(_body_params(request))
     if is_well_formed(token):
         ReferenceToken.objects.matching(token).revoke(
-            by=None, reason=REVOKED_BY_HOLDER, ip=request.META.get("REMOTE_ADDR") or None
+            by=None, reason=REVOKED_BY_HOLDER, ip=remote_address(request)
         )
     return JsonResponse({})
 

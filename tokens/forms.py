@@ -30,6 +30,19 @@ def default_expiry_day(application: TrustedApplication | None) -> date:
     return today_utc() + timedelta(days=lifetime.days)
 
 
+def expiry_day_error(application: TrustedApplication | None, day: date) -> str | None:
+    """Why `day` cannot be a token's expiry date, or None: the same limits as the model's."""
+    if day < first_expiry_day():
+        return "Choose a date from tomorrow on."
+    if application is not None and day > last_expiry_day(application):
+        return (
+            f"{application.name} allows tokens of at most "
+            f"{application.max_token_lifetime.days} days: choose "
+            f"{last_expiry_day(application):%Y-%m-%d} or earlier."
+        )
+    return None
+
+
 def start_of_day_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
@@ -90,16 +103,9 @@ class CreateTokenForm(forms.Form):
         cleaned = super().clean()
         day: date | None = cleaned.get("expires_at")
         application: TrustedApplication | None = cleaned.get("application")
-        if day is not None:
-            if day < first_expiry_day():
-                self.add_error("expires_at", "Choose a date from tomorrow on.")
-            elif application is not None and day > last_expiry_day(application):
-                self.add_error(
-                    "expires_at",
-                    f"{application.name} allows tokens of at most "
-                    f"{application.max_token_lifetime.days} days: choose "
-                    f"{last_expiry_day(application):%Y-%m-%d} or earlier.",
-                )
+        error = expiry_day_error(application, day) if day is not None else None
+        if error:
+            self.add_error("expires_at", error)
         return cleaned
 
     @property

@@ -10,6 +10,10 @@ import secrets
 from django.http import HttpRequest
 
 SESSION_KEY = "token_form_nonces"
+ALREADY_USED = (
+    "That form was already used, so no new token was created. A token is shown only once: "
+    "if you did not copy it, revoke it and create a new one."
+)
 # Enough for several create forms open in tabs; older ones simply stop working.
 KEYS_KEPT = 10
 

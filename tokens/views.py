@@ -25,6 +25,7 @@ from tokens.forms import (
     first_expiry_day,
     last_expiry_day,
 )
+from tokens.http import no_store, remote_address
 from tokens.ids import is_row_id
 from tokens.models import (
     IssuedToken,
@@ -32,14 +33,10 @@ from tokens.models import (
     ReferenceTokenQuerySet,
     unexpired_condition,
 )
-from tokens.once import form_key_is_fresh, new_form_key, use_form_key
+from tokens.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
 from trustedapps.models import TrustedApplication
 
 TOKENS_PER_PAGE = 20
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _own_tokens(request: HttpRequest) -> ReferenceTokenQuerySet:
@@ -127,9 +124,7 @@ def _render_shown_once(request: HttpRequest, issued: IssuedToken) -> HttpRespons
         status=201,
     )
     # The only response that ever holds the token: no cache, no back-button copy may keep it.
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    return response
+    return no_store(response)
 
 
 @login_required
@@ -157,11 +152,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         nonce = form.cleaned_data["nonce"]
         if not form_key_is_fresh(request, nonce):
-            messages.warning(
-                request,
-                "That form was already used, so no new token was created. A token is shown only "
-                "once: if you did not copy it, revoke it and create a new one.",
-            )
+            messages.warning(request, ALREADY_USED)
             return redirect("token_list")
         try:
             issued = ReferenceToken.objects.issue_personal(
@@ -170,7 +161,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
                 expires_at=form.expires_at_utc,
                 scopes=form.cleaned_data["scopes"],
                 description=form.cleaned_data["description"],
-                ip=_client_ip(request),
+                ip=remote_address(request),
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -203,7 +194,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         # The confirmation page (without JavaScript); GET never changes anything.
         return render(request, "tokens/token_revoke.html", {"token": token})
     revoked = token.revoke(
-        by=request.user, reason="Revoked by its owner in the portal", ip=_client_ip(request)
+        by=request.user, reason="Revoked by its owner in the portal", ip=remote_address(request)
     )
     if request.htmx:
         return render(request, "tokens/_token_row.html", {"token": token, "just_revoked": revoked})

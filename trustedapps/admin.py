@@ -15,21 +15,15 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
-from tokens.admin import client_ip, may_revoke, token_status
+from tokens.admin import may_revoke, token_status
+from tokens.http import no_store, remote_address
 from tokens.models import ReferenceToken
-from tokens.once import form_key_is_fresh, new_form_key, use_form_key
+from tokens.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
 from trustedapps.forms import CreateServiceTokenForm
 from trustedapps.models import ResourceServer, Scope, TrustedApplication
 
 # The application's change page lists its newest tokens; the token list has them all.
 TOKENS_ON_APP_PAGE = 50
-
-
-def shown_once(response: HttpResponse) -> HttpResponse:
-    """A page that holds a plaintext secret: no cache, proxy or back button may keep it."""
-    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
-    response["Pragma"] = "no-cache"
-    return response
 
 
 @admin.register(Scope)
@@ -163,12 +157,7 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
         else:
             form = CreateServiceTokenForm(application=app, initial={"nonce": new_form_key(request)})
         if form.is_valid() and not form_key_is_fresh(request, form.cleaned_data["nonce"]):
-            self.message_user(
-                request,
-                "That form was already used, so no new token was created. A token is shown "
-                "only once: if you did not copy it, revoke it and create a new one.",
-                messages.WARNING,
-            )
+            self.message_user(request, ALREADY_USED, messages.WARNING)
             return HttpResponseRedirect(change_url)
         if form.is_valid():
             try:
@@ -178,7 +167,7 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
                     expires_at=form.expires_at,
                     scopes=form.cleaned_data["scopes"],
                     description=form.cleaned_data["description"],
-                    ip=client_ip(request),
+                    ip=remote_address(request),
                 )
             except ValidationError as error:
                 form.add_model_error(error)
@@ -205,7 +194,7 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
                     "change_url": change_url,
                 }
                 # Rendered, not redirected: the plaintext exists only in this response.
-                return shown_once(
+                return no_store(
                     TemplateResponse(
                         request, "admin/trustedapps/trustedapplication/token_created.html", context
                     )
@@ -273,7 +262,7 @@ class ResourceServerAdmin(admin.ModelAdmin):
                 "admin:trustedapps_resourceserver_change", args=[quote(server.pk)]
             ),
         }
-        return shown_once(
+        return no_store(
             TemplateResponse(request, "admin/trustedapps/resourceserver/secret.html", context)
         )
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from tokens.forms import (
     default_expiry_day,
+    expiry_day_error,
     first_expiry_day,
     last_expiry_day,
     start_of_day_utc,
@@ -40,26 +41,19 @@ class CreateServiceTokenForm(forms.Form):
 
     def __init__(self, *args, application: TrustedApplication, **kwargs) -> None:
         self.application = application
-        self.earliest = first_expiry_day()
-        self.latest = last_expiry_day(application)
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("expires_on", default_expiry_day(application))
         super().__init__(*args, **kwargs)
         self.fields["scopes"].queryset = application.allowed_scopes.all()
         self.fields["expires_on"].widget.attrs.update(
-            min=self.earliest.isoformat(), max=self.latest.isoformat()
+            min=first_expiry_day().isoformat(), max=last_expiry_day(application).isoformat()
         )
 
     def clean_expires_on(self) -> date:
         expires_on = self.cleaned_data["expires_on"]
-        if expires_on < self.earliest:
-            raise ValidationError("Choose a day after today.", code="expiry_in_past")
-        if expires_on > self.latest:
-            raise ValidationError(
-                f"{self.application.name} allows tokens of at most "
-                f"{self.application.max_token_lifetime.days} days: {self.latest} at the latest.",
-                code="expiry_too_far",
-            )
+        error = expiry_day_error(self.application, expires_on)
+        if error:
+            raise ValidationError(error)
         return expires_on
 
     @property
