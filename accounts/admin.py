@@ -16,6 +16,11 @@ from tokens.admin import may_revoke, revoke_action
 from tokens.models import ReferenceToken
 
 
+def _unexpired_token_count(user: User) -> int:
+    """Tokens that still count (neither revoked nor expired), whether or not the user is active."""
+    return ReferenceToken.objects.filter(user=user).unexpired().count()
+
+
 class UserKindFilter(admin.SimpleListFilter):
     title = "kind"
     parameter_name = "kind"
@@ -83,9 +88,8 @@ class UserAdmin(DjangoUserAdmin):
     def token_summary(self, user: User) -> str:
         if user.pk is None:
             return "—"
-        tokens = ReferenceToken.objects.filter(user=user)
-        total = tokens.count()
-        live = tokens.unexpired().count()
+        total = ReferenceToken.objects.filter(user=user).count()
+        live = _unexpired_token_count(user)
         url = reverse("admin:tokens_referencetoken_changelist") + f"?user__id__exact={user.pk}"
         note = ""
         if not user.is_active and live:
@@ -105,7 +109,7 @@ class UserAdmin(DjangoUserAdmin):
         if request.method == "GET":
             user = self.get_object(request, object_id)
             if user is not None and not user.is_active:
-                live = ReferenceToken.objects.filter(user=user).unexpired().count()
+                live = _unexpired_token_count(user)
                 if live:
                     self.message_user(
                         request,
@@ -118,7 +122,7 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request, obj: User, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data and not obj.is_active:
-            live = ReferenceToken.objects.filter(user=obj).unexpired().count()
+            live = _unexpired_token_count(obj)
             if live:
                 self.message_user(
                     request,

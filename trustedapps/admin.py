@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -24,6 +25,31 @@ from trustedapps.models import ResourceServer, Scope, TrustedApplication
 
 # The application's change page lists its newest tokens; the token list has them all.
 TOKENS_ON_APP_PAGE = 50
+
+
+def object_page(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    obj: models.Model,
+    template: str,
+    title: str,
+    **context,
+) -> TemplateResponse:
+    """A page of its own under one object (it extends templates/admin/object_page.html)."""
+    opts = model_admin.opts
+    change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": title,
+            "opts": opts,
+            "original": obj,
+            "change_url": change_url,
+            **context,
+        },
+    )
 
 
 @admin.register(Scope)
@@ -183,34 +209,28 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
                     f"Issued service token {token.masked} for {app.name}.",
                     messages.SUCCESS,
                 )
-                context = {
-                    **self.admin_site.each_context(request),
-                    "title": "Application token created",
-                    "opts": self.opts,
-                    "original": app,
-                    "token": token,
-                    "plaintext": issued.plaintext,
-                    "scopes": " ".join(s.name for s in token.scopes.all()),
-                    "change_url": change_url,
-                }
                 # Rendered, not redirected: the plaintext exists only in this response.
                 return no_store(
-                    TemplateResponse(
-                        request, "admin/trustedapps/trustedapplication/token_created.html", context
+                    object_page(
+                        self,
+                        request,
+                        app,
+                        "admin/trustedapps/trustedapplication/token_created.html",
+                        "Application token created",
+                        token=token,
+                        plaintext=issued.plaintext,
+                        scopes=" ".join(s.name for s in token.scopes.all()),
                     )
                 )
 
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Create an application token for {app.name}",
-            "opts": self.opts,
-            "original": app,
-            "form": form,
-            "system_user": getattr(app, "system_user", None),
-            "change_url": change_url,
-        }
-        return TemplateResponse(
-            request, "admin/trustedapps/trustedapplication/create_token.html", context
+        return object_page(
+            self,
+            request,
+            app,
+            "admin/trustedapps/trustedapplication/create_token.html",
+            f"Create an application token for {app.name}",
+            form=form,
+            system_user=getattr(app, "system_user", None),
         )
 
 
@@ -252,18 +272,15 @@ class ResourceServerAdmin(admin.ModelAdmin):
     def _render_secret(
         self, request: HttpRequest, server: ResourceServer, secret: str, title: str
     ) -> HttpResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.opts,
-            "original": server,
-            "secret": secret,
-            "change_url": reverse(
-                "admin:trustedapps_resourceserver_change", args=[quote(server.pk)]
-            ),
-        }
         return no_store(
-            TemplateResponse(request, "admin/trustedapps/resourceserver/secret.html", context)
+            object_page(
+                self,
+                request,
+                server,
+                "admin/trustedapps/resourceserver/secret.html",
+                title,
+                secret=secret,
+            )
         )
 
     def get_urls(self):
@@ -289,17 +306,12 @@ class ResourceServerAdmin(admin.ModelAdmin):
             self.log_change(request, server, "Rotated the secret.")
             self.message_user(request, f"Rotated the secret of {server.client_id}.")
             return self._render_secret(request, server, secret, "Secret rotated")
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Rotate the secret of {server.client_id}?",
-            "opts": self.opts,
-            "original": server,
-            "change_url": reverse(
-                "admin:trustedapps_resourceserver_change", args=[quote(server.pk)]
-            ),
-        }
-        return TemplateResponse(
-            request, "admin/trustedapps/resourceserver/rotate_secret.html", context
+        return object_page(
+            self,
+            request,
+            server,
+            "admin/trustedapps/resourceserver/rotate_secret.html",
+            f"Rotate the secret of {server.client_id}?",
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -30,9 +30,10 @@
       function report(copied) {
         button.textContent = copied ? "Copied" : "Copy";
         if (status) {
+          // A page may word the success itself (data-copied-message), as the admin's does.
           status.textContent = copied
-            ? "Copied to the clipboard."
-            : "Could not copy automatically: the token is selected, press Ctrl+C (⌘C on a Mac).";
+            ? status.dataset.copiedMessage || "Copied to the clipboard."
+            : "Could not copy automatically: it is selected, press Ctrl+C (⌘C on a Mac).";
         }
         if (!copied) selectAll(input);
       }
