@@ -23,6 +23,7 @@ from accounts.models import User
 from tokens.admin_forms import RevokeForm
 from tokens.format import is_well_formed
 from tokens.http import remote_address
+from tokens.ids import is_row_id
 from tokens.models import ReferenceToken, TokenEvent, TokenKind, TokenStatus
 from trustedapps.models import TrustedApplication
 
@@ -400,7 +401,7 @@ class ActorFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == "none":
             return queryset.filter(actor__isnull=True)
-        if self.value() and self.value().isdigit():
+        if is_row_id(self.value()):
             return queryset.filter(actor_id=int(self.value()))
         return queryset
 

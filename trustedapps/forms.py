@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from tokens.forms import (
+    RowMultipleChoiceField,
     default_expiry_day,
     expiry_day_error,
     first_expiry_day,
@@ -30,7 +31,7 @@ class CreateServiceTokenForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The token stops working at 00:00 UTC of this day, as personal tokens do.",
     )
-    scopes = forms.ModelMultipleChoiceField(
+    scopes = RowMultipleChoiceField(
         queryset=Scope.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,

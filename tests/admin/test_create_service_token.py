@@ -217,3 +217,10 @@ def test_a_form_without_its_one_time_key_issues_nothing(as_admin, sync_app):
     payload = {"description": "nightly export", "expires_on": in_days(30)}
     assert as_admin.post(url(sync_app), payload).status_code == 302
     assert not ReferenceToken.objects.exists()
+
+
+def test_a_scope_id_past_the_database_range_is_a_field_error(as_admin, sync_app):
+    response = issue(as_admin, sync_app, scopes=["99999999999999999999999"])
+    assert response.status_code == 200
+    assert "scopes" in response.context["form"].errors
+    assert not ReferenceToken.objects.exists()

@@ -52,3 +52,10 @@ def test_it_is_read_only_even_for_superusers(as_admin, alice_token):
 
 def test_staff_without_permission_get_403(erin, alice_token):
     assert signed_in(erin).get(LIST).status_code == 403
+
+
+def test_an_actor_id_past_the_database_range_filters_nothing_instead_of_failing(
+    as_admin, alice_token
+):
+    response = as_admin.get("/admin/tokens/tokenevent/?actor=99999999999999999999999")
+    assert response.status_code == 200
