@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import User
 from tokens.admin_forms import RevokeForm
-from tokens.format import is_well_formed
+from tokens.format import display_hint, is_well_formed
 from tokens.http import remote_address
 from tokens.ids import is_row_id
 from tokens.models import ReferenceToken, TokenEvent, TokenKind, TokenStatus
@@ -229,9 +229,7 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         UnusedFilter,
     ]
     search_fields = ["=hint", "description", "user__username", "application__application_uri"]
-    search_help_text = (
-        "Description, username, application URI or hint (…ABCD); paste a whole token to find it."
-    )
+    search_help_text = "Description, username, application URI or hint (…ABCD)."
     list_select_related = ["user", "application"]
     # The full count of a million-row table costs more than the page itself, and facet counts
     # would cost one such count per filter choice.
@@ -272,13 +270,26 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
             return ["-expires_at", "-id"]
         return super().get_ordering(request)
 
+    def changelist_view(self, request, extra_context=None):
+        term = request.GET.get("q", "").strip()
+        if is_well_formed(term):
+            # A whole token in a URL reaches access logs and browser history, and the page would
+            # echo it in the search box: go on with its hint alone, which finds the same row.
+            self.message_user(
+                request,
+                "Search by a token's last four characters, never the whole token: a search is "
+                "part of the address, which servers log. To end a leaked token at once, revoke it.",
+                messages.WARNING,
+            )
+            query = request.GET.copy()
+            query["q"] = display_hint(term)
+            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+        return super().changelist_view(request, extra_context)
+
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if not term:
             return queryset, False
-        if is_well_formed(term):
-            # Find a pasted (e.g. leaked) token through its hash; the term itself is not kept.
-            return queryset.matching(term), False
         hint = _HINT_RE.match(term)
         if hint:
             return queryset.filter(hint=hint.group(1).upper()), False

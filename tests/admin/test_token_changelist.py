@@ -113,10 +113,15 @@ def test_it_searches_by_description_username_uri_and_hint(
         assert token.pk in [t.pk for t in listed(as_admin, "?" + _q(hint))]
 
 
-def test_pasting_a_whole_token_finds_it_by_its_hash(as_admin, alice_token, sync_service_token):
-    assert [t.pk for t in listed(as_admin, "?" + _q(alice_token.plaintext))] == [
-        alice_token.token.pk
-    ]
+def test_pasting_a_whole_token_finds_it_by_its_hint_without_echoing_it(
+    as_admin, alice_token, sync_service_token
+):
+    response = as_admin.get(LIST + "?" + _q(alice_token.plaintext))
+    assert response.status_code == 302
+    assert alice_token.plaintext not in response["Location"]
+    found = as_admin.get(response["Location"])
+    assert alice_token.plaintext not in found.content.decode()
+    assert [t.pk for t in found.context["cl"].result_list] == [alice_token.token.pk]
 
 
 def _q(term: str) -> str:
