@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 
 from tokens.format import is_well_formed
 from tokens.http import no_store, remote_address
@@ -261,6 +262,7 @@ def _answer(active: ActiveToken, audience: str) -> dict:
 
 
 @public_endpoint("POST")
+@sensitive_variables()
 def introspect_view(request: HttpRequest) -> HttpResponse:
     """RFC 7662 token introspection, for registered resource servers."""
     params = _body_params(request)
@@ -281,6 +283,7 @@ def introspect_view(request: HttpRequest) -> HttpResponse:
 
 
 @public_endpoint("POST")
+@sensitive_variables()
 def revocation_view(request: HttpRequest) -> HttpResponse:
     """RFC 7009 revocation: holding the token is the authority to revoke it.
 
@@ -348,6 +351,7 @@ def _iso(value) -> str | None:
 
 
 @public_endpoint("GET")
+@sensitive_variables()
 def token_self_view(request: HttpRequest) -> HttpResponse:
     """The token of the request describes itself, so a script can check it and its expiry."""
     token = _holder_token(request)

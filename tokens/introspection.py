@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
 from tokens.format import hash_token, is_well_formed
@@ -119,6 +120,8 @@ def _sql() -> dict[str, str]:
     return {"server": for_server.format(**tables), "holder": for_holder.format(**tables)}
 
 
+# Error reports show none of these functions' locals: they hold a token and a client secret.
+@sensitive_variables()
 def introspect(
     token: str,
     *,
@@ -143,6 +146,7 @@ def introspect(
     return _active_token([row[3:] for row in rows], now, client_ip)
 
 
+@sensitive_variables()
 def describe(token: str, *, now: datetime | None = None) -> ActiveToken | None:
     """The token as its holder may see it (scopes: those its application still allows)."""
     if not is_well_formed(token):

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
 from tokens.format import display_hint, hash_token, make_token
@@ -178,6 +180,8 @@ class ReferenceTokenManager(models.Manager.from_queryset(ReferenceTokenQuerySet)
             ip=ip,
         )
 
+    # Error reports (DEBUG pages, mails to ADMINS) show no local of this frame: one is the token.
+    @method_decorator(sensitive_variables())
     def _issue(
         self,
         *,

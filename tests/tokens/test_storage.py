@@ -7,9 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.views.debug import ExceptionReporter
 
 from tokens.introspection import describe, introspect
 from tokens.models import ReferenceToken
+from trustedapps.models import Scope
 
 
 def every_row_of_every_table() -> str:
@@ -88,3 +90,37 @@ def test_two_tokens_cannot_share_a_hash(alice_token, alice, sync_app):
             token_hash=alice_token.token.token_hash,
             hint="XXXX",
         )
+
+
+def test_an_error_report_during_issuing_never_shows_the_token(alice, sync_app, in_30_days):
+    # An unsaved scope passes the name check, then fails inside the transaction that issues.
+    with pytest.raises(ValueError) as excinfo:
+        ReferenceToken.objects.issue_personal(
+            user=alice, application=sync_app, expires_at=in_30_days, scopes=[Scope(name="read")]
+        )
+    frame = next(
+        tb.tb_frame
+        for tb in _tracebacks(excinfo.value.__traceback__)
+        if "plaintext" in tb.tb_frame.f_locals
+    )
+    plaintext = frame.f_locals["plaintext"]
+    # From the first frame of our code on (this test's own frame holds the token too, of course).
+    ours = excinfo.value.__traceback__.tb_next
+    report = ExceptionReporter(None, ValueError, excinfo.value, ours)
+    assert plaintext not in report.get_traceback_html()
+    assert not ReferenceToken.objects.exists()  # and nothing was half written
+
+
+def _tracebacks(tb):
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
+
+
+def test_an_error_report_during_a_check_never_shows_the_token(alice_token, orders_api):
+    # A caller's secret of the wrong type fails inside the check, after the lookup.
+    with pytest.raises(AttributeError) as excinfo:
+        introspect(alice_token.plaintext, client_id=orders_api.client_id, client_secret=42)
+    ours = excinfo.value.__traceback__.tb_next
+    report = ExceptionReporter(None, AttributeError, excinfo.value, ours)
+    assert alice_token.plaintext not in report.get_traceback_html()
