@@ -24,10 +24,9 @@ from tokens.admin_forms import RevokeForm
 from tokens.format import display_hint, is_well_formed
 from tokens.http import remote_address
 from tokens.ids import is_row_id
-from tokens.models import ReferenceToken, TokenEvent, TokenKind, TokenStatus
+from tokens.models import EXPIRING_SOON, ReferenceToken, TokenEvent, TokenKind, TokenStatus
 from trustedapps.models import TrustedApplication
 
-EXPIRING_SOON = timedelta(days=7)
 UNUSED_FOR = timedelta(days=90)
 CONFIRMATION_SAMPLE = 20
 

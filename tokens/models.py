@@ -16,6 +16,8 @@ from tokens.format import display_hint, hash_token, make_token
 from trustedapps.models import Scope, TrustedApplication
 
 DESCRIPTION_MAX_LENGTH = 128
+# Within this of its expiry a token is "expiring soon": a warning colour, an admin filter.
+EXPIRING_SOON = timedelta(days=7)
 
 
 class TokenKind(models.TextChoices):
@@ -342,6 +344,14 @@ class ReferenceToken(models.Model):
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    def expires_soon(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.status(now) == TokenStatus.ACTIVE
+            and self.expires_at is not None
+            and self.expires_at - now <= EXPIRING_SOON
+        )
 
     def status(self, now: datetime | None = None) -> str:
         if self.revoked_at is not None:

@@ -8,11 +8,9 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from tokens.models import ReferenceToken, TokenStatus
+from tokens.models import ReferenceToken
 
 register = template.Library()
-
-EXPIRES_SOON = timedelta(days=7)
 
 
 def _ago(moment: datetime, now: datetime) -> str:
@@ -29,14 +27,6 @@ def expiry_hint(token: ReferenceToken) -> str:
     if token.expires_at <= now:
         return f"Expired {_ago(token.expires_at, now)}"
     return f"Expires in {timeuntil(token.expires_at, now, depth=1)}"
-
-
-@register.filter
-def expires_soon(token: ReferenceToken) -> bool:
-    """Active, and expiring within a week: the row shows its expiry in a warning colour."""
-    if token.expires_at is None or token.status() != TokenStatus.ACTIVE:
-        return False
-    return token.expires_at - timezone.now() <= EXPIRES_SOON
 
 
 @register.filter
