@@ -20,10 +20,10 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import User
+from common.http import remote_address
+from common.ids import is_row_id
 from tokens.admin_forms import RevokeForm
 from tokens.format import display_hint, is_well_formed
-from tokens.http import remote_address
-from tokens.ids import is_row_id
 from tokens.models import EXPIRING_SOON, ReferenceToken, TokenEvent, TokenKind, TokenStatus
 from trustedapps.models import TrustedApplication
 

@@ -25,8 +25,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
+from common.http import no_store, remote_address
 from tokens.format import is_well_formed
-from tokens.http import no_store, remote_address
 from tokens.introspection import ActiveToken, InvalidClient, describe, introspect
 from tokens.models import ReferenceToken
 

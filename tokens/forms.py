@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import User
-from tokens.ids import is_row_id
+from common.ids import is_row_id
 from tokens.models import DESCRIPTION_MAX_LENGTH
 from trustedapps.models import DEFAULT_TOKEN_LIFETIME, Scope, TrustedApplication
 

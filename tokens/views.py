@@ -19,21 +19,21 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from common.http import no_store, remote_address
+from common.ids import is_row_id
+from common.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
 from tokens.forms import (
     CreateTokenForm,
     default_expiry_day,
     first_expiry_day,
     last_expiry_day,
 )
-from tokens.http import no_store, remote_address
-from tokens.ids import is_row_id
 from tokens.models import (
     IssuedToken,
     ReferenceToken,
     ReferenceTokenQuerySet,
     unexpired_condition,
 )
-from tokens.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
 from trustedapps.models import TrustedApplication
 
 TOKENS_PER_PAGE = 20

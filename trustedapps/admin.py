@@ -16,10 +16,10 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
+from common.http import no_store, remote_address
+from common.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
 from tokens.admin import may_revoke, token_status
-from tokens.http import no_store, remote_address
 from tokens.models import ReferenceToken
-from tokens.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
 from trustedapps.forms import CreateServiceTokenForm
 from trustedapps.models import ResourceServer, Scope, TrustedApplication
 

@@ -37,7 +37,7 @@ class CreateServiceTokenForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="None ticked: all of the application's scopes.",
     )
-    # One-time key (tokens.once): sending the form again issues no second token.
+    # One-time key (common.once): sending the form again issues no second token.
     nonce = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, application: TrustedApplication, **kwargs) -> None:

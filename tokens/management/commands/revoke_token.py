@@ -3,8 +3,8 @@ from argparse import ArgumentParser
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.ids import is_row_id
 from tokens.format import PREFIX, is_well_formed
-from tokens.ids import is_row_id
 from tokens.models import ReferenceToken
 
 
