@@ -38,6 +38,10 @@ class UserKindFilter(admin.SimpleListFilter):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    class Media:
+        # The portal's admin styles (static/css/admin.css): no style attributes, for the CSP.
+        css = {"all": ["css/admin.css"]}
+
     list_display = ["username", "kind_badge", "email", "is_staff", "is_active", "last_login"]
     list_filter = [UserKindFilter, "is_staff", "is_superuser", "is_active", "groups"]
     search_fields = [
@@ -77,10 +81,8 @@ class UserAdmin(DjangoUserAdmin):
     def kind_badge(self, user: User) -> str:
         if user.is_system_user:
             return format_html(
-                '<span class="badge badge-system" title="System user of {}" style="{}">'
-                "System user</span>",
+                '<span class="badge badge-system" title="System user of {}">System user</span>',
                 user.system_application,
-                "background:#6c5ce7;color:#fff;border-radius:3px;padding:1px 6px;",
             )
         return mark_safe('<span class="badge badge-person">Person</span>')
 

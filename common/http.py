@@ -1,11 +1,54 @@
 """What every token view needs of HTTP, whichever site it belongs to (profile, admin, API)."""
 
+import ipaddress
+from functools import cache
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@cache
+def _trusted_networks(networks: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(n.strip(), strict=False) for n in networks)
+
+
+def _ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def _from_trusted_proxy(peer: str) -> bool:
+    networks = _trusted_networks(tuple(settings.TRUSTED_PROXY_NETWORKS))
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 def remote_address(request: HttpRequest) -> str | None:
-    """The caller's address, for audit rows. Behind a proxy this is the proxy's address."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The caller's address: the one policy of the audit trail, last-used addresses and axes.
+
+    With TRUSTED_PROXY_COUNT = N > 0, each of the N proxies in front appended its peer's address
+    to X-Forwarded-For, so the caller is the N-th entry from the right; entries further left
+    were written by the caller and may be forged. The header is read only from a peer inside
+    TRUSTED_PROXY_NETWORKS (when set): a caller that reaches the server around the proxy cannot
+    choose its own address. Anything unreadable falls back to the peer's address.
+    """
+    peer = request.META.get("REMOTE_ADDR") or None
+    count = settings.TRUSTED_PROXY_COUNT
+    if count <= 0 or peer is None or not _from_trusted_proxy(peer):
+        return peer
+    chain = [part for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part]
+    if len(chain) < count:
+        return peer
+    return _ip(chain[-count]) or peer
 
 
 def no_store(response: HttpResponse) -> HttpResponse:

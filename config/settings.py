@@ -1,8 +1,11 @@
 """Settings for the token portal: every environment-dependent value is read here, and only here."""
 
+import os
+from email.utils import getaddresses
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,6 +25,37 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="").rstrip("/")
 
+# The caller's address (common.http.remote_address): how many proxies in front of the portal append
+# to X-Forwarded-For, and optionally the networks those proxies connect from.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
+
+# HTTPS behind a TLS-terminating proxy. The header is opt-in: trusting it without such a proxy
+# would let any caller claim HTTPS.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl_header:
+    if len(_proxy_ssl_header) != 2:
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER takes a header and a value, e.g. HTTP_X_FORWARDED_PROTO,https"
+        )
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Load balancers and Prometheus ask these over plain HTTP, straight at a node.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Subdomains and preload bind the whole domain, so they stay off unless asked; a value given
+# explicitly is the operator's decision, and `check --deploy` stops nudging about it.
+SILENCED_SYSTEM_CHECKS = [
+    check
+    for variable, check in [
+        ("SECURE_HSTS_INCLUDE_SUBDOMAINS", "security.W005"),
+        ("SECURE_HSTS_PRELOAD", "security.W021"),
+    ]
+    if variable in os.environ
+]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -31,14 +65,22 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "csp",
+    "common",
     "accounts",
     "trustedapps",
     "tokens",
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request, and its response, carry one request id.
+    "common.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Statement timeouts for web requests, and 503 rather than 500 when the database fails.
+    "common.middleware.DatabaseTimeoutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -75,6 +117,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A ping before each request's first query: the price of never serving a request on a
     # connection the database has dropped (make bench measures it; see the README).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+    # A database that does not answer fails a request in seconds instead of hanging it.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int(
+        "DATABASE_CONNECT_TIMEOUT", default=5
+    )
+# Longest a web request's SQL statement may run (ms; 0: no limit), and the shorter one of the
+# validation URL, which resource servers call on every API call. Commands are never limited.
+DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=2000)
+DATABASE_VALIDATION_STATEMENT_TIMEOUT = env.int(
+    "DATABASE_VALIDATION_STATEMENT_TIMEOUT", default=500
+)
 DATABASES["default"].setdefault("TEST", {})
 if env.str("TEST_DATABASE_NAME", default=""):
     # Lets two test runs share one PostgreSQL server without dropping each other's database.
@@ -116,6 +169,9 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
+# The same caller's address as the audit trail's (TRUSTED_PROXY_COUNT): behind a proxy a lock
+# then holds one username at one real address, not at the proxy's for everyone.
+AXES_CLIENT_IP_CALLABLE = "common.http.remote_address"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -123,7 +179,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -150,12 +206,85 @@ TOKEN_MAX_LIFETIME_DAYS = env.int("TOKEN_MAX_LIFETIME_DAYS", default=365)
 # last_used_at is written at most once per this many seconds per token.
 TOKEN_LAST_USED_INTERVAL = env.int("TOKEN_LAST_USED_INTERVAL", default=60)
 
+# Content-Security-Policy: nothing inline, nothing from elsewhere. Every page (the admin's too)
+# loads its scripts and styles from static files; `csp_nonce` is there for the exception.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+# No page needs any of these browser features (the copy button uses clipboard-write, allowed on
+# same-origin pages by default).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in [
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    ]
+}
+
+# Mail: the console in development; production sets EMAIL_URL (e.g. smtp+tls://user:pass@host:587).
+# django-environ's own pattern: the URL becomes EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ...
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default="root@localhost")
+# Who gets error reports: "Ann Admin <ann@example.com>, ops@example.com".
+ADMINS = [(name, addr) for name, addr in getaddresses([env.str("ADMINS", default="")]) if addr]
+
+# Logs: plain text for people, or one JSON object per line (LOG_FORMAT=json) for log shippers.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT is text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request": {"()": "common.logs.RequestContextFilter"},
+        "production": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "text": {"()": "common.logs.TextFormatter"},
+        "json": {"()": "common.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request"],
+            "formatter": LOG_FORMAT,
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["production"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django's errors reach the console once (through root), and ADMINS by mail.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+    },
 }
+
+# GET /metrics: for these networks, or for a scraper sending `Authorization: Bearer <secret>`.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
 
 # The token lookup of the validation URL runs as a PostgreSQL prepared statement (planning its
 # join costs several times its execution). Turn off behind PgBouncer < 1.21 in transaction mode.

@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from common.metrics import metrics_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Prometheus' scrape target: loopback (METRICS_ALLOWED_NETWORKS) or a bearer secret only.
+    path("metrics", metrics_view, name="metrics"),
     # The public endpoints of resource servers and token holders (tokens/api.py).
     path("", include("tokens.api_urls")),
     # Sign-in and the profile site.

@@ -36,3 +36,29 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
 
 def test_it_starts_with_a_secret_key_when_debug_is_off():
     assert _start_django(DEBUG="false", SECRET_KEY="x" * 50).returncode == 0
+
+
+def _settings_of(names: str, **env: str) -> str:
+    environment = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    code = f"import django; django.setup(); from django.conf import settings as s; print({names})"
+    return subprocess.run(  # noqa: S603 (our own code)
+        [sys.executable, "-c", code],
+        cwd=PROJECT,
+        env={**environment, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_mail_goes_to_the_console_unless_email_url_says_otherwise():
+    assert _settings_of("s.EMAIL_BACKEND") == "django.core.mail.backends.console.EmailBackend"
+    configured = _settings_of(
+        "s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.ADMINS",
+        EMAIL_URL="smtp+tls://portal:pw@mail.example.com:587",
+        ADMINS="Ann Admin <ann@example.com>, ops@example.com",
+    )
+    assert configured == (
+        "django.core.mail.backends.smtp.EmailBackend mail.example.com 587 True "
+        "[('Ann Admin', 'ann@example.com'), ('', 'ops@example.com')]"
+    )

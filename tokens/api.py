@@ -26,6 +26,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
 from common.http import no_store, remote_address
+from common.logs import security_event
+from common.metrics import DATABASE_ERRORS, VALIDATION_REQUESTS, VALIDATION_SECONDS
 from tokens.format import is_well_formed
 from tokens.introspection import ActiveToken, InvalidClient, describe, introspect
 from tokens.models import ReferenceToken
@@ -89,6 +91,7 @@ def public_endpoint(*methods: str) -> Callable[[View], View]:
                 except (DatabaseError, InterfaceError):
                     # Logged without the request: its body holds a token and maybe a secret.
                     logger.exception("Database unavailable in %s", view.__name__)
+                    DATABASE_ERRORS.inc()
                     response = _error(503, "temporarily_unavailable")
                     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return no_store(response)
@@ -235,7 +238,15 @@ def _caller_credentials(request: HttpRequest, params: dict[str, object]) -> tupl
     return None
 
 
-def _invalid_client() -> JsonResponse:
+def _invalid_client(denied: InvalidClient | None = None, client_id: str = "") -> JsonResponse:
+    # The client_id is logged only when it names a registered server: a caller that swapped
+    # its id and secret must not put the secret in the logs.
+    security_event(
+        "introspection.denied",
+        level=logging.WARNING,
+        client_id=client_id if denied is not None and denied.registered else None,
+        reason="no credentials" if denied is None else "bad credentials",
+    )
     response = _error(401, "invalid_client")
     response["WWW-Authenticate"] = f'Basic realm="{REALM}"'
     return response
@@ -261,6 +272,26 @@ def _answer(active: ActiveToken, audience: str) -> dict:
     return answer
 
 
+def _measured(view: View) -> View:
+    """Counts the validation URL's answers by outcome and times them, 503s included."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        with VALIDATION_SECONDS.time():
+            response = view(request, *args, **kwargs)
+        VALIDATION_REQUESTS.labels(outcome=_outcome(response)).inc()
+        return response
+
+    return wrapper
+
+
+def _outcome(response: HttpResponse) -> str:
+    if response.status_code == 200:
+        return "inactive" if response.content == INACTIVE else "active"
+    return {401: "invalid_client", 503: "error"}.get(response.status_code, "invalid_request")
+
+
+@_measured
 @public_endpoint("POST")
 @sensitive_variables()
 def introspect_view(request: HttpRequest) -> HttpResponse:
@@ -275,8 +306,8 @@ def introspect_view(request: HttpRequest) -> HttpResponse:
         active = introspect(
             token, client_id=client_id, client_secret=secret, client_ip=_client_ip(params)
         )
-    except InvalidClient:
-        return _invalid_client()
+    except InvalidClient as denied:
+        return _invalid_client(denied, client_id)
     if active is None:
         return HttpResponse(INACTIVE, content_type=JSON)
     return JsonResponse(_answer(active, client_id))
@@ -357,7 +388,7 @@ def token_self_view(request: HttpRequest) -> HttpResponse:
     token = _holder_token(request)
     if not token:
         return _invalid_token(error=False)
-    active = describe(token)
+    active = describe(token, client_ip=remote_address(request))
     if active is None:
         return _invalid_token(error=True)
     return JsonResponse(

@@ -54,6 +54,11 @@ except (ImportError, ImproperlyConfigured):  # pragma: no cover - psycopg 2, or 
 class InvalidClient(Exception):
     """The caller is not an enabled resource server with that secret."""
 
+    def __init__(self, registered: bool = False) -> None:
+        super().__init__()
+        # Whether the client_id names a registered server (only then is it safe to log).
+        self.registered = registered
+
 
 @dataclass(frozen=True)
 class ActiveToken:
@@ -142,17 +147,19 @@ def introspect(
         raise InvalidClient
     _, secret_hash, server_enabled = rows[0][:3]
     if not server_enabled or not _same_hash(secret_hash, hash_secret(client_secret)):
-        raise InvalidClient
+        raise InvalidClient(registered=True)
     return _active_token([row[3:] for row in rows], now, client_ip)
 
 
 @sensitive_variables()
-def describe(token: str, *, now: datetime | None = None) -> ActiveToken | None:
+def describe(
+    token: str, *, client_ip: str | None = None, now: datetime | None = None
+) -> ActiveToken | None:
     """The token as its holder may see it (scopes: those its application still allows)."""
     if not is_well_formed(token):
         return None
     rows = _fetch(_sql()["holder"], [hash_token(token)])
-    return _active_token(rows, now, client_ip=None) if rows else None
+    return _active_token(rows, now, client_ip) if rows else None
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:

@@ -12,6 +12,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
+from common.logs import security_event
+from common.metrics import TOKENS_ISSUED, TOKENS_REVOKED
 from tokens.format import display_hint, hash_token, make_token
 from trustedapps.models import Scope, TrustedApplication
 
@@ -109,6 +111,17 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
                 )
                 for t in tokens
             )
+        for t in tokens:
+            security_event(
+                "token.revoked",
+                token_id=t.pk,
+                token_kind=t.kind,
+                token_hint=t.hint,
+                user_id=t.user_id,
+                actor=by.username if by else None,
+                reason=reason[:200],
+            )
+            TOKENS_REVOKED.labels(kind=t.kind).inc()
         return tokens
 
 
@@ -223,6 +236,16 @@ class ReferenceTokenManager(models.Manager.from_queryset(ReferenceTokenQuerySet)
             TokenEvent.objects.create(
                 token=token, action=TokenEvent.Action.ISSUED, actor=created_by, ip=ip
             )
+        security_event(
+            "token.issued",
+            token_id=token.pk,
+            token_kind=kind,
+            token_hint=token.hint,
+            user_id=user.pk,
+            application=application.application_uri,
+            actor=created_by.username,
+        )
+        TOKENS_ISSUED.labels(kind=kind).inc()
         return IssuedToken(token=token, plaintext=plaintext)
 
 

@@ -130,3 +130,15 @@ def test_an_unreachable_database_is_503(client, alice_token, unreachable_databas
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert ReferenceToken.objects.get(pk=alice_token.token.pk).revoked_at is None
+
+
+def test_behind_a_trusted_proxy_the_audit_row_has_the_caller_s_address(
+    client, alice_token, settings
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    revoke(
+        client, alice_token.plaintext, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9"
+    )
+
+    event = TokenEvent.objects.get(action=TokenEvent.Action.REVOKED)
+    assert event.ip == "203.0.113.9"

@@ -48,6 +48,16 @@ def test_it_reports_the_previous_use(client, alice_token):
     assert answer["last_used_at"] == _iso(used)
 
 
+def test_the_holder_s_address_is_recorded_as_the_last_use(client, alice_token, settings):
+    # The holder calls the portal itself here, through one proxy.
+    settings.TRUSTED_PROXY_COUNT = 1
+    client.get(
+        URL, HTTP_X_API_KEY=alice_token.plaintext, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7"
+    )
+
+    assert ReferenceToken.objects.get(pk=alice_token.token.pk).last_used_ip == "203.0.113.7"
+
+
 def test_a_service_token_names_its_system_user(client, sync_service_token):
     answer = client.get(URL, HTTP_AUTHORIZATION=f"Bearer {sync_service_token.plaintext}").json()
 
