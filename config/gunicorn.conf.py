@@ -7,8 +7,16 @@ command line; see docs/deploy.md.
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
+import environ
 from gunicorn.glogging import Logger
+
+# The settings read .env too; reading it here as well lets it hold PORT, WEB_CONCURRENCY and
+# LOG_FORMAT for the server. Variables already in the environment win, as in the settings.
+_DOTENV = Path(__file__).resolve().parent.parent / ".env"
+if _DOTENV.exists():
+    environ.Env.read_env(_DOTENV)
 
 wsgi_app = "config.wsgi:application"
 
