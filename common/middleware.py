@@ -44,26 +44,32 @@ class RequestIdMiddleware:
         return response
 
 
-def _statement_timeout(request: HttpRequest) -> int:
+def _statement_timeout(request: HttpRequest) -> int | None:
     match = getattr(request, "resolver_match", None)
     if match is not None and match.url_name in VALIDATION_URL_NAMES:
-        return settings.DATABASE_VALIDATION_STATEMENT_TIMEOUT
-    return settings.DATABASE_STATEMENT_TIMEOUT
+        timeout = settings.DATABASE_VALIDATION_STATEMENT_TIMEOUT
+    else:
+        timeout = settings.DATABASE_STATEMENT_TIMEOUT
+    # 0: no limit of the portal's; the role's or the server's default applies.
+    return timeout or None
 
 
 def _limit_statements(request: HttpRequest, execute, sql, params, many, context):
     """Set the connection's statement_timeout for this kind of request, when it differs.
 
     The setting stays on the connection (persistent, one per worker), so a worker serving one
-    kind of request in a row sends no extra statement; only a change of kind costs one SET.
-    Inside a transaction a SET would be undone by a rollback, so it waits for the next query
-    outside one.
+    kind of request in a row sends no extra statement; only a change of kind costs one SET
+    (~0.13 ms here, against ~2 ms for a whole validation request). Inside a transaction a SET
+    would be undone by a rollback, so it waits for the next query outside one.
     """
     db: BaseDatabaseWrapper = context["connection"]
     timeout = _statement_timeout(request)
     if getattr(db, "portal_statement_timeout", None) != timeout and not db.in_atomic_block:
         with db.connection.cursor() as cursor:
-            cursor.execute(f"SET statement_timeout = {int(timeout)}")
+            if timeout is None:
+                cursor.execute("SET statement_timeout TO DEFAULT")
+            else:
+                cursor.execute(f"SET statement_timeout = {int(timeout)}")
         db.portal_statement_timeout = timeout
     return execute(sql, params, many, context)
 

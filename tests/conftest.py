@@ -19,6 +19,16 @@ def cheap_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_statement_timeouts(settings) -> None:
+    # The test's own database connection serves the test client's requests and then flushes the
+    # tables between tests: a web request's timeout left on it would cut that flush short under
+    # load. tests/common/test_statement_timeout.py turns them on; the production server test
+    # runs with the real defaults.
+    settings.DATABASE_STATEMENT_TIMEOUT = 0
+    settings.DATABASE_VALIDATION_STATEMENT_TIMEOUT = 0
+
+
 @pytest.fixture
 def read_scope(db) -> Scope:
     # A data migration adds it; get_or_create because live-server tests flush the tables.
