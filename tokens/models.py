@@ -151,7 +151,11 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
         return tokens
 
 
-class ReferenceTokenManager(models.Manager.from_queryset(ReferenceTokenQuerySet)):
+# Assigned at module level so that type checkers see the queryset's methods on the manager.
+_ReferenceTokenManagerBase = models.Manager.from_queryset(ReferenceTokenQuerySet)
+
+
+class ReferenceTokenManager(_ReferenceTokenManagerBase):
     def issue_personal(
         self,
         *,
