@@ -16,6 +16,10 @@ from tokens.format import display_hint, hash_token, make_token
 from trustedapps.models import Scope, TrustedApplication
 
 DESCRIPTION_MAX_LENGTH = 128
+# The reasons the portal itself records (the owner in the profile, the holder at the revocation
+# URL); a reason a person typed is shown as theirs.
+REVOKED_BY_OWNER = "Revoked by its owner in the portal"
+REVOKED_BY_HOLDER = "revoked by holder"
 # Within this of its expiry a token is "expiring soon": a warning colour, an admin filter.
 EXPIRING_SOON = timedelta(days=7)
 
