@@ -32,10 +32,6 @@ class UserKindFilter(admin.SimpleListFilter):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    class Media:
-        # The portal's admin styles (static/css/admin.css): no style attributes, for the CSP.
-        css = {"all": ["css/admin.css"]}
-
     list_display = ["username", "kind_badge", "email", "is_staff", "is_active", "last_login"]
     list_filter = [UserKindFilter, "is_staff", "is_superuser", "is_active", "groups"]
     search_fields = [

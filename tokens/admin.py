@@ -183,22 +183,13 @@ class UnusedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "90d":
-            # Live tokens nobody has presented for 90 days: candidates for revocation.
-            now = timezone.now()
-            cutoff = now - UNUSED_FOR
-            return queryset.unexpired(now).filter(
-                Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, created_at__lt=cutoff)
-            )
+            return queryset.unused_since(timezone.now() - UNUSED_FOR)
         return queryset
 
 
 @admin.register(ReferenceToken)
 class ReferenceTokenAdmin(admin.ModelAdmin):
     """All tokens. Issued only by their flows, never edited or deleted here: revoked rows stay."""
-
-    class Media:
-        # The portal's admin styles (static/css/admin.css): no style attributes, for the CSP.
-        css = {"all": ["css/admin.css"]}
 
     # What an admin scans first comes first: the table scrolls sideways on narrow screens.
     list_display = [

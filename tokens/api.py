@@ -30,7 +30,7 @@ from common.logs import security_event
 from common.metrics import DATABASE_ERRORS, VALIDATION_REQUESTS, VALIDATION_SECONDS
 from tokens.format import is_well_formed
 from tokens.introspection import ActiveToken, InvalidClient, describe, introspect
-from tokens.models import ReferenceToken
+from tokens.models import REVOKED_BY_HOLDER, ReferenceToken
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,6 @@ RETRY_AFTER_SECONDS = 5
 REALM = "token-portal"
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-REVOKED_BY_HOLDER = "revoked by holder"
 
 # `{"active": false}` is the whole answer for every inactive reason: built once, so that no
 # code path can ever add a hint (a reason, a timestamp) by accident.

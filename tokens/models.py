@@ -22,6 +22,10 @@ from tokens.status import TokenFacts, TokenState, evaluate
 from trustedapps.models import Scope, TokenPolicy, TrustedApplication
 
 DESCRIPTION_MAX_LENGTH = 128
+# The reasons the portal itself records (the owner in the profile, the holder at the revocation
+# URL); a reason a person typed is shown as theirs.
+REVOKED_BY_OWNER = "Revoked by its owner in the portal"
+REVOKED_BY_HOLDER = "revoked by holder"
 # Within this of its expiry a token is "expiring soon": a warning colour, an admin filter.
 EXPIRING_SOON = timedelta(days=7)
 
@@ -123,6 +127,20 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
             revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + period
         )
 
+    def unused_since(self, cutoff: datetime) -> ReferenceTokenQuerySet:
+        """Live tokens nobody has presented since `cutoff`: candidates for revocation."""
+        return self.unexpired().filter(
+            models.Q(last_used_at__lt=cutoff)
+            | models.Q(last_used_at__isnull=True, created_at__lt=cutoff)
+        )
+
+    def dead_before(self, cutoff: datetime) -> ReferenceTokenQuerySet:
+        """Tokens revoked, or expired, before `cutoff`: what purging may delete."""
+        return self.filter(
+            models.Q(revoked_at__lt=cutoff)
+            | models.Q(revoked_at__isnull=True, expires_at__lt=cutoff)
+        )
+
     def with_status(self, status: str, now: datetime | None = None) -> ReferenceTokenQuerySet:
         if status == TokenStatus.REVOKED:
             return self.revoked()
@@ -164,7 +182,11 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
         return tokens
 
 
-class ReferenceTokenManager(models.Manager.from_queryset(ReferenceTokenQuerySet)):
+# Assigned at module level so that type checkers see the queryset's methods on the manager.
+_ReferenceTokenManagerBase = models.Manager.from_queryset(ReferenceTokenQuerySet)
+
+
+class ReferenceTokenManager(_ReferenceTokenManagerBase):
     def issue_personal(
         self,
         *,

@@ -28,10 +28,6 @@ class ScopeAdmin(admin.ModelAdmin):
 
 @admin.register(TrustedApplication)
 class TrustedApplicationAdmin(admin.ModelAdmin):
-    class Media:
-        # The portal's admin styles (static/css/admin.css): no style attributes, for the CSP.
-        css = {"all": ["css/admin.css"]}
-
     list_display = [
         "name",
         "application_uri",
