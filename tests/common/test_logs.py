@@ -73,7 +73,13 @@ def a_day_of_work(alice, bob, sync_app, orders_api) -> str:
     expiry = (timezone.now().astimezone(UTC) + timedelta(days=30)).date().isoformat()
     created = browser.post(
         "/profile/security/tokens/new/",
-        {"application": sync_app.pk, "description": "ci", "expires_at": expiry, "nonce": nonce},
+        {
+            "application": sync_app.pk,
+            "description": "ci",
+            "expires_at": expiry,
+            "scopes": [sync_app.allowed_scopes.first().pk],
+            "nonce": nonce,
+        },
     )
     token = TOKEN_RE.search(created.content.decode())[0]
 
