@@ -16,9 +16,10 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.sudo import admin_confirmation_needed
 from common.http import no_store, remote_address
 from common.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
-from tokens.admin import may_revoke, token_status
+from tokens.admin import may_revoke, may_rotate, token_status
 from tokens.models import ReferenceToken
 from trustedapps.forms import CreateServiceTokenForm
 from trustedapps.models import ResourceServer, Scope, TrustedApplication
@@ -149,6 +150,7 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
                 all_tokens_url=reverse("admin:tokens_referencetoken_changelist")
                 + f"?application__id__exact={app.pk}",
                 may_revoke=may_revoke(request),
+                may_rotate=may_rotate(request),
             )
         return super().change_view(request, object_id, form_url, context)
 
@@ -186,6 +188,11 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
             self.message_user(request, ALREADY_USED, messages.WARNING)
             return HttpResponseRedirect(change_url)
         if form.is_valid():
+            confirm = admin_confirmation_needed(
+                self, request, app, action=f"create an application token for {app.name}"
+            )
+            if confirm is not None:
+                return confirm
             try:
                 issued = ReferenceToken.objects.issue_service(
                     admin=request.user,
@@ -302,6 +309,11 @@ class ResourceServerAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, server):
             raise PermissionDenied
         if request.method == "POST":
+            confirm = admin_confirmation_needed(
+                self, request, server, action=f"rotate the secret of {server.client_id}"
+            )
+            if confirm is not None:
+                return confirm
             secret = server.rotate_secret()
             self.log_change(request, server, "Rotated the secret.")
             self.message_user(request, f"Rotated the secret of {server.client_id}.")

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
+from common.ids import is_row_id
 from trustedapps.models import Scope, TrustedApplication
+
+if TYPE_CHECKING:
+    from tokens.models import ReferenceToken
 
 
 def positive_int(value: str) -> int:
@@ -78,3 +84,28 @@ def invalid(error: ValidationError) -> CommandError:
             for message in messages
         )
     )
+
+
+def token_given(value: str) -> ReferenceToken:
+    """The token named on the command line: its number, the token itself, or '-' (stdin)."""
+    from tokens.format import PREFIX, is_well_formed
+    from tokens.models import ReferenceToken
+
+    if value == "-":
+        value = sys.stdin.readline().strip()
+    tokens = ReferenceToken.objects.select_related("user", "application")
+    if value.isascii() and value.isdigit():
+        # A number beyond the id column's range names no token (and would overflow it).
+        token = tokens.filter(pk=int(value)).first() if is_row_id(value) else None
+        if token is None:
+            raise CommandError(f"No token has the number {value}.")
+        return token
+    if value.startswith(PREFIX):
+        # Never echo the value: it may be a real token with a typo.
+        if not is_well_formed(value):
+            raise CommandError("That is not a well-formed enrt_ token (bad length or checksum).")
+        token = tokens.matching(value).first()
+        if token is None:
+            raise CommandError("No token matches.")
+        return token
+    raise CommandError("Give a token's number or an enrt_ token.")
