@@ -9,11 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.models import User
+from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
 from tokens.format import display_hint, hash_token, make_token
-from trustedapps.models import Scope, TrustedApplication
+from tokens.status import Inactive, TokenFacts, TokenState, evaluate
+from trustedapps.models import Scope, TokenPolicy, TrustedApplication
 
 DESCRIPTION_MAX_LENGTH = 128
 # The revocation reason of a token replaced by rotation.
@@ -68,6 +70,23 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
     def matching(self, plaintext: str) -> ReferenceTokenQuerySet:
         """The token whose plaintext this is (found through its hash), or nothing."""
         return self.filter(token_hash=hash_token(plaintext))
+
+    def with_facts(self) -> ReferenceTokenQuerySet:
+        """Everything `ReferenceToken.state` reads, for a whole page of tokens in a few queries."""
+        from django.contrib.auth.models import Permission
+
+        app_label, codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
+        holds_permission = Permission.objects.filter(
+            content_type__app_label=app_label, codename=codename
+        ).filter(
+            models.Q(user=models.OuterRef("user_id"))
+            | models.Q(group__user=models.OuterRef("user_id"))
+        )
+        return (
+            self.select_related("user", "application")
+            .prefetch_related("scopes", "application__allowed_scopes")
+            .annotate(user_holds_admin_permission=models.Exists(holds_permission))
+        )
 
     def personal_of(self, user: User) -> ReferenceTokenQuerySet:
         return self.filter(kind=TokenKind.PERSONAL, user=user)
@@ -440,55 +459,75 @@ class ReferenceToken(models.Model):
     def expires_soon(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         return (
-            self.status(now) == TokenStatus.ACTIVE
+            self.state_at(now).is_active
             and self.expires_at is not None
             and self.expires_at - now <= EXPIRING_SOON
         )
 
-    def status(self, now: datetime | None = None) -> str:
-        if self.revoked_at is not None:
-            return TokenStatus.REVOKED
-        if self.is_expired(now):
-            return TokenStatus.EXPIRED
-        return TokenStatus.ACTIVE
+    @cached_property
+    def state(self) -> TokenState:
+        """Usable now or not, and why: what the validation URL would answer its holder."""
+        return self.state_at(timezone.now())
+
+    def state_at(self, now: datetime) -> TokenState:
+        return evaluate(self.facts(), now)
+
+    def facts(self) -> TokenFacts:
+        """The facts of the active rule, from this row, its user and its application.
+
+        Costs no query on a token from `with_facts()`; otherwise a few.
+        """
+        user, application = self.user, self.application
+        allowed = {scope.pk for scope in application.allowed_scopes.all()}
+        holds_permission = getattr(self, "user_holds_admin_permission", None)
+        if holds_permission is None:
+            holds_permission = (
+                self.kind == TokenKind.PERSONAL
+                and application.token_policy == TokenPolicy.ADMINISTRATORS_ONLY
+                and not user.is_superuser
+                and User.objects.holds_admin_permission(user.pk)
+            )
+        return TokenFacts(
+            token_id=self.pk,
+            kind=self.kind,
+            user_id=user.pk,
+            application_id=application.pk,
+            created_at=self.created_at,
+            expires_at=self.expires_at,
+            revoked_at=self.revoked_at,
+            last_used_at=self.last_used_at,
+            username=user.username,
+            user_is_active=user.is_active,
+            user_is_superuser=user.is_superuser,
+            user_holds_admin_permission=holds_permission,
+            user_system_application_id=user.system_application_id,
+            application_uri=application.application_uri,
+            application_enabled=application.is_enabled,
+            token_policy=application.token_policy,
+            application_has_system_user=application.has_system_user,
+            scopes=tuple(scope.name for scope in self.scopes.all() if scope.pk in allowed),
+        )
 
     def unusable_reason(self, now: datetime | None = None) -> str | None:
-        """Why this token cannot be used now (revoked, expired, suspended and why), or None.
+        """Why this token cannot be used (or rotated) now, in a sentence; None when it can.
 
-        Reads the token's user, application and scopes: select_related and prefetch them.
+        The one status rule decides (`state_at`); this only words it for a person.
         """
-        status = self.status(now)
-        if status == TokenStatus.REVOKED:
-            if self.revocation_reason == ROTATED:
-                return "It was already rotated: use (or rotate) its replacement."
+        state = self.state_at(now or timezone.now())
+        if state.is_active:
+            return None
+        if state.reason == Inactive.REVOKED and self.revocation_reason == ROTATED:
+            return "It was already rotated: use (or rotate) its replacement."
+        if state.reason == Inactive.REVOKED:
             return "It is revoked."
-        if status == TokenStatus.EXPIRED:
+        if state.reason == Inactive.EXPIRED:
             return "It has expired."
-        application = self.application
-        if not self.user.is_active:
-            return f"It is suspended: its user {self.user} is inactive."
-        if not application.is_enabled:
-            return f"It is suspended: {application.name} is disabled."
-        if self.kind == TokenKind.SERVICE:
-            refusal = application.service_tokens_refusal()
-            if refusal or self.user.system_application_id != application.pk:
-                return f"It is suspended: {application.name} no longer allows service tokens."
-        elif not application.policy_allows_personal(self.user):
-            return f"It is suspended: {_policy_refusal(application)}"
-        if not self.kept_scopes():
-            return f"It is suspended: {application.name} allows none of its scopes any more."
-        return None
+        return f"It is suspended: {state.explanation}."
 
     def kept_scopes(self) -> list[Scope]:
-        """Its scopes that its application still allows: what a replacement would carry."""
+        """Its scopes that its application still allows: what a replacement carries."""
         allowed = {scope.pk for scope in self.application.allowed_scopes.all()}
         return [scope for scope in self.scopes.all() if scope.pk in allowed]
-
-    def can_be_rotated_by(self, user: User) -> bool:
-        """Its owner (a personal token), or an instance administrator (any token)."""
-        if user.is_instance_admin:
-            return True
-        return self.kind == TokenKind.PERSONAL and self.user_id == user.pk and user.is_active
 
     def replacement_expiry(self, now: datetime, days: int | None = None) -> datetime:
         """The same lifetime as this token (or `days`), never past its application's longest."""
@@ -518,12 +557,8 @@ class ReferenceToken(models.Model):
             self.pk, by=by, ip=ip, expires_in_days=expires_in_days
         )
         self.refresh_from_db(fields=["revoked_at", "revoked_by", "revocation_reason"])
+        self.__dict__.pop("state", None)
         return issued
-
-    def can_be_revoked_by(self, user: User) -> bool:
-        if user.may_revoke_any_token:
-            return True
-        return self.kind == TokenKind.PERSONAL and self.user_id == user.pk
 
     @property
     def replacement(self) -> ReferenceToken | None:
@@ -537,6 +572,7 @@ class ReferenceToken(models.Model):
         """Revoke now; False (and nothing recorded) when it was revoked already."""
         revoked = ReferenceToken.objects.filter(pk=self.pk).revoke(by=by, reason=reason, ip=ip)
         self.refresh_from_db(fields=["revoked_at", "revoked_by", "revocation_reason"])
+        self.__dict__.pop("state", None)
         return bool(revoked)
 
 

@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.sudo import admin_confirmation_needed
 from common.http import no_store, remote_address
 from common.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
-from tokens.admin import may_revoke, may_rotate, token_status
+from tokens.admin import may_revoke, may_rotate
 from tokens.models import ReferenceToken
 from trustedapps.forms import CreateServiceTokenForm
 from trustedapps.models import ResourceServer, Scope, TrustedApplication
@@ -134,14 +134,8 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
         app = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if app is not None:
-            tokens = (
-                ReferenceToken.objects.filter(application=app)
-                .select_related("user", "application")
-                .prefetch_related("scopes")
-            )
+            tokens = ReferenceToken.objects.filter(application=app).with_facts()
             app_tokens = list(tokens[:TOKENS_ON_APP_PAGE])
-            for token in app_tokens:
-                token.status_label = token_status(token)
             context.update(
                 may_issue=self.may_issue(request, app),
                 service_tokens_refusal=app.service_tokens_refusal(),
