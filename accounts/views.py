@@ -32,7 +32,8 @@ def profile(request: HttpRequest) -> HttpResponseRedirect:
 @require_http_methods(["GET", "POST"])
 def notifications(request: HttpRequest) -> HttpResponse:
     """Profile → Notifications: expiry notices can be turned off; security notices cannot."""
-    form = NotificationsForm(request.POST or None, instance=request.user)
+    data = request.POST if request.method == "POST" else None  # an unticked box sends nothing
+    form = NotificationsForm(data, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Your notification settings were saved.")
