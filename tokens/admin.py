@@ -72,6 +72,7 @@ def render_revoke_confirmation(
     subjects: list | None = None,
 ) -> TemplateResponse:
     """The intermediate page of every revocation: what will be revoked, and a reason to give."""
+    template = getattr(model_admin, "revoke_confirmation_template", None)
     pending = tokens.filter(revoked_at__isnull=True)
     sample = list(pending.select_related("user", "application")[:CONFIRMATION_SAMPLE])
     pending_count = pending.count()
@@ -86,37 +87,39 @@ def render_revoke_confirmation(
         "form": form,
         "hidden": hidden,
     }
-    return TemplateResponse(request, "admin/tokens/revoke_confirmation.html", context)
+    return TemplateResponse(request, template or "admin/tokens/revoke_confirmation.html", context)
 
 
-def revoke_action(
-    model_admin: admin.ModelAdmin,
-    request: HttpRequest,
-    tokens: QuerySet[ReferenceToken],
-    *,
-    action: str,
-    title: str,
-    subjects: list | None = None,
+@admin.action(description="Revoke tokens…", permissions=["revoke"])
+def revoke_tokens(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
 ) -> TemplateResponse | None:
-    """An admin action that revokes `tokens`: first a confirmation page asking for a reason."""
+    """Revoke the tokens that the selection stands for, after a page that asks for a reason.
+
+    Shaped like Django's `delete_selected`: any admin may list it in its `actions`, giving
+    `tokens_to_revoke(queryset)` (the tokens of the selected users, say), `has_revoke_permission`
+    and, if it likes, its own `revoke_confirmation_template`.
+    """
+    tokens = modeladmin.tokens_to_revoke(queryset)
     form = RevokeForm(request.POST if request.POST.get("post") else None)
     if form.is_valid():
         reason = form.cleaned_data["reason"]
         revoked = tokens.revoke(by=request.user, reason=reason, ip=remote_address(request))
         log_revocations(request, revoked, reason)
-        model_admin.message_user(request, f"Revoked {len(revoked)} token(s).", messages.SUCCESS)
+        modeladmin.message_user(request, f"Revoked {len(revoked)} token(s).", messages.SUCCESS)
         return None
-    hidden = [("action", action), ("post", "yes")]
+    hidden = [("action", "revoke_tokens"), ("post", "yes")]
     if request.POST.get("select_across") == "1":
         hidden.append(("select_across", "1"))
     hidden += [
         (admin.helpers.ACTION_CHECKBOX_NAME, pk)
         for pk in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
     ]
+    subjects = [] if queryset.model is ReferenceToken else list(queryset[:CONFIRMATION_SAMPLE])
     return render_revoke_confirmation(
         request,
-        model_admin,
-        title=title,
+        modeladmin,
+        title="Revoke these tokens?",
         tokens=tokens,
         form=form,
         hidden=hidden,
@@ -230,7 +233,7 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
     paginator = CappedCountPaginator
-    actions = ["revoke_selected"]
+    actions = [revoke_tokens]
     fields = [
         "masked",
         "kind",
@@ -353,11 +356,8 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
     def rotated_to_link(self, token: ReferenceToken) -> str:
         return _token_link(token.replacement)
 
-    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
-    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ReferenceToken]):
-        return revoke_action(
-            self, request, queryset, action="revoke_selected", title="Revoke the selected tokens?"
-        )
+    def tokens_to_revoke(self, queryset: QuerySet[ReferenceToken]) -> QuerySet[ReferenceToken]:
+        return queryset
 
     def get_urls(self):
         return [
@@ -535,3 +535,7 @@ class TokenEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# The token-aware admins of the other apps: imported for their registration.
+from tokens import admin_accounts, admin_trustedapps  # noqa: E402, F401

@@ -5,8 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
@@ -66,6 +68,26 @@ def unexpired_condition(now: datetime) -> models.Q:
     )
 
 
+def live_token_count(application: str = "pk", now: datetime | None = None) -> models.Expression:
+    """The number of an application's tokens neither revoked nor expired, for `annotate()`.
+
+    `application` names the outer query's application id. Live = unrevoked minus
+    unrevoked-but-expired: two correlated counts, each an index-only scan of
+    token_app_unrevoked. A join with GROUP BY walked every token, and the planner turned
+    "expires_at IS NULL OR > now" into a bitmap scan of the table (1.7 s on a million tokens;
+    this takes milliseconds).
+    """
+
+    def count(**conditions) -> models.Expression:
+        tokens = ReferenceToken.objects.filter(
+            application=models.OuterRef(application), revoked_at__isnull=True, **conditions
+        )
+        n = tokens.order_by().values("application").annotate(n=models.Count("*")).values("n")
+        return Coalesce(models.Subquery(n), 0)
+
+    return count() - count(expires_at__lte=now or timezone.now())
+
+
 class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
     def matching(self, plaintext: str) -> ReferenceTokenQuerySet:
         """The token whose plaintext this is (found through its hash), or nothing."""
@@ -73,8 +95,6 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
 
     def with_facts(self) -> ReferenceTokenQuerySet:
         """Everything `ReferenceToken.state` reads, for a whole page of tokens in a few queries."""
-        from django.contrib.auth.models import Permission
-
         app_label, codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
         holds_permission = Permission.objects.filter(
             content_type__app_label=app_label, codename=codename

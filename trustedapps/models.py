@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
@@ -143,11 +144,9 @@ class TrustedApplication(models.Model):
 
         Deactivating (never deleting) keeps the audit trail, and makes its tokens inactive at once.
         """
-        from accounts.models import User
-
-        user = User.objects.filter(system_application=self).first()
+        user = get_user_model().objects.filter(system_application=self).first()
         if self.has_system_user and user is None:
-            user = User(username=self._system_username(), system_application=self)
+            user = get_user_model()(username=self._system_username(), system_application=self)
             user.set_unusable_password()
             user.save()
         elif user is not None and user.is_active != self.has_system_user:
@@ -156,10 +155,8 @@ class TrustedApplication(models.Model):
         return user
 
     def _system_username(self) -> str:
-        from accounts.models import User
-
         base = "app." + re.sub(r"[^\w.@+-]", "-", self.application_uri)[:130]
-        if User.objects.filter(username=base).exists():
+        if get_user_model().objects.filter(username=base).exists():
             return f"{base}.{self.pk}"
         return base
 

@@ -3,7 +3,8 @@ from argparse import ArgumentParser
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 
-from tokens.management.cli import note, positive_int, refusal, token_given
+from common.cli import note, positive_int, refusal
+from tokens.management.cli import token_given
 
 
 class Command(BaseCommand):
