@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.api.conftest import FORM
@@ -122,3 +124,18 @@ def test_a_mail_server_that_fails_never_undoes_or_breaks_a_rotation(alice_token,
 
     assert ReferenceToken.objects.get(pk=new.token.pk).revoked_at is None
     assert alice_token.token.revoked_at is not None
+
+
+def test_revoking_many_tokens_costs_the_same_queries_as_revoking_two(alice, sync_app, admin_user):
+
+    def queries_to_revoke(count: int) -> int:
+        for _ in range(count):
+            ReferenceToken.objects.issue_personal(
+                user=alice, application=sync_app, expires_at=timezone.now() + timedelta(days=3)
+            )
+        with CaptureQueriesContext(connection) as captured:
+            ReferenceToken.objects.filter(revoked_at__isnull=True).revoke(by=admin_user)
+        return len(captured)
+
+    assert queries_to_revoke(2) == queries_to_revoke(10)
+    assert len([m for m in mail.outbox if "revoked" in m.subject]) == 2
