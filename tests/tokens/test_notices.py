@@ -17,7 +17,7 @@ from tokens.models import ReferenceToken
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_personal_token_created_in_the_browser_is_announced(alice, sync_app):
+def test_a_personal_token_created_in_the_browser_is_announced(alice, sync_app, read_scope):
     client = Client()
     client.force_login(alice)
     client.get("/profile/security/tokens/new/")
@@ -28,7 +28,7 @@ def test_a_personal_token_created_in_the_browser_is_announced(alice, sync_app):
             "application": sync_app.pk,
             "description": "backup",
             "expires_at": (timezone.now() + timedelta(days=5)).date().isoformat(),
-            "scopes": [],
+            "scopes": [read_scope.pk],
             "nonce": nonce,
         },
     )
