@@ -6,4 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401 (connects the sign-in security events)
+        # The sign-in security events (signals), and sign-in as a password confirmation for sudo
+        # mode (sudo).
+        from accounts import signals, sudo  # noqa: F401

@@ -242,13 +242,20 @@ PERMISSIONS_POLICY = {
     ]
 }
 
-# Mail: the console in development; production sets EMAIL_URL (e.g. smtp+tls://user:pass@host:587).
-# django-environ's own pattern: the URL becomes EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ...
+# Mail: the owners' notices (tokens/notices.py) and error reports. EMAIL_URL as django-environ
+# reads it (the URL becomes EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ...), e.g.
+# smtp+tls://user:password@smtp.example.com:587; the default prints messages on the console.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Token portal <noreply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="root@localhost")
 # Who gets error reports: "Ann Admin <ann@example.com>, ops@example.com".
 ADMINS = [(name, addr) for name, addr in getaddresses([env.str("ADMINS", default="")]) if addr]
+# Also told about every service token's notices (expiring, revoked by someone else); optional.
+OPERATIONS_EMAIL = env.str("OPERATIONS_EMAIL", default="")
+
+# Sudo mode: creating or rotating a credential asks for the password again once the last
+# confirmation (or sign-in) is older than this many seconds.
+REAUTH_MAX_AGE = env.int("REAUTH_MAX_AGE", default=15 * 60)
 
 # Logs: plain text for people, or one JSON object per line (LOG_FORMAT=json) for log shippers.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")

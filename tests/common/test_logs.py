@@ -62,8 +62,9 @@ def introspect(client: Client, token: str, client_id: str, secret: str):
     )
 
 
-def a_day_of_work(alice, bob, sync_app, orders_api) -> str:
-    """Sign-ins, a token issued in the browser, checked, misused, revoked; returns the token."""
+def a_day_of_work(alice, bob, sync_app, orders_api) -> list[str]:
+    """Sign-ins, a token issued in the browser, checked, misused, rotated, revoked; returns the
+    tokens."""
     browser = Client()
     sign_in(browser, "alice", "wrong password")
     sign_in(browser, PASSWORD_AS_USERNAME, "x")
@@ -88,23 +89,26 @@ def a_day_of_work(alice, bob, sync_app, orders_api) -> str:
     introspect(api, token, orders_api.client_id, "not-the-secret")
     introspect(api, token, orders_api.secret, orders_api.client_id)  # id and secret swapped
     api.get("/api/tokens/self", {"access_token": token})  # refused: a token in a URL
-    api.post("/connect/revocation", f"token={token}", content_type=FORM)
+    rotated = api.post(
+        "/api/tokens/self/rotate", "", content_type=FORM, HTTP_AUTHORIZATION=f"Bearer {token}"
+    ).json()
+    api.post("/connect/revocation", f"token={rotated['token']}", content_type=FORM)
 
     guesser = Client(REMOTE_ADDR="203.0.113.66")
     for _ in range(settings.AXES_FAILURE_LIMIT):
         sign_in(guesser, "bob", "guess")
-    return token
+    return [token, rotated["token"]]
 
 
 def test_a_day_of_work_logs_named_events_as_json_and_no_secret(
     logs, alice, bob, sync_app, orders_api
 ):
-    token = a_day_of_work(alice, bob, sync_app, orders_api)
+    token, replacement = a_day_of_work(alice, bob, sync_app, orders_api)
 
     entries = [json.loads(line) for line in logs["json"].lines]
     events = [e["event"] for e in entries if e["event"]]
     assert events.count("signin.failed") == 2 + settings.AXES_FAILURE_LIMIT
-    for name in ["token.issued", "token.revoked", "signin.locked_out"]:
+    for name in ["token.issued", "token.rotated", "token.revoked", "signin.locked_out"]:
         assert events.count(name) == 1, name
     assert events.count("introspection.denied") == 2
 
@@ -120,8 +124,9 @@ def test_a_day_of_work_logs_named_events_as_json_and_no_secret(
     assert [e["client_id"] for e in denied] == ["orders-api", None]
 
     for line in logs["json"].lines + logs["text"].lines:
-        for secret in [token, token[5:], orders_api.secret, PASSWORD, PASSWORD_AS_USERNAME]:
+        for secret in [token, token[5:], replacement[5:], orders_api.secret, PASSWORD]:
             assert secret not in line
+        assert PASSWORD_AS_USERNAME not in line
 
 
 def test_every_line_of_a_request_carries_its_id_as_the_response_does(logs, client, db):

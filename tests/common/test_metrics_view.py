@@ -87,12 +87,15 @@ def test_validation_requests_are_counted_by_outcome(client, alice_token, orders_
     assert sample("portal_validation_duration_seconds_count") == timed + 4
 
 
-def test_issued_and_revoked_tokens_are_counted_by_kind(alice_token, sync_service_token):
+def test_issued_rotated_and_revoked_tokens_are_counted_by_kind(alice_token, sync_service_token):
     issued = sample("portal_tokens_issued_total", kind="service")
+    rotated = sample("portal_tokens_rotated_total", kind="personal")
     revoked = sample("portal_tokens_revoked_total", kind="personal")
 
-    alice_token.token.revoke(by=None)
-    alice_token.token.revoke(by=None)  # already revoked: not counted again
+    replacement = alice_token.token.rotate(by=None).token
+    replacement.revoke(by=None)
+    replacement.revoke(by=None)  # already revoked: not counted again
 
+    assert sample("portal_tokens_rotated_total", kind="personal") == rotated + 1
     assert sample("portal_tokens_revoked_total", kind="personal") == revoked + 1
     assert sample("portal_tokens_issued_total", kind="service") == issued
