@@ -90,7 +90,8 @@ def production_server(transactional_db, tmp_path):
         "ALLOWED_HOSTS": "127.0.0.1",
         "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
         "PORTAL_BASE_URL": "",
-        "EMAIL_URL": "consolemail://",
+        # Mail to files (the console would mix it into the JSON log lines).
+        "EMAIL_URL": f"filemail:///{tmp_path / 'mail'}",
         "STATIC_ROOT": str(tmp_path / "static"),
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
@@ -228,12 +229,14 @@ def test_the_portal_under_gunicorn_keeps_its_production_promises(
     # JSON logs, one object a line, holding no token, secret or password.
     server.stop()
     lines = server.log_lines()
+    mails = [path.read_text() for path in (server.log_dir / "mail").glob("*")]
+    assert any("personal access token" in mail.lower() for mail in mails)
     entries = [json.loads(line) for line in lines]
     events = {e.get("event") for e in entries}
     assert {"token.issued", "introspection.denied", "http.request"} <= events
-    for line in lines:
+    for text in lines + mails:
         for secret in (token, token[5:], orders_api.secret, PASSWORD):
-            assert secret not in line
+            assert secret not in text
 
 
 def introspect(server: Server, token: str, client_id: str, secret: str) -> dict:
