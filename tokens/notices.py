@@ -120,7 +120,11 @@ def token_rotated(old: ReferenceToken, new: ReferenceToken, by: User | None) -> 
     to = recipients(new)
     if not to:
         return
-    actor = "the token itself (the API)" if by is None else by.get_username()
+    actor = (
+        "no signed-in person: the token itself through the API, or a command on the server"
+        if by is None
+        else by.get_username()
+    )
     _send(
         f"Access token {old.masked} was rotated",
         [

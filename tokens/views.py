@@ -17,6 +17,7 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -304,6 +305,7 @@ def token_detail(request: HttpRequest, token_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@sensitive_variables("issued")
 def token_rotate(request: HttpRequest, token_id: int) -> HttpResponse:
     """Replace a live token by a new one with the same facts, shown once; the old one is revoked."""
     token = get_object_or_404(_own_tokens(request).select_related("user"), pk=token_id)

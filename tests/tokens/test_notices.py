@@ -139,3 +139,14 @@ def test_revoking_many_tokens_costs_the_same_queries_as_revoking_two(alice, sync
 
     assert queries_to_revoke(2) == queries_to_revoke(10)
     assert len([m for m in mail.outbox if "revoked" in m.subject]) == 2
+
+
+def test_a_notice_links_to_the_tokens_page_when_the_portal_knows_its_address(
+    alice, sync_app, settings
+):
+    settings.PORTAL_BASE_URL = "https://id.example.com"
+    token = ReferenceToken.objects.issue_personal(
+        user=alice, application=sync_app, expires_at=timezone.now() + timedelta(days=3)
+    ).token
+    [message] = mail.outbox
+    assert f"https://id.example.com/profile/security/tokens/{token.pk}/" in message.body
