@@ -12,17 +12,18 @@ import functools
 import secrets
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
+from tokens import last_use
+from tokens.cache import MISS, FactsCache, process_cache
 from tokens.format import hash_token, is_well_formed
 from tokens.models import ReferenceToken, TokenKind
 from trustedapps.models import (
@@ -129,6 +130,7 @@ def introspect(
     client_secret: str,
     client_ip: str | None = None,
     now: datetime | None = None,
+    cache: FactsCache | None = None,
 ) -> ActiveToken | None:
     """The token as the resource server `client_id` may see it, or None when it is not active.
 
@@ -137,22 +139,48 @@ def introspect(
     """
     if not is_well_formed(token):
         return None
-    rows = _fetch(_sql()["server"], [hash_token(token), client_id])
+    token_hash = hash_token(token)
+    rows, cached = _facts(token_hash, client_id, _sql()["server"], [token_hash, client_id], cache)
     if not rows:
         raise InvalidClient
     _, secret_hash, server_enabled = rows[0][:3]
     if not server_enabled or not _same_hash(secret_hash, hash_secret(client_secret)):
         raise InvalidClient
-    return _active_token([row[3:] for row in rows], now, client_ip)
+    return _active_token([row[3:] for row in rows], now, client_ip, cached)
 
 
 @sensitive_variables()
-def describe(token: str, *, now: datetime | None = None) -> ActiveToken | None:
+def describe(
+    token: str, *, now: datetime | None = None, cache: FactsCache | None = None
+) -> ActiveToken | None:
     """The token as its holder may see it (scopes: those its application still allows)."""
     if not is_well_formed(token):
         return None
-    rows = _fetch(_sql()["holder"], [hash_token(token)])
-    return _active_token(rows, now, client_ip=None) if rows else None
+    token_hash = hash_token(token)
+    rows, cached = _facts(token_hash, None, _sql()["holder"], [token_hash], cache)
+    return _active_token(rows, now, None, cached) if rows else None
+
+
+def _facts(
+    token_hash: str, caller: str | None, sql: str, params: list, cache: FactsCache | None
+) -> tuple[tuple[tuple, ...], bool]:
+    """The rows of one lookup, from this process's cache when it may be trusted; and whether
+    they came from the cache. `cache` is for tests that play a second worker.
+
+    Inside a transaction the database may show this connection its own uncommitted writes,
+    which no notification has announced: such checks neither read nor fill the cache.
+    """
+    if cache is None:
+        cache = process_cache()
+    if cache is None or connection.in_atomic_block:
+        return tuple(_fetch(sql, params)), False
+    found = cache.get(token_hash, caller)
+    if found is not MISS:
+        return found, True
+    generation = cache.generation
+    rows = tuple(_fetch(sql, params))
+    cache.put(token_hash, caller, rows, generation)
+    return rows, False
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
@@ -186,7 +214,7 @@ def _same_hash(a: str, b: str) -> bool:
 
 
 def _active_token(
-    rows: list[tuple], now: datetime | None, client_ip: str | None
+    rows: list[tuple] | tuple[tuple, ...], now: datetime | None, client_ip: str | None, cached: bool
 ) -> ActiveToken | None:
     now = now or timezone.now()
     (
@@ -236,8 +264,7 @@ def _active_token(
         )
     if not allowed:
         return None
-    last_used_at = _utc(last_used_at)
-    _touch(token_id, last_used_at, now, client_ip)
+    last_used_at = last_use.record(token_id, _utc(last_used_at), now, client_ip, cached=cached)
     return ActiveToken(
         id=token_id,
         kind=kind,
@@ -249,16 +276,6 @@ def _active_token(
         expires_at=expires_at,
         last_used_at=last_used_at,
     )
-
-
-def _touch(token_id: int, last_used_at: datetime | None, now: datetime, ip: str | None) -> None:
-    """Record the use at most once per interval, with one conditional UPDATE."""
-    interval = timedelta(seconds=settings.TOKEN_LAST_USED_INTERVAL)
-    if last_used_at is not None and now - last_used_at < interval:
-        return
-    ReferenceToken.objects.filter(pk=token_id).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - interval)
-    ).update(last_used_at=now, last_used_ip=ip)
 
 
 def _utc(value: datetime | str | None) -> datetime | None:

@@ -12,6 +12,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
+from tokens.cache import forget_locally
 from tokens.format import display_hint, hash_token, make_token
 from trustedapps.models import Scope, TrustedApplication
 
@@ -109,6 +110,9 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
                 )
                 for t in tokens
             )
+            # Announced to every worker by the database; this process forgets at once.
+            hashes = [t.token_hash for t in tokens]
+            transaction.on_commit(lambda: forget_locally(hashes))
         return tokens
 
 
