@@ -55,7 +55,7 @@ class FactsCache:
         *,
         size: int,
         ttl: float,
-        conninfo: str | dict | None = None,
+        conninfo: str | dict | Callable[[], str | dict] | None = None,
         clock: Callable[[], float] = time.monotonic,
         reconnect_delay: float = 0.2,
     ) -> None:
@@ -186,7 +186,8 @@ class FactsCache:
 
         while not self._stop.is_set():
             try:
-                with _connect(self.conninfo) as conn:
+                conninfo = self.conninfo() if callable(self.conninfo) else self.conninfo
+                with _connect(conninfo) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.connects += 1
                     self._set_connected(True)
@@ -268,7 +269,8 @@ def _start_process_cache() -> FactsCache:
             _process_cache = FactsCache(
                 size=settings.TOKEN_CACHE_SIZE,
                 ttl=settings.TOKEN_CACHE_TTL,
-                conninfo=listener_conninfo(),
+                # Read at every (re)connection: the settings may have changed since.
+                conninfo=listener_conninfo,
             )
         _process_cache.start()
         return _process_cache
