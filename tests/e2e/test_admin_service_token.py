@@ -34,7 +34,7 @@ def test_an_admin_creates_a_service_token_validates_and_revokes_it(
     assert re.fullmatch(r"enrt_[0-9A-F]{64}", token)
     expect(page.get_by_text("It will not be shown again")).to_be_visible()
     page.get_by_role("button", name="Copy").click()
-    expect(page.get_by_text("Copied.")).to_be_visible()
+    expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == token
     screenshot(page, "admin-service-token-created")
 
@@ -48,7 +48,7 @@ def test_an_admin_creates_a_service_token_validates_and_revokes_it(
     row = page.locator("#result_list tbody tr", has_text="enrt_…" + token[-4:])
     screenshot(page, "admin-token-list")
     row.locator("input.action-select").check()
-    page.locator("select[name=action]").select_option("revoke_selected")
+    page.locator("select[name=action]").select_option("revoke_tokens")
     page.get_by_role("button", name="Go").click()
     expect(page.get_by_text("1 token will be revoked")).to_be_visible()
     page.get_by_label("Reason").fill("rotated after the e2e test")
