@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from common.http import no_store
+from common.middleware import lean
 from tokens.format import hash_token
 from tokens.models import ReferenceToken
 
@@ -23,6 +24,7 @@ _SQL = (
 )
 
 
+@lean  # the same middleware as the validation URL
 @csrf_exempt
 @require_POST
 def ceiling_view(request: HttpRequest) -> HttpResponse:

@@ -105,7 +105,7 @@ def test_revoking_through_the_admin_reaches_another_worker(
     response = signed_in(admin_user).post(
         "/admin/tokens/referencetoken/",
         {
-            "action": "revoke_selected",
+            "action": "revoke_tokens",
             "post": "yes",
             "reason": "leaked",
             ACTION_CHECKBOX_NAME: [alice_token.token.pk],
