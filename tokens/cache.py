@@ -6,7 +6,7 @@ check, cached or not, so expiry and the caller's scopes are always judged agains
 the caller of the moment. What is cached is only the facts, per (token hash, caller).
 
 Every change that can alter an answer is announced by the database itself: triggers (migration
-`tokens/0003_token_cache_triggers`) send `pg_notify` on one channel, whichever path made the change
+`tokens/0004_token_cache_triggers`) send `pg_notify` on one channel, whichever path made the change
 (the admin, a command, a shell, plain SQL). Each worker process holds one LISTEN connection in a
 background thread. The rules that make this safe:
 

@@ -149,7 +149,7 @@ def drop_triggers(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tokens", "0002_admin_list_indexes"),
+        ("tokens", "0003_token_rotation_and_expiry_notice"),
         ("trustedapps", "0002_default_scopes"),
         ("accounts", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
