@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import multiprocessing.util
 import os
 import threading
 from datetime import datetime, timedelta
@@ -144,6 +145,9 @@ def _start_flusher() -> None:
         _flusher = threading.Thread(target=_flush_every_interval, name="token-last-use-flusher")
         _flusher.daemon = True
         _flusher.start()
+        # Worker processes started by multiprocessing (granian's) leave through os._exit, which
+        # skips atexit; their exit runs multiprocessing's finalizers instead.
+        multiprocessing.util.Finalize(None, _flush_at_exit, exitpriority=10)
 
 
 def _flush_every_interval() -> None:
@@ -165,7 +169,7 @@ def stop_flusher() -> None:
     flush()
 
 
-@atexit.register
+@atexit.register  # gunicorn's workers leave through sys.exit: atexit runs
 def _flush_at_exit() -> None:
     # A worker that exits (a restart, max_requests, a deploy) writes what it still holds.
     if _pending and _flusher_pid == os.getpid():
