@@ -29,6 +29,7 @@ from django.views.decorators.debug import sensitive_variables
 from common.http import no_store, remote_address
 from common.logs import security_event
 from common.metrics import DATABASE_ERRORS, VALIDATION_REQUESTS, VALIDATION_SECONDS
+from common.middleware import lean
 from tokens.format import is_well_formed
 from tokens.introspection import ActiveToken, InvalidClient, describe, introspect
 from tokens.models import REVOKED_BY_HOLDER, ReferenceToken
@@ -96,7 +97,7 @@ def public_endpoint(*methods: str) -> Callable[[View], View]:
                     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return no_store(response)
 
-        return csrf_exempt(wrapper)
+        return lean(csrf_exempt(wrapper))
 
     return decorate
 
