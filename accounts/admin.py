@@ -52,7 +52,10 @@ class UserAdmin(DjangoUserAdmin):
         "system_application__application_uri",
     ]
     list_select_related = ["system_application"]
-    readonly_fields = ["system_application"]
+    # Set by the system, never typed in (and the split date widgets carry no labels of their own).
+    readonly_fields = ["system_application", "last_login", "date_joined"]
+    # Plain multiple selects: the two-box widget's icons carry ARIA that assistive tools reject.
+    filter_horizontal = ()
     system_user_fieldsets = [
         (None, {"fields": ["username", "system_application", "password_state"]}),
         (

@@ -228,7 +228,6 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         "description_or_dash",
         "user",
         "application_name",
-        "kind_short",
         "status_label",
         "expires",
         "last_used",
@@ -328,7 +327,12 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
 
     @admin.display(description="token", ordering="hint")
     def masked(self, token: ReferenceToken) -> str:
-        return format_html('<span class="nowrap">{}</span>', token.masked)
+        # The kind under the hint: one column fewer, so the list fits beside both sidebars.
+        return format_html(
+            '<span class="nowrap">{}</span><span class="quiet">{}</span>',
+            token.masked,
+            "Service" if token.kind == TokenKind.SERVICE else "Personal",
+        )
 
     @admin.display(description="description", ordering="description")
     def description_or_dash(self, token: ReferenceToken) -> str:

@@ -56,7 +56,7 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(active_token_count=live_token_count())
 
-    @admin.display(description="active tokens", ordering="active_token_count")
+    @admin.display(description="live tokens", ordering="active_token_count")
     def active_tokens(self, app: TrustedApplication) -> int:
         return app.active_token_count
 
