@@ -18,7 +18,11 @@ class PortalUserQuerySet(models.QuerySet["User"]):
         return self.filter(system_application__isnull=False)
 
 
-class PortalUserManager(UserManager.from_queryset(PortalUserQuerySet)):
+# Assigned at module level so that type checkers see the queryset's methods on the manager.
+_PortalUserManagerBase = UserManager.from_queryset(PortalUserQuerySet)
+
+
+class PortalUserManager(_PortalUserManagerBase):
     def holds_admin_permission(self, user_id: int) -> bool:
         """One query: does this (non-superuser) user hold the instance-admin permission?"""
         app_label, codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
@@ -40,6 +44,14 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="system_user",
         help_text="Set for the system user of a trusted application; such a user cannot sign in.",
+    )
+
+    # Expiry notices may be turned off; security notices (a token created for this account, or
+    # revoked by someone else) always go.
+    notify_expiry = models.BooleanField(
+        "expiry notices",
+        default=True,
+        help_text="E-mail me 7 days and 1 day before one of my tokens expires.",
     )
 
     objects = PortalUserManager()

@@ -22,6 +22,7 @@ from tokens.admin import (
     count_of,
     log_revocations,
     may_revoke,
+    may_rotate,
     render_revoke_confirmation,
     revoke_tokens,
 )
@@ -70,6 +71,7 @@ class UserWithTokensAdmin(UserAdmin):
                 all_tokens_url=reverse("admin:tokens_referencetoken_changelist")
                 + f"?user__id__exact={user.pk}",
                 may_revoke=may_revoke(request),
+                may_rotate=may_rotate(request),
                 revoke_all_url=reverse("admin:accounts_user_revoke_tokens", args=[quote(user.pk)])
                 if may_revoke(request) and live
                 else "",
