@@ -13,14 +13,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_variables
 
 from common.http import no_store, remote_address
 from common.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
 from tokens.admin import may_revoke, token_status
 from tokens.models import ReferenceToken
-from trustedapps.forms import CreateServiceTokenForm
+from trustedapps.forms import CreateServiceTokenForm, ResourceServerForm
 from trustedapps.models import ResourceServer, Scope, TrustedApplication
 
 # The application's change page lists its newest tokens; the token list has them all.
@@ -236,11 +237,27 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
 
 @admin.register(ResourceServer)
 class ResourceServerAdmin(admin.ModelAdmin):
-    list_display = ["client_id", "name", "scope_names", "is_enabled", "secret_rotated_at"]
+    form = ResourceServerForm
+    list_display = [
+        "client_id",
+        "name",
+        "scope_names",
+        "resource_uri_list",
+        "is_enabled",
+        "secret_rotated_at",
+    ]
     list_filter = ["is_enabled"]
     search_fields = ["client_id", "name"]
     filter_horizontal = ["scopes"]
-    fields = ["client_id", "name", "scopes", "is_enabled", "created_at", "secret_rotated_at"]
+    fields = [
+        "client_id",
+        "name",
+        "scopes",
+        "resource_uris",
+        "is_enabled",
+        "created_at",
+        "secret_rotated_at",
+    ]
     readonly_fields = ["created_at", "secret_rotated_at"]
 
     def get_queryset(self, request):
@@ -249,6 +266,11 @@ class ResourceServerAdmin(admin.ModelAdmin):
     @admin.display(description="scopes")
     def scope_names(self, server: ResourceServer) -> str:
         return " ".join(scope.name for scope in server.scopes.all())
+
+    @admin.display(description="resource URIs")
+    def resource_uri_list(self, server: ResourceServer) -> str:
+        uris = format_html_join(mark_safe("<br>"), "{}", ((uri,) for uri in server.resource_uris))
+        return uris or "—"
 
     def get_readonly_fields(self, request, obj=None):
         # The client ID is what resource servers are configured with: fixed once created.

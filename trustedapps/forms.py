@@ -1,4 +1,4 @@
-"""Admin forms of the trusted applications: issuing a service access token."""
+"""Admin forms of the trusted applications (issuing a service access token) and resource servers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tokens.forms import (
     start_of_day_utc,
 )
 from tokens.models import DESCRIPTION_MAX_LENGTH
-from trustedapps.models import Scope, TrustedApplication
+from trustedapps.models import ResourceServer, Scope, TrustedApplication
 
 
 class CreateServiceTokenForm(forms.Form):
@@ -69,3 +69,31 @@ class CreateServiceTokenForm(forms.Form):
             return
         for field, errors in error.error_dict.items():
             self.add_error(fields.get(field), errors)
+
+
+class ResourceUrisField(forms.Field):
+    """A list of URLs, typed one per line; the model validates each (validate_resource_uri)."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 60})
+
+    def prepare_value(self, value: object) -> object:
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: object) -> list[str]:
+        if isinstance(value, list):
+            return value
+        return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+
+class ResourceServerForm(forms.ModelForm):
+    resource_uris = ResourceUrisField(
+        label="Resource URIs",
+        required=False,
+        help_text="One per line: the absolute https:// URLs of the APIs this server serves "
+        "(RFC 8707; plain http only for localhost). Answered in `aud`, where libraries such as "
+        "django-oauth-toolkit match them against the request URL.",
+    )
+
+    class Meta:
+        model = ResourceServer
+        fields = ["client_id", "name", "scopes", "resource_uris", "is_enabled"]
