@@ -9,10 +9,13 @@ because building ORM queries costs more than running them here.
 from __future__ import annotations
 
 import functools
+import json
+import re
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -26,6 +29,8 @@ from accounts.models import User
 from tokens.format import hash_token, is_well_formed
 from tokens.models import ReferenceToken, TokenKind
 from trustedapps.models import (
+    CLIENT_ID_MAX_LENGTH,
+    VISIBLE_ASCII,
     ResourceServer,
     Scope,
     TokenPolicy,
@@ -66,7 +71,51 @@ class ActiveToken:
     issued_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
+    # For a resource server: its client_id, or [client_id, resource URI, ...] (RFC 8707).
+    audience: str | list[str] | None = None
 
+    def introspection_answer(self) -> dict[str, object]:
+        """The RFC 7662 answer for the resource server the token was introspected for."""
+        answer: dict[str, object] = {
+            "active": True,
+            "token_kind": self.kind,
+            "scope": " ".join(self.scopes),
+            "client_id": self.application_uri,
+            "sub": str(self.user_id),
+            "username": self.username,
+            "iat": int(self.issued_at.timestamp()),
+            "jti": str(self.id),
+            "aud": self.audience,
+        }
+        if self.expires_at is not None:
+            answer["exp"] = int(self.expires_at.timestamp())
+        return answer
+
+    def holder_answer(self) -> dict[str, object]:
+        """What /api/tokens/self tells the token's holder."""
+        return {
+            "active": True,
+            "token_kind": self.kind,
+            "application": self.application_uri,
+            "scopes": list(self.scopes),
+            "user": {"id": str(self.user_id), "username": self.username},
+            "created_at": _iso(self.issued_at),
+            "expires_at": _iso(self.expires_at),
+            "last_used_at": _iso(self.last_used_at),
+            "jti": str(self.id),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+# The caller's row. Resource URIs as text: raw SQL skips the ORM's JSON decoding, and the cast
+# reads the same on SQLite (text) and PostgreSQL (jsonb).
+_SERVER_COLUMNS = (
+    "rs.id, rs.client_id, rs.secret_hash, rs.is_enabled, CAST(rs.resource_uris AS TEXT)"
+)
+_SERVER_WIDTH = 5
 
 _TOKEN_COLUMNS = """
     t.id, t.kind, t.user_id, t.application_id, t.created_at, t.expires_at, t.revoked_at,
@@ -101,12 +150,19 @@ def _sql() -> dict[str, str]:
         LEFT JOIN {user} u ON u.id = t.user_id
         LEFT JOIN {app} a ON a.id = t.application_id"""
     for_server = (
-        "SELECT rs.id, rs.secret_hash, rs.is_enabled, "  # noqa: S608
+        "SELECT "  # noqa: S608
+        + _SERVER_COLUMNS
+        + ", "
         + _TOKEN_COLUMNS
         + " FROM {server} rs LEFT JOIN {token} t ON t.token_hash = %s"
         + joins
         + scope_join.replace("{server_clause}", server_clause)
-        + " WHERE rs.client_id = %s"
+        + " WHERE rs.client_id IN (%s, %s)"
+    )
+    for_caller = (
+        "SELECT "  # noqa: S608
+        + _SERVER_COLUMNS
+        + " FROM {server} rs WHERE rs.client_id IN (%s, %s)"
     )
     for_holder = (
         "SELECT "  # noqa: S608
@@ -117,7 +173,11 @@ def _sql() -> dict[str, str]:
         + " WHERE t.token_hash = %s"
     )
     # Only table names from the models' metadata are formatted in; values go as parameters.
-    return {"server": for_server.format(**tables), "holder": for_holder.format(**tables)}
+    return {
+        "server": for_server.format(**tables),
+        "caller": for_caller.format(**tables),
+        "holder": for_holder.format(**tables),
+    }
 
 
 # Error reports show none of these functions' locals: they hold a token and a client secret.
@@ -132,18 +192,71 @@ def introspect(
 ) -> ActiveToken | None:
     """The token as the resource server `client_id` may see it, or None when it is not active.
 
-    Raises InvalidClient for a bad caller. A malformed token is inactive without any query: the
-    answer is the same constant for every caller, so there is nothing to protect.
+    Raises InvalidClient for a bad caller, always first: a resource server with a wrong secret is
+    told so whatever token it sends. A malformed token costs no token lookup, only the caller's.
     """
+    client_ids, secret_hashes = _caller(client_id, client_secret)
     if not is_well_formed(token):
+        _authenticated(_fetch(_sql()["caller"], client_ids), secret_hashes)
         return None
-    rows = _fetch(_sql()["server"], [hash_token(token), client_id])
-    if not rows:
+    rows = _authenticated(_fetch(_sql()["server"], [hash_token(token), *client_ids]), secret_hashes)
+    active = _active_token([row[_SERVER_WIDTH:] for row in rows], now, client_ip)
+    return active and replace(active, audience=_audience(rows[0]))
+
+
+@sensitive_variables()
+def authenticate_caller(client_id: str, client_secret: str) -> None:
+    """Raise InvalidClient unless this is an enabled resource server's id and secret."""
+    client_ids, secret_hashes = _caller(client_id, client_secret)
+    _authenticated(_fetch(_sql()["caller"], client_ids), secret_hashes)
+
+
+# RFC 6749 appendix A: client ids and secrets are VSCHAR. Anything else (a NUL, a non-ASCII
+# letter, a lone surrogate from JSON) names no resource server: refused before it reaches the
+# database, which may reject such a string with an error that is no outage.
+_CLIENT_ID = re.compile(rf"{VISIBLE_ASCII}{{1,{CLIENT_ID_MAX_LENGTH}}}")
+_CLIENT_SECRET = re.compile(r"[\x20-\x7e]+")
+
+
+@sensitive_variables()
+def _caller(client_id: str, client_secret: str) -> tuple[list[str], set[str]]:
+    """The client ids the caller may mean (always two, for one statement) and its secret's hashes.
+
+    RFC 6749 section 2.3.1 has clients form-encode the id and secret before HTTP Basic; many
+    (django-oauth-toolkit, Authlib, curl) send them raw. Both readings are tried: a reading that
+    is not what was meant names another server, or none, and never matches that one's secret.
+    """
+    client_ids = [c for c in _readings(client_id) if _CLIENT_ID.fullmatch(c)]
+    secrets_ = [s for s in _readings(client_secret) if _CLIENT_SECRET.fullmatch(s)]
+    if not client_ids or not secrets_:
         raise InvalidClient
-    _, secret_hash, server_enabled = rows[0][:3]
-    if not server_enabled or not _same_hash(secret_hash, hash_secret(client_secret)):
-        raise InvalidClient
-    return _active_token([row[3:] for row in rows], now, client_ip)
+    return (client_ids * 2)[:2], {hash_secret(s) for s in secrets_}
+
+
+def _readings(value: object) -> list[str]:
+    if not isinstance(value, str):
+        return []
+    if "%" not in value:
+        return [value]
+    try:
+        decoded = unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        return [value]
+    return [value, decoded] if decoded != value else [value]
+
+
+def _authenticated(rows: list[tuple], secret_hashes: set[str]) -> list[tuple]:
+    """The rows of the one enabled server whose secret this is; else InvalidClient."""
+    for server_id, _, secret_hash, enabled, _ in dict.fromkeys(r[:_SERVER_WIDTH] for r in rows):
+        if enabled and any(_same_hash(secret_hash, h) for h in secret_hashes):
+            return [row for row in rows if row[0] == server_id]
+    raise InvalidClient
+
+
+def _audience(row: tuple) -> str | list[str]:
+    client_id, resource_uris = row[1], row[4]
+    uris = json.loads(resource_uris) if resource_uris and resource_uris != "[]" else []
+    return [client_id, *uris] if uris else client_id
 
 
 @sensitive_variables()

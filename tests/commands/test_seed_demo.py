@@ -1,4 +1,5 @@
 from accounts.models import User
+from tests.conftest import authenticates
 from trustedapps.models import ResourceServer, TokenPolicy, TrustedApplication
 
 
@@ -12,7 +13,7 @@ def test_it_loads_people_applications_and_a_resource_server(run, db):
         "com.example/reports": TokenPolicy.ADMINISTRATORS_ONLY,
     }
     secret = out.stdout.split("client_secret=")[1].split()[0]
-    assert ResourceServer.objects.authenticate("demo-api", secret)
+    assert authenticates("demo-api", secret)
 
 
 def test_running_it_twice_changes_nothing_but_the_server_secret(run, db):
@@ -23,5 +24,5 @@ def test_running_it_twice_changes_nothing_but_the_server_secret(run, db):
     assert ResourceServer.objects.count() == 1
     old = first.stdout.split("client_secret=")[1].split()[0]
     new = second.stdout.split("client_secret=")[1].split()[0]
-    assert not ResourceServer.objects.authenticate("demo-api", old)
-    assert ResourceServer.objects.authenticate("demo-api", new)
+    assert not authenticates("demo-api", old)
+    assert authenticates("demo-api", new)
