@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import User
@@ -111,3 +112,55 @@ class CreateTokenForm(forms.Form):
     @property
     def expires_at_utc(self) -> datetime:
         return start_of_day_utc(self.cleaned_data["expires_at"])
+
+
+class CreateServiceTokenForm(forms.Form):
+    """Description, expiry date (UTC) and scopes of a new SAT; the model enforces the rules."""
+
+    description = forms.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH,
+        help_text="What the token is for, e.g. 'nightly export job'.",
+    )
+    expires_on = forms.DateField(
+        label="Expires on (UTC)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The token stops working at 00:00 UTC of this day, as personal tokens do.",
+    )
+    scopes = RowMultipleChoiceField(
+        queryset=Scope.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: all of the application's scopes.",
+    )
+    # One-time key (common.once): sending the form again issues no second token.
+    nonce = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, application: TrustedApplication, **kwargs) -> None:
+        self.application = application
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("expires_on", default_expiry_day(application))
+        super().__init__(*args, **kwargs)
+        self.fields["scopes"].queryset = application.allowed_scopes.all()
+        self.fields["expires_on"].widget.attrs.update(
+            min=first_expiry_day().isoformat(), max=last_expiry_day(application).isoformat()
+        )
+
+    def clean_expires_on(self) -> date:
+        expires_on = self.cleaned_data["expires_on"]
+        error = expiry_day_error(self.application, expires_on)
+        if error:
+            raise ValidationError(error)
+        return expires_on
+
+    @property
+    def expires_at(self) -> datetime:
+        return start_of_day_utc(self.cleaned_data["expires_on"])
+
+    def add_model_error(self, error: ValidationError) -> None:
+        """Show a refusal of the model beside the field it concerns, or above the form."""
+        fields = {"expires_at": "expires_on", "scopes": "scopes", "description": "description"}
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for field, errors in error.error_dict.items():
+            self.add_error(fields.get(field), errors)
