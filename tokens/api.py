@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 from common.http import remote_address
 from tokens.format import is_well_formed
 from tokens.introspection import describe, introspect
-from tokens.models import ReferenceToken
+from tokens.models import REVOKED_BY_HOLDER, ReferenceToken
 from tokens.protocol import (
     INACTIVE,
     JSON,
@@ -25,8 +25,6 @@ from tokens.protocol import (
     TokenRefused,
     endpoint,
 )
-
-REVOKED_BY_HOLDER = "revoked by holder"
 
 
 class TokenParams(forms.Form):

@@ -39,7 +39,7 @@ def expiry_day_error(application: TrustedApplication | None, day: date) -> str |
         return (
             f"{application.name} allows tokens of at most "
             f"{application.max_token_lifetime.days} days: choose "
-            f"{last_expiry_day(application):%Y-%m-%d} or earlier."
+            f"{last_expiry_day(application):%-d %b %Y} or earlier."
         )
     return None
 
@@ -69,6 +69,58 @@ class RowMultipleChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+# Lifetimes offered as one click, as the token pages people know do; longer ones than the
+# application allows are not offered. "custom" means the date field.
+EXPIRY_PRESETS = (7, 30, 60, 90)
+CUSTOM = "custom"
+
+
+def expiry_presets(application: TrustedApplication | None) -> list[int]:
+    longest = application.max_token_lifetime.days if application else EXPIRY_PRESETS[-1]
+    return [days for days in EXPIRY_PRESETS if days <= longest]
+
+
+def preset_for(application: TrustedApplication | None, day: date | None) -> str:
+    """The preset whose date is `day`, or "custom"."""
+    if day is None:
+        return CUSTOM
+    days = (day - today_utc()).days
+    return str(days) if days in expiry_presets(application) else CUSTOM
+
+
+def clamped_expiry(
+    application: TrustedApplication, raw_day: str | None, raw_preset: str | None
+) -> tuple[str, str, str]:
+    """(date, preset, note) once `application` is chosen: a lifetime it does not allow is
+    brought within its limit before the form is sent, and the note says so. A date, when one
+    is given, wins over a preset (without JavaScript nobody unticks the preset)."""
+    day = _parse_day(raw_day)
+    preset = CUSTOM if day or not raw_preset else raw_preset
+    allowed = expiry_presets(application)
+    limit = last_expiry_day(application)
+    why = f"{application.name} allows tokens of at most {application.max_token_lifetime.days} days"
+    if preset != CUSTOM:
+        if preset.isdigit() and int(preset) in allowed:
+            return "", preset, ""
+        if allowed:
+            return "", str(allowed[-1]), f"{why}: the expiration is now {allowed[-1]} days."
+        return limit.isoformat(), CUSTOM, f"{why}: the expiration is now {limit:%-d %b %Y}."
+    if day is not None and day > limit:
+        return limit.isoformat(), CUSTOM, f"{why}: the expiration date moved to {limit:%-d %b %Y}."
+    return raw_day or "", CUSTOM, ""
+
+
+def _in_days(days: int) -> str:
+    return (today_utc() + timedelta(days=days)).isoformat()
+
+
+def _parse_day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
 class CreateTokenForm(forms.Form):
     """Field names match the keys of the model's ValidationError, so refusals land beside them."""
 
@@ -84,13 +136,20 @@ class CreateTokenForm(forms.Form):
         max_length=DESCRIPTION_MAX_LENGTH,
         error_messages={"required": "Say what this token is for, so you can recognise it later."},
     )
+    # A preset ("7", "30", ...) sets the date; "custom" (or none, as scripts send) uses it.
+    expires_in = forms.CharField(required=False)
     expires_at = forms.DateField(
         label="Expiration",
-        error_messages={"required": "Choose an expiration date.", "invalid": "Enter a date."},
+        required=False,
+        error_messages={"invalid": "Enter a date, such as 2027-01-31."},
     )
     # Validated against every scope so that a scope of another application gets the model's own
-    # refusal ("Sync does not allow the scope(s): admin") rather than a generic one.
-    scopes = RowMultipleChoiceField(queryset=Scope.objects.all(), required=False)
+    # refusal ("Sync does not allow the scope(s): admin") rather than a generic one. Least
+    # privilege: the browser never grants all of an application's scopes by default.
+    scopes = RowMultipleChoiceField(
+        queryset=Scope.objects.all(),
+        error_messages={"required": "Choose at least one scope."},
+    )
     # One-time nonce: a resubmitted form (reload, back button, double click) creates no token.
     # A missing or unknown nonce is the view's to handle (as a form already used), not an error
     # on a field nobody can see.
@@ -102,9 +161,20 @@ class CreateTokenForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        day: date | None = cleaned.get("expires_at")
         application: TrustedApplication | None = cleaned.get("application")
-        error = expiry_day_error(application, day) if day is not None else None
+        day: date | None = cleaned.get("expires_at")
+        preset = cleaned.get("expires_in") or CUSTOM
+        if day is None and "expires_at" not in self.errors:
+            if preset == CUSTOM:
+                self.add_error("expires_at", "Choose an expiration date.")
+                return cleaned
+            if not preset.isdigit() or int(preset) not in expiry_presets(application):
+                self.add_error("expires_at", "Choose one of the lifetimes offered, or a date.")
+                return cleaned
+            day = cleaned["expires_at"] = today_utc() + timedelta(days=int(preset))
+        if day is None:
+            return cleaned
+        error = expiry_day_error(application, day)
         if error:
             self.add_error("expires_at", error)
         return cleaned
