@@ -1,7 +1,18 @@
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponseRedirect
-from django.shortcuts import redirect
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.models import User
+
+
+class NotificationsForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["notify_expiry"]
+        labels = {"notify_expiry": "Tell me before my tokens expire"}
 
 
 @require_GET
@@ -15,3 +26,16 @@ def home(request: HttpRequest) -> HttpResponseRedirect:
 def profile(request: HttpRequest) -> HttpResponseRedirect:
     # The profile shell has one section so far: Security → Tokens.
     return redirect("token_list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    """Profile → Notifications: expiry notices can be turned off; security notices cannot."""
+    data = request.POST if request.method == "POST" else None  # an unticked box sends nothing
+    form = NotificationsForm(data, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your notification settings were saved.")
+        return redirect("notifications")
+    return render(request, "accounts/notifications.html", {"form": form})

@@ -15,10 +15,11 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store, remote_address
 from common.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
-from tokens.admin import may_revoke
+from tokens.admin import may_revoke, may_rotate
 from tokens.forms import CreateServiceTokenForm
 from tokens.models import ReferenceToken, live_token_count
 from trustedapps.admin import TrustedApplicationAdmin
@@ -56,6 +57,7 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
                 all_tokens_url=reverse("admin:tokens_referencetoken_changelist")
                 + f"?application__id__exact={app.pk}",
                 may_revoke=may_revoke(request),
+                may_rotate=may_rotate(request),
             )
         return super().change_view(request, object_id, form_url, context)
 
@@ -93,6 +95,11 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
             self.message_user(request, ALREADY_USED, messages.WARNING)
             return HttpResponseRedirect(change_url)
         if form.is_valid():
+            confirm = admin_confirmation_needed(
+                self, request, app, action=f"create an application token for {app.name}"
+            )
+            if confirm is not None:
+                return confirm
             try:
                 issued = ReferenceToken.objects.issue_service(
                     admin=request.user,

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.debug import sensitive_variables
 
 from common.http import remote_address
 from tokens.format import is_well_formed
-from tokens.introspection import describe, introspect
+from tokens.introspection import describe, introspect, iso_datetime
 from tokens.models import REVOKED_BY_HOLDER, ReferenceToken
 from tokens.protocol import (
     INACTIVE,
     JSON,
+    BadRequest,
     Credentials,
     ReportedAddress,
     TextParameter,
@@ -100,6 +102,63 @@ def token_self_view(request: HttpRequest, *, token: str) -> HttpResponse:
     if active is None:
         raise TokenRefused(presented=True)
     return JsonResponse(active.holder_answer())
+
+
+class Lifetime(forms.Field):
+    """A whole number of days: a JSON integer or ASCII digits (no bool, no fraction)."""
+
+    default_error_messages = {
+        "invalid": "expires_in_days must be a whole number of days, at least 1."
+    }
+
+    def to_python(self, value: object) -> int | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 5:
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 99999:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return value
+
+
+class RotationParams(forms.Form):
+    # Default: the old token's lifetime, capped by the application's longest.
+    expires_in_days = Lifetime(required=False)
+
+
+@endpoint("POST", params=RotationParams, holder=True)
+@sensitive_variables()
+def token_rotate_self_view(
+    request: HttpRequest, *, token: str, expires_in_days: int | None
+) -> HttpResponse:
+    """The token of the request rotates itself: a new token, shown once; this one is revoked."""
+    found = None
+    if is_well_formed(token):
+        found = ReferenceToken.objects.matching(token).only("pk").first()
+    if found is None:
+        raise TokenRefused(presented=True)
+    try:
+        issued = ReferenceToken.objects.rotate(
+            found.pk, by=None, ip=remote_address(request), expires_in_days=expires_in_days
+        )
+    except ValidationError as error:
+        # The holder may learn why their own token cannot be rotated (revoked, expired...).
+        code = "invalid_token" if getattr(error, "code", None) == "not_live" else "invalid_request"
+        raise BadRequest(" ".join(error.messages), error=code) from None
+    new = issued.token
+    return JsonResponse(
+        {
+            "token": issued.plaintext,
+            "token_type": "Bearer",
+            "token_kind": new.kind,
+            "application": new.application.application_uri,
+            "scopes": sorted(scope.name for scope in new.scopes.all()),
+            "expires_at": iso_datetime(new.expires_at),
+            "jti": str(new.pk),
+            "rotated_from": str(found.pk),
+        },
+        status=201,
+    )
 
 
 @endpoint("GET")

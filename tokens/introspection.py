@@ -103,14 +103,15 @@ class ActiveToken:
             "application": self.application_uri,
             "scopes": list(self.scopes),
             "user": {"id": str(self.user_id), "username": self.username},
-            "created_at": _iso(self.issued_at),
-            "expires_at": _iso(self.expires_at),
-            "last_used_at": _iso(self.last_used_at),
+            "created_at": iso_datetime(self.issued_at),
+            "expires_at": iso_datetime(self.expires_at),
+            "last_used_at": iso_datetime(self.last_used_at),
             "jti": str(self.id),
         }
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_datetime(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a `Z`, as the public endpoints answer dates."""
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 

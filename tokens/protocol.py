@@ -60,9 +60,11 @@ class Refusal(Exception):
     status = 400
     error = "invalid_request"
 
-    def __init__(self, description: str = "") -> None:
+    def __init__(self, description: str = "", *, error: str = "") -> None:
         super().__init__(description)
         self.description = description
+        if error:
+            self.error = error
 
     def response(self) -> JsonResponse:
         body = {"error": self.error}

@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
 from trustedapps.forms import ResourceServerForm
@@ -164,6 +165,11 @@ class ResourceServerAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, server):
             raise PermissionDenied
         if request.method == "POST":
+            confirm = admin_confirmation_needed(
+                self, request, server, action=f"rotate the secret of {server.client_id}"
+            )
+            if confirm is not None:
+                return confirm
             secret = server.rotate_secret()
             self.log_change(request, server, "Rotated the secret.")
             self.message_user(request, f"Rotated the secret of {server.client_id}.")

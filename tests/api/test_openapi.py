@@ -99,6 +99,7 @@ def test_get_operations_come_with_head():
 
 def _scenarios(token: str, server) -> list[tuple[str, str, dict, int]]:
     credentials = {"HTTP_AUTHORIZATION": basic(server.client_id, server.secret)}
+    holder = {"HTTP_X_API_KEY": token, "data": "", "content_type": FORM}
     form = {"content_type": FORM}
     return [
         ("/connect/introspect", "post", {"data": f"token={token}", **form, **credentials}, 200),
@@ -123,6 +124,18 @@ def _scenarios(token: str, server) -> list[tuple[str, str, dict, int]]:
         ("/api/tokens/self", "head", {"data": {"access_token": token}}, 400),
         ("/api/tokens/self", "head", {"HTTP_X_API_KEY": make_token()}, 401),
         ("/healthz", "head", {}, 200),
+        ("/api/tokens/self/rotate", "post", {**holder, **CHUNKED}, 411),
+        # Last: rotating revokes the token the scenarios above use.
+        ("/api/tokens/self/rotate", "post", {**holder, "HTTP_X_API_KEY": make_token()}, 401),
+        ("/api/tokens/self/rotate", "post", {**holder, "data": "x=" + "y" * 5000}, 413),
+        (
+            "/api/tokens/self/rotate",
+            "post",
+            {**holder, "data": "x", "content_type": "text/plain"},
+            415,
+        ),
+        ("/api/tokens/self/rotate", "post", holder, 201),
+        ("/api/tokens/self/rotate", "post", holder, 400),
     ]
 
 
@@ -159,6 +172,12 @@ def test_live_answers_match_the_spec_and_cover_every_declared_status(
             request |= {"HTTP_AUTHORIZATION": basic(orders_api.client_id, orders_api.secret)}
             if method in ("get", "head"):
                 request = {"HTTP_X_API_KEY": alice_token.plaintext}
+            elif path.startswith("/api/"):
+                request = {
+                    "HTTP_X_API_KEY": alice_token.plaintext,
+                    "data": "",
+                    "content_type": FORM,
+                }
             response = getattr(client, method)(path, **request)
             _check(response, path, method)
             observed.add((path, method, str(response.status_code)))
