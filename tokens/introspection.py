@@ -4,6 +4,10 @@ This is the hot path: resource servers ask on every API call. One SQL round trip
 (the caller, the token, its user and application, and the scopes all three still share) into a
 `TokenFacts` record, then `tokens.status.evaluate` applies the rule of the design. The SQL is
 built once, not per call, because building ORM queries costs more than running them here.
+
+On PostgreSQL the facts are kept in a per-process cache (`tokens.cache`) that the database keeps
+true; the rule is applied to them on every check all the same. The use of a token is recorded by
+`tokens.last_use`, off the request path where TOKEN_LAST_USED_FLUSH is set.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import json
 import re
 import secrets
 import sys
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote
 
 from django.conf import settings
@@ -23,12 +29,13 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
+from tokens import last_use
+from tokens.cache import MISS, FactsCache, process_cache
 from tokens.format import hash_token, is_well_formed
 from tokens.models import ReferenceToken, TokenKind
 from tokens.status import COLUMN_FIELDS, TokenFacts, evaluate
@@ -75,8 +82,8 @@ class ActiveToken:
     issued_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
-    # For a resource server: its client_id, or [client_id, resource URI, ...] (RFC 8707).
-    audience: str | list[str] | None = None
+    # For a resource server: its client_id, or (client_id, resource URI, ...) (RFC 8707).
+    audience: str | tuple[str, ...] | None = None
 
     def introspection_answer(self) -> dict[str, object]:
         """The RFC 7662 answer for the resource server the token was introspected for."""
@@ -89,7 +96,7 @@ class ActiveToken:
             "username": self.username,
             "iat": int(self.issued_at.timestamp()),
             "jti": str(self.id),
-            "aud": self.audience,
+            "aud": list(self.audience) if isinstance(self.audience, tuple) else self.audience,
         }
         if self.expires_at is not None:
             answer["exp"] = int(self.expires_at.timestamp())
@@ -242,6 +249,7 @@ def introspect(
     client_secret: str,
     client_ip: str | None = None,
     now: datetime | None = None,
+    cache: FactsCache | None = None,
 ) -> ActiveToken | None:
     """The token as the resource server `client_id` may see it, or None when it is not active.
 
@@ -250,19 +258,21 @@ def introspect(
     """
     client_ids, secret_hashes = _caller(client_id, client_secret)
     if not is_well_formed(token):
-        _authenticated(_fetch(_sql()["caller"], client_ids), secret_hashes)
+        _authenticated(_remembered(NO_TOKEN, client_ids, cache, _caller_rows)[0], secret_hashes)
         return None
-    rows = _authenticated(_fetch(_sql()["server"], [hash_token(token), *client_ids]), secret_hashes)
-    facts = _facts([row[_SERVER_WIDTH:] for row in rows], for_server=True)
-    active = _active_token(facts, now, client_ip)
-    return active and dataclasses.replace(active, audience=_audience(rows[0]))
+    servers, cached = _remembered(hash_token(token), client_ids, cache, _server_facts)
+    server = _authenticated(servers, secret_hashes)
+    active = _active_token(server.facts, now, client_ip, cached)
+    return active and dataclasses.replace(active, audience=server.audience)
 
 
 @sensitive_variables()
-def authenticate_caller(client_id: str, client_secret: str) -> None:
+def authenticate_caller(
+    client_id: str, client_secret: str, *, cache: FactsCache | None = None
+) -> None:
     """Raise InvalidClient unless this is an enabled resource server's id and secret."""
     client_ids, secret_hashes = _caller(client_id, client_secret)
-    _authenticated(_fetch(_sql()["caller"], client_ids), secret_hashes)
+    _authenticated(_remembered(NO_TOKEN, client_ids, cache, _caller_rows)[0], secret_hashes)
 
 
 # RFC 6749 appendix A: client ids and secrets are VSCHAR. Anything else (a NUL, a non-ASCII
@@ -271,9 +281,12 @@ def authenticate_caller(client_id: str, client_secret: str) -> None:
 _CLIENT_ID = re.compile(rf"{VISIBLE_ASCII}{{1,{CLIENT_ID_MAX_LENGTH}}}")
 _CLIENT_SECRET = re.compile(r"[\x20-\x7e]+")
 
+# The cache key of a caller-only lookup (a malformed token): no token hash looks like it.
+NO_TOKEN = ""
+
 
 @sensitive_variables()
-def _caller(client_id: str, client_secret: str) -> tuple[list[str], set[str]]:
+def _caller(client_id: str, client_secret: str) -> tuple[tuple[str, str], set[str]]:
     """The client ids the caller may mean (always two, for one statement) and its secret's hashes.
 
     RFC 6749 section 2.3.1 has clients form-encode the id and secret before HTTP Basic; many
@@ -284,7 +297,7 @@ def _caller(client_id: str, client_secret: str) -> tuple[list[str], set[str]]:
     secrets_ = [s for s in _readings(client_secret) if _CLIENT_SECRET.fullmatch(s)]
     if not client_ids or not secrets_:
         raise InvalidClient
-    return (client_ids * 2)[:2], {hash_secret(s) for s in secrets_}
+    return (client_ids[0], client_ids[-1]), {hash_secret(s) for s in secrets_}
 
 
 def _readings(value: object) -> list[str]:
@@ -299,27 +312,96 @@ def _readings(value: object) -> list[str]:
     return [value, decoded] if decoded != value else [value]
 
 
-def _authenticated(rows: list[tuple], secret_hashes: set[str]) -> list[tuple]:
-    """The rows of the one enabled server whose secret this is; else InvalidClient."""
-    for server_id, _, secret_hash, enabled, _ in dict.fromkeys(r[:_SERVER_WIDTH] for r in rows):
-        if enabled and any(_same_hash(secret_hash, h) for h in secret_hashes):
-            return [row for row in rows if row[0] == server_id]
+@dataclass(frozen=True)
+class _Server:
+    """A resource server the caller may be, and (when a token was asked) the token's facts as
+    that server may see them. Cached as they are: the secret is compared on every check."""
+
+    secret_hash: str = field(repr=False)
+    enabled: bool
+    audience: str | tuple[str, ...]
+    facts: TokenFacts | None = None
+
+
+def _authenticated(servers: tuple[_Server, ...], secret_hashes: set[str]) -> _Server:
+    """The enabled server whose secret this is; else InvalidClient."""
+    for server in servers:
+        if server.enabled and any(_same_hash(server.secret_hash, h) for h in secret_hashes):
+            return server
     raise InvalidClient
 
 
-def _audience(row: tuple) -> str | list[str]:
-    client_id, resource_uris = row[1], row[4]
+def _servers(rows: list[tuple], *, with_facts: bool) -> tuple[_Server, ...]:
+    by_server: dict[object, list[tuple]] = {}
+    for row in rows:
+        by_server.setdefault(row[0], []).append(row)
+    return tuple(
+        _Server(
+            secret_hash=server_rows[0][2],
+            enabled=bool(server_rows[0][3]),
+            audience=_audience(server_rows[0][1], server_rows[0][4]),
+            facts=_facts([r[_SERVER_WIDTH:] for r in server_rows], for_server=True)
+            if with_facts
+            else None,
+        )
+        for server_rows in by_server.values()
+    )
+
+
+def _audience(client_id: str, resource_uris: str | None) -> str | tuple[str, ...]:
     uris = json.loads(resource_uris) if resource_uris and resource_uris != "[]" else []
-    return [client_id, *uris] if uris else client_id
+    return (client_id, *uris) if uris else client_id
 
 
 @sensitive_variables()
-def describe(token: str, *, now: datetime | None = None) -> ActiveToken | None:
+def describe(
+    token: str, *, now: datetime | None = None, cache: FactsCache | None = None
+) -> ActiveToken | None:
     """The token as its holder may see it (scopes: those its application still allows)."""
     if not is_well_formed(token):
         return None
-    facts = _facts(_fetch(_sql()["holder"], [hash_token(token)]), for_server=False)
-    return _active_token(facts, now, client_ip=None)
+    facts, cached = _remembered(hash_token(token), None, cache, _holder_facts)
+    return _active_token(facts, now, None, cached)
+
+
+def _server_facts(token_hash: str, client_ids: tuple[str, str]) -> tuple[_Server, ...]:
+    """The servers the caller may be, each with the token's facts as it may see them."""
+    return _servers(_fetch(_sql()["server"], [token_hash, *client_ids]), with_facts=True)
+
+
+def _caller_rows(_: str, client_ids: tuple[str, str]) -> tuple[_Server, ...]:
+    return _servers(_fetch(_sql()["caller"], list(client_ids)), with_facts=False)
+
+
+def _holder_facts(token_hash: str, _: None) -> TokenFacts | None:
+    return _facts(_fetch(_sql()["holder"], [token_hash]), for_server=False)
+
+
+def _remembered(
+    token_hash: str,
+    caller: tuple[str, str] | None,
+    cache: FactsCache | None,
+    lookup: Callable[[str, Any], Any],
+) -> tuple[Any, bool]:
+    """What `lookup` finds for (token, caller), from this process's cache of facts when it may
+    be trusted; and whether it came from there. `cache` is for tests that play a second worker.
+
+    Only facts are cached: the rule (expiry against the clock, the caller's scopes, the secret)
+    is applied to them on every check. Inside a transaction the database may show this
+    connection its own uncommitted writes, which no notification has announced: such checks
+    neither read nor fill the cache.
+    """
+    if cache is None:
+        cache = process_cache()
+    if cache is None or connection.in_atomic_block:
+        return lookup(token_hash, caller), False
+    found = cache.get(token_hash, caller)
+    if found is not MISS:
+        return found, True
+    generation = cache.generation
+    found = lookup(token_hash, caller)
+    cache.put(token_hash, caller, found, generation)
+    return found, False
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
@@ -372,7 +454,7 @@ def _facts(rows: list[tuple], *, for_server: bool) -> TokenFacts | None:
 
 
 def _active_token(
-    facts: TokenFacts | None, now: datetime | None, client_ip: str | None
+    facts: TokenFacts | None, now: datetime | None, client_ip: str | None, cached: bool
 ) -> ActiveToken | None:
     if facts is None:
         return None
@@ -380,7 +462,9 @@ def _active_token(
     state = evaluate(facts, now)
     if not state.is_active:
         return None
-    _record_use(facts.token_id, facts.last_used_at, now, client_ip)
+    last_used_at = last_use.record(
+        facts.token_id, facts.last_used_at, now, client_ip, cached=cached
+    )
     return ActiveToken(
         id=facts.token_id,
         kind=facts.kind,
@@ -390,20 +474,8 @@ def _active_token(
         scopes=state.scopes,
         issued_at=facts.created_at,
         expires_at=facts.expires_at,
-        last_used_at=facts.last_used_at,
+        last_used_at=last_used_at,
     )
-
-
-def _record_use(
-    token_id: int, last_used_at: datetime | None, now: datetime, ip: str | None
-) -> None:
-    """Record the use at most once per interval, with one conditional UPDATE."""
-    interval = timedelta(seconds=settings.TOKEN_LAST_USED_INTERVAL)
-    if last_used_at is not None and now - last_used_at < interval:
-        return
-    ReferenceToken.objects.filter(pk=token_id).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - interval)
-    ).update(last_used_at=now, last_used_ip=ip)
 
 
 def _utc(value: datetime | str | None) -> datetime | None:

@@ -33,6 +33,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from common.db import is_outage
 from common.http import no_store
+from common.middleware import lean
 from tokens.introspection import InvalidClient, authenticate_caller
 
 logger = logging.getLogger(__name__)
@@ -386,7 +387,7 @@ def endpoint(
                 response.content = b""
             return no_store(response)
 
-        return csrf_exempt(wrapper)
+        return lean(csrf_exempt(wrapper))
 
     return decorate
 

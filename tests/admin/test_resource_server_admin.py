@@ -130,7 +130,7 @@ def test_resource_uris_are_typed_one_per_line_and_answered_in_aud(
     active = introspect(
         alice_token.plaintext, client_id="orders-api", client_secret=orders_api.secret
     )
-    assert active.audience == ["orders-api", *uris]
+    assert active.audience == ("orders-api", *uris)
     page = as_admin.get(f"{LIST}{orders_api.server.pk}/change/").content.decode()
     assert "https://orders.example.com/api\nhttp://127.0.0.1:8000/</textarea>" in page
 

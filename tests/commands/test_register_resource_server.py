@@ -82,7 +82,7 @@ def test_it_registers_resource_uris_for_the_audience(run, alice_token):
     active = introspect(
         alice_token.plaintext, client_id="orders-api", client_secret=out.stdout.strip()
     )
-    assert active.audience == ["orders-api", *uris]
+    assert active.audience == ("orders-api", *uris)
 
 
 @pytest.mark.parametrize(
