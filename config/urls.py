@@ -9,7 +9,3 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("tokens.urls")),
 ]
-
-admin.site.site_header = "Token portal administration"
-admin.site.site_title = "Token portal admin"
-admin.site.index_title = "Instance management"

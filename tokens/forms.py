@@ -190,17 +190,23 @@ class CreateServiceTokenForm(forms.Form):
     description = forms.CharField(
         max_length=DESCRIPTION_MAX_LENGTH,
         help_text="What the token is for, e.g. 'nightly export job'.",
+        error_messages={"required": "Say what this token is for, so you can recognise it later."},
     )
     expires_on = forms.DateField(
         label="Expires on (UTC)",
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The token stops working at 00:00 UTC of this day, as personal tokens do.",
+        error_messages={
+            "required": "Choose an expiration date.",
+            "invalid": "Enter a date, such as 2027-01-31.",
+        },
     )
+    # Least privilege, as on the profile: at least one scope, never all of them by default.
     scopes = RowMultipleChoiceField(
         queryset=Scope.objects.none(),
-        required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: all of the application's scopes.",
+        help_text="Choose only what the token needs: at least one scope.",
+        error_messages={"required": "Choose at least one scope."},
     )
     # One-time key (common.once): sending the form again issues no second token.
     nonce = forms.CharField(widget=forms.HiddenInput, required=False)

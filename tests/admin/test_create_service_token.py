@@ -26,7 +26,14 @@ def issue(client, app, **data):
     """Open the form, as a person would, then send it with its one-time key."""
     opened = client.get(url(app))
     nonce = opened.context["form"].initial["nonce"] if opened.status_code == 200 else ""
-    payload = {"description": "nightly export", "expires_on": in_days(30), "nonce": nonce, **data}
+    payload = {
+        "description": "nightly export",
+        "expires_on": in_days(30),
+        # Least privilege: an admin, too, ticks at least one scope.
+        "scopes": [s.pk for s in app.allowed_scopes.all()[:1]],
+        "nonce": nonce,
+        **data,
+    }
     return client.post(url(app), payload)
 
 
@@ -84,9 +91,20 @@ def test_the_last_allowed_day_is_accepted(as_admin, reports_app):
     assert token.expires_at <= timezone.now() + timedelta(days=30)
 
 
-def test_no_scope_ticked_gives_all_of_the_apps_scopes(as_admin, sync_app):
-    issue(as_admin, sync_app)
-    assert {s.name for s in ReferenceToken.objects.get().scopes.all()} == {"read", "update"}
+def test_no_scope_ticked_is_refused_beside_the_scopes(as_admin, sync_app):
+    response = issue(as_admin, sync_app, scopes=[])
+    assert response.status_code == 200
+    assert "Choose at least one scope." in response.content.decode()
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_the_form_has_no_stray_nonce_row_and_friendly_errors(as_admin, sync_app):
+    response = issue(as_admin, sync_app, description="", expires_on="")
+    body = response.content.decode()
+    assert "field-nonce" not in body and "Nonce" not in body
+    assert "Say what this token is for" in body
+    assert "Choose an expiration date." in body
+    assert "This field is required" not in body
 
 
 def test_neither_the_database_nor_the_admin_history_holds_the_token(as_admin, sync_app):
@@ -96,7 +114,9 @@ def test_neither_the_database_nor_the_admin_history_holds_the_token(as_admin, sy
     assert stored_anywhere(plaintext) == []
     entry = LogEntry.objects.get()
     token = ReferenceToken.objects.get()
-    assert entry.get_change_message() == f"Issued service token {token.masked} (nightly export)."
+    assert entry.get_change_message() == (
+        f"Issued service access token {token.masked} (nightly export)."
+    )
     assert plaintext not in entry.change_message + entry.object_repr
     assert plaintext not in str(as_admin.cookies)  # nor in the messages cookie
 
@@ -205,7 +225,12 @@ def test_the_token_stops_working_when_the_app_loses_its_system_user(as_admin, sy
 def test_sending_the_same_form_twice_issues_one_token(as_admin, sync_app):
     # A reload of the shown-once page re-posts the form: it must not issue (or show) another.
     nonce = as_admin.get(url(sync_app)).context["form"].initial["nonce"]
-    payload = {"description": "nightly export", "expires_on": in_days(30), "nonce": nonce}
+    payload = {
+        "description": "nightly export",
+        "expires_on": in_days(30),
+        "scopes": [sync_app.allowed_scopes.first().pk],
+        "nonce": nonce,
+    }
     assert as_admin.post(url(sync_app), payload).status_code == 200
     again = as_admin.post(url(sync_app), payload)
     assert again.status_code == 302
@@ -214,7 +239,11 @@ def test_sending_the_same_form_twice_issues_one_token(as_admin, sync_app):
 
 
 def test_a_form_without_its_one_time_key_issues_nothing(as_admin, sync_app):
-    payload = {"description": "nightly export", "expires_on": in_days(30)}
+    payload = {
+        "description": "nightly export",
+        "expires_on": in_days(30),
+        "scopes": [sync_app.allowed_scopes.first().pk],
+    }
     assert as_admin.post(url(sync_app), payload).status_code == 302
     assert not ReferenceToken.objects.exists()
 

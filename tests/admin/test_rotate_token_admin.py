@@ -132,7 +132,8 @@ def test_a_stale_admin_confirms_before_creating_a_service_token_and_keeps_the_fo
 ):
     url = f"/admin/trustedapps/trustedapplication/{sync_app.pk}/create-token/"
     nonce = as_admin.get(url).context["form"].initial["nonce"]
-    form = {"description": "kept across sudo", "expires_on": "", "nonce": nonce}
+    scopes = [sync_app.allowed_scopes.first().pk]
+    form = {"description": "kept across sudo", "expires_on": "", "scopes": scopes, "nonce": nonce}
     from tests.admin.test_create_service_token import in_days
 
     form["expires_on"] = in_days(20)
