@@ -134,7 +134,7 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
             return HttpResponseRedirect(change_url)
         if form.is_valid():
             confirm = admin_confirmation_needed(
-                self, request, app, action=f"create an application token for {app.name}"
+                self, request, app, action=f"create a service access token for {app.name}"
             )
             if confirm is not None:
                 return confirm
@@ -182,7 +182,7 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
             request,
             app,
             "admin/trustedapps/trustedapplication/create_token.html",
-            f"Create an application token for {app.name}",
+            f"Create a service access token for {app.name}",
             form=form,
             system_user=getattr(app, "system_user", None),
         )

@@ -233,7 +233,7 @@ class ReferenceTokenManager(_ReferenceTokenManagerBase):
         if not admin.is_instance_admin:
             raise refuse(
                 None,
-                "Only instance administrators may issue service tokens "
+                "Only instance administrators may issue service access tokens "
                 "(superusers, or users with the 'Can issue service access tokens' permission).",
                 "not_admin",
             )
@@ -241,7 +241,7 @@ class ReferenceTokenManager(_ReferenceTokenManagerBase):
         if reason:
             raise refuse(
                 "application",
-                f"{application.name} cannot have service tokens: {reason}",
+                f"{application.name} cannot have service access tokens: {reason}",
                 "no_service_tokens",
             )
         system_user = User.objects.filter(system_application=application, is_active=True).first()
