@@ -6,6 +6,8 @@ runs (method, body, caller, holder token, parameters) and maps every failure to 
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -52,7 +54,8 @@ def introspect_view(
     )
     if active is None:
         return HttpResponse(INACTIVE, content_type=JSON)
-    return JsonResponse(active.introspection_answer())
+    # json.dumps straight: JsonResponse's encoder class is built per call, for types never here.
+    return HttpResponse(json.dumps(active.introspection_answer()), content_type=JSON)
 
 
 @endpoint("POST", params=TokenParams)

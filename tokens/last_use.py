@@ -51,6 +51,7 @@ def record(
     use this process already recorded.
     """
     interval = _interval()
+    buffer = buffered()
     with _lock:
         known = last_used_at
         seen = _recent.get(token_id) if cached else None
@@ -63,9 +64,9 @@ def record(
         if len(_recent) >= _REMEMBER_AT_MOST:
             _forget_older_than(now - interval)
         _recent[token_id] = now
-        if buffered():
+        if buffer:
             _pending[token_id] = (now, ip)
-    if not buffered():
+    if not buffer:
         _write({token_id: (now, ip)}, interval)
     else:
         _start_flusher()
@@ -122,7 +123,7 @@ def _write(uses: dict[int, tuple[datetime, str | None]], interval: timedelta) ->
                 FROM unnest(%s::bigint[], %s::timestamptz[], %s::inet[]) AS u(id, at, ip)
                 WHERE t.id = u.id
                   AND (t.last_used_at IS NULL OR t.last_used_at <= u.at - %s)""",
-                [list(ids), list(times), list(ips), interval],
+                [list(ids), list(times), list(ips), interval],  # type: ignore[list-item]
             )
         return
     # One transaction for a batch; a single use (a check writing its own) needs none.

@@ -184,11 +184,7 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
         return tokens
 
 
-# Assigned at module level so that type checkers see the queryset's methods on the manager.
-_ReferenceTokenManagerBase = models.Manager.from_queryset(ReferenceTokenQuerySet)
-
-
-class ReferenceTokenManager(_ReferenceTokenManagerBase):
+class ReferenceTokenManager(models.Manager["ReferenceToken"]):
     def issue_personal(
         self,
         *,
@@ -461,7 +457,7 @@ class ReferenceToken(models.Model):
         max_length=8, choices=ExpiryNotice.choices, blank=True, default="", editable=False
     )
 
-    objects = ReferenceTokenManager()
+    objects = ReferenceTokenManager.from_queryset(ReferenceTokenQuerySet)()
 
     class Meta:
         ordering = ["-created_at", "-id"]
