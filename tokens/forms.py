@@ -1,13 +1,22 @@
+"""The forms that issue tokens: one base for personal (profile) and service (admin) tokens."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
+from common.http import remote_address
 from common.ids import is_row_id
-from tokens.models import DESCRIPTION_MAX_LENGTH
+from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, new_form_key, used_once
+from tokens.models import DESCRIPTION_MAX_LENGTH, IssuedToken, ReferenceToken
 from trustedapps.models import DEFAULT_TOKEN_LIFETIME, Scope, TrustedApplication
 
 
@@ -68,8 +77,95 @@ class RowMultipleChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
-class CreateTokenForm(forms.Form):
-    """Field names match the keys of the model's ValidationError, so refusals land beside them."""
+class IssueTokenForm(forms.Form):
+    """Description, expiry date (UTC) and scopes of a new token, and the form's one-time key.
+
+    Field names match the keys of the model's refusals, so `save()` puts each beside its field.
+    A subclass says for which application (`chosen_application`) and how to issue (`issue`).
+    """
+
+    description = forms.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH,
+        help_text="What the token is for, e.g. 'nightly export job'.",
+        error_messages={"required": "Say what this token is for, so you can recognise it later."},
+    )
+    expires_at = forms.DateField(
+        label="Expiration",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The token stops working at 00:00 UTC of this day.",
+        error_messages={"required": "Choose an expiration date.", "invalid": "Enter a date."},
+    )
+    scopes = RowMultipleChoiceField(
+        queryset=Scope.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: all of the application's scopes.",
+    )
+    # One-time key (common.once): a form sent again (reload, back button, double click, two
+    # tabs) issues no second token. Its errors mean "answer as a resubmission", not "fix a field".
+    form_key = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, data: Any = None, *, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.request = request
+        if not self.is_bound:
+            self.initial.setdefault("form_key", new_form_key(request))
+
+    def chosen_application(self) -> TrustedApplication | None:
+        raise NotImplementedError
+
+    def issue(self, expires_at: datetime) -> IssuedToken:
+        raise NotImplementedError
+
+    @property
+    def issuer(self) -> User:
+        return self.request.user
+
+    def clean_form_key(self) -> str:
+        key = form_key_of(self.request, self.cleaned_data["form_key"])
+        if key is None:
+            raise ValidationError(STALE, code="stale")
+        return key
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        day: date | None = cleaned.get("expires_at")
+        error = expiry_day_error(self.chosen_application(), day) if day is not None else None
+        if error:
+            self.add_error("expires_at", error)
+        return cleaned
+
+    @property
+    def is_resubmission(self) -> bool:
+        """Sent before, stale, or of another session: answered with a warning, never issued."""
+        return self.has_error("form_key")
+
+    # Error reports (DEBUG pages, mails to ADMINS) show no local of this frame: one is the token.
+    @method_decorator(sensitive_variables("issued"))
+    def save(self) -> IssuedToken | None:
+        """Issue the token once per form key; None, with the reason on the form, if refused."""
+        try:
+            with used_once(self.cleaned_data["form_key"]):
+                issued = self.issue(start_of_day_utc(self.cleaned_data["expires_at"]))
+        except FormKeyUsed:
+            self.add_error("form_key", ValidationError(ALREADY_USED, code="used"))
+            return None
+        except ValidationError as refusal:
+            self.add_model_refusal(refusal)
+            return None
+        return issued
+
+    def add_model_refusal(self, refusal: ValidationError) -> None:
+        """A refusal of the model beside the field it names, or above the form."""
+        if not hasattr(refusal, "error_dict"):
+            self.add_error(None, refusal)
+            return
+        for field, errors in refusal.error_dict.items():
+            self.add_error(field if field in self.fields else None, errors)
+
+
+class PersonalTokenForm(IssueTokenForm):
+    """A personal access token of the signed-in person, for an application that allows it."""
 
     application = RowChoiceField(
         queryset=TrustedApplication.objects.none(),
@@ -79,35 +175,21 @@ class CreateTokenForm(forms.Form):
             "invalid_choice": "You cannot create tokens for that application.",
         },
     )
-    description = forms.CharField(
-        max_length=DESCRIPTION_MAX_LENGTH,
-        error_messages={"required": "Say what this token is for, so you can recognise it later."},
-    )
-    expires_at = forms.DateField(
-        label="Expiration",
-        error_messages={"required": "Choose an expiration date.", "invalid": "Enter a date."},
-    )
-    # Validated against every scope so that a scope of another application gets the model's own
-    # refusal ("Sync does not allow the scope(s): admin") rather than a generic one.
-    scopes = RowMultipleChoiceField(queryset=Scope.objects.all(), required=False)
-    # One-time nonce: a resubmitted form (reload, back button, double click) creates no token.
-    # A missing or unknown nonce is the view's to handle (as a form already used), not an error
-    # on a field nobody can see.
-    nonce = forms.CharField(widget=forms.HiddenInput, required=False)
+    field_order = ["application", "description", "expires_at", "scopes", "form_key"]
 
-    def __init__(self, *args, user: User, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["application"].queryset = TrustedApplication.objects.issuable_by(user)
+    def __init__(self, data: Any = None, *, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(data, request=request, **kwargs)
+        self.fields["application"].queryset = TrustedApplication.objects.issuable_by(request.user)
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        day: date | None = cleaned.get("expires_at")
-        application: TrustedApplication | None = cleaned.get("application")
-        error = expiry_day_error(application, day) if day is not None else None
-        if error:
-            self.add_error("expires_at", error)
-        return cleaned
+    def chosen_application(self) -> TrustedApplication | None:
+        return self.cleaned_data.get("application")
 
-    @property
-    def expires_at_utc(self) -> datetime:
-        return start_of_day_utc(self.cleaned_data["expires_at"])
+    def issue(self, expires_at: datetime) -> IssuedToken:
+        return ReferenceToken.objects.issue_personal(
+            user=self.issuer,
+            application=self.cleaned_data["application"],
+            expires_at=expires_at,
+            scopes=self.cleaned_data["scopes"],
+            description=self.cleaned_data["description"],
+            ip=remote_address(self.request),
+        )

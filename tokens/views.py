@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,9 +20,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from common.http import no_store, remote_address
 from common.ids import is_row_id
-from common.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
+from common.once import form_key_of
 from tokens.forms import (
-    CreateTokenForm,
+    PersonalTokenForm,
     default_expiry_day,
     first_expiry_day,
     last_expiry_day,
@@ -77,7 +76,7 @@ def _application_fields(
     application: TrustedApplication | None,
     expires_value: Any,
     checked_scopes: Any,
-    form: CreateTokenForm | None = None,
+    form: PersonalTokenForm | None = None,
 ) -> dict[str, Any]:
     """What the application-dependent part of the form (expiry limits, scopes) shows."""
     return {
@@ -99,7 +98,7 @@ def _chosen_application(applications: Any, application_id: Any) -> TrustedApplic
     return applications.first()
 
 
-def _render_form(request: HttpRequest, form: CreateTokenForm, status: int = 200) -> HttpResponse:
+def _render_form(request: HttpRequest, form: PersonalTokenForm, status: int = 200) -> HttpResponse:
     applications = form.fields["application"].queryset
     application = _chosen_application(applications, form["application"].value())
     context = {
@@ -131,43 +130,28 @@ def _render_shown_once(request: HttpRequest, issued: IssuedToken) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def token_create(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        form = CreateTokenForm(user=request.user, initial={"nonce": new_form_key(request)})
-        return _render_form(request, form)
-
+        return _render_form(request, PersonalTokenForm(request=request))
     if "choose_application" in request.POST:
         # Step one of the form without JavaScript: show the chosen application's scopes and
         # limits, keeping what was typed, without refusing anything yet.
         data = request.POST
-        nonce = data.get("nonce", "")
         initial = {
             "application": data.get("application"),
             "description": data.get("description", ""),
             "expires_at": data.get("expires_at"),
             "scopes": data.getlist("scopes"),
-            "nonce": nonce if form_key_is_fresh(request, nonce) else new_form_key(request),
         }
-        return _render_form(request, CreateTokenForm(user=request.user, initial=initial))
+        if form_key_of(request, data.get("form_key", "")):
+            initial["form_key"] = data["form_key"]
+        return _render_form(request, PersonalTokenForm(request=request, initial=initial))
 
-    form = CreateTokenForm(request.POST, user=request.user)
-    if form.is_valid():
-        nonce = form.cleaned_data["nonce"]
-        if not form_key_is_fresh(request, nonce):
-            messages.warning(request, ALREADY_USED)
-            return redirect("token_list")
-        try:
-            issued = ReferenceToken.objects.issue_personal(
-                user=request.user,
-                application=form.cleaned_data["application"],
-                expires_at=form.expires_at_utc,
-                scopes=form.cleaned_data["scopes"],
-                description=form.cleaned_data["description"],
-                ip=remote_address(request),
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            use_form_key(request, nonce)
-            return _render_shown_once(request, issued)
+    form = PersonalTokenForm(request.POST, request=request)
+    issued = form.save() if form.is_valid() else None
+    if issued is not None:
+        return _render_shown_once(request, issued)
+    if form.is_resubmission:
+        messages.warning(request, form.errors["form_key"][0])
+        return redirect("token_list")
     return _render_form(request, form, status=400)
 
 

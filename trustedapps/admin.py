@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -14,13 +14,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
-from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from common.http import no_store, remote_address
-from common.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
+from common.http import no_store
 from tokens.admin import may_revoke, token_status
-from tokens.models import ReferenceToken
-from trustedapps.forms import CreateServiceTokenForm
+from tokens.models import IssuedToken, ReferenceToken
+from trustedapps.forms import ServiceTokenForm
 from trustedapps.models import ResourceServer, Scope, TrustedApplication
 
 # The application's change page lists its newest tokens; the token list has them all.
@@ -163,9 +162,28 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
         ]
 
     @method_decorator(sensitive_variables("issued"))
+    def _render_token_created(
+        self, request: HttpRequest, app: TrustedApplication, issued: IssuedToken
+    ) -> HttpResponse:
+        # Rendered, not redirected: the plaintext exists only in this response.
+        return no_store(
+            object_page(
+                self,
+                request,
+                app,
+                "admin/trustedapps/trustedapplication/token_created.html",
+                "Application token created",
+                token=issued.token,
+                plaintext=issued.plaintext,
+                scopes=" ".join(s.name for s in issued.token.scopes.all()),
+            )
+        )
+
+    @method_decorator(sensitive_post_parameters())
+    @method_decorator(sensitive_variables("issued"))
     def create_token_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Issue a service access token (SAT) for the application and show it, once."""
-        app = self.get_object(request, object_id)
+        app = self.get_object(request, unquote(object_id))
         if app is None:
             raise Http404("No such trusted application.")
         if not self.may_issue(request, app):
@@ -173,56 +191,23 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
         change_url = reverse("admin:trustedapps_trustedapplication_change", args=[quote(app.pk)])
         refusal = app.service_tokens_refusal()
         if refusal:
-            self.message_user(
-                request, f"{app.name} cannot have application tokens: {refusal}", messages.ERROR
+            message = f"{app.name} cannot have application tokens: {refusal}"
+            self.message_user(request, message, messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        post = request.POST if request.method == "POST" else None
+        form = ServiceTokenForm(post, request=request, application=app)
+        issued = form.save() if form.is_valid() else None
+        if issued is not None:
+            # The hint only: the admin history must never hold the token.
+            token = issued.token
+            self.log_change(
+                request, app, f"Issued service token {token.masked} ({token.description})."
             )
+            self.message_user(request, f"Issued service token {token.masked} for {app.name}.")
+            return self._render_token_created(request, app, issued)
+        if form.is_resubmission:
+            self.message_user(request, form.errors["form_key"][0], messages.WARNING)
             return HttpResponseRedirect(change_url)
-
-        if request.method == "POST":
-            form = CreateServiceTokenForm(request.POST, application=app)
-        else:
-            form = CreateServiceTokenForm(application=app, initial={"nonce": new_form_key(request)})
-        if form.is_valid() and not form_key_is_fresh(request, form.cleaned_data["nonce"]):
-            self.message_user(request, ALREADY_USED, messages.WARNING)
-            return HttpResponseRedirect(change_url)
-        if form.is_valid():
-            try:
-                issued = ReferenceToken.objects.issue_service(
-                    admin=request.user,
-                    application=app,
-                    expires_at=form.expires_at,
-                    scopes=form.cleaned_data["scopes"],
-                    description=form.cleaned_data["description"],
-                    ip=remote_address(request),
-                )
-            except ValidationError as error:
-                form.add_model_error(error)
-            else:
-                use_form_key(request, form.cleaned_data["nonce"])
-                token = issued.token
-                # The hint only: the admin history must never hold the token.
-                self.log_change(
-                    request, app, f"Issued service token {token.masked} ({token.description})."
-                )
-                self.message_user(
-                    request,
-                    f"Issued service token {token.masked} for {app.name}.",
-                    messages.SUCCESS,
-                )
-                # Rendered, not redirected: the plaintext exists only in this response.
-                return no_store(
-                    object_page(
-                        self,
-                        request,
-                        app,
-                        "admin/trustedapps/trustedapplication/token_created.html",
-                        "Application token created",
-                        token=token,
-                        plaintext=issued.plaintext,
-                        scopes=" ".join(s.name for s in token.scopes.all()),
-                    )
-                )
-
         return object_page(
             self,
             request,

@@ -2,70 +2,47 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
+from typing import Any
 
-from django import forms
-from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
-from tokens.forms import (
-    RowMultipleChoiceField,
-    default_expiry_day,
-    expiry_day_error,
-    first_expiry_day,
-    last_expiry_day,
-    start_of_day_utc,
-)
-from tokens.models import DESCRIPTION_MAX_LENGTH
-from trustedapps.models import Scope, TrustedApplication
+from common.http import remote_address
+from tokens.forms import IssueTokenForm, default_expiry_day, first_expiry_day, last_expiry_day
+from tokens.models import IssuedToken, ReferenceToken
+from trustedapps.models import TrustedApplication
 
 
-class CreateServiceTokenForm(forms.Form):
-    """Description, expiry date (UTC) and scopes of a new SAT; the model enforces the rules."""
+class ServiceTokenForm(IssueTokenForm):
+    """A service access token of `application`, acting as its system user; the admin issues it."""
 
-    description = forms.CharField(
-        max_length=DESCRIPTION_MAX_LENGTH,
-        help_text="What the token is for, e.g. 'nightly export job'.",
-    )
-    expires_on = forms.DateField(
-        label="Expires on (UTC)",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="The token stops working at 00:00 UTC of this day, as personal tokens do.",
-    )
-    scopes = RowMultipleChoiceField(
-        queryset=Scope.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: all of the application's scopes.",
-    )
-    # One-time key (common.once): sending the form again issues no second token.
-    nonce = forms.CharField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args, application: TrustedApplication, **kwargs) -> None:
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        request: HttpRequest,
+        application: TrustedApplication,
+        **kwargs: Any,
+    ) -> None:
         self.application = application
-        kwargs.setdefault("initial", {})
-        kwargs["initial"].setdefault("expires_on", default_expiry_day(application))
-        super().__init__(*args, **kwargs)
-        self.fields["scopes"].queryset = application.allowed_scopes.all()
-        self.fields["expires_on"].widget.attrs.update(
+        kwargs.setdefault("initial", {}).setdefault("expires_at", default_expiry_day(application))
+        super().__init__(data, request=request, **kwargs)
+        self.fields["expires_at"].label = "Expires on (UTC)"
+        self.fields["expires_at"].help_text += " Personal tokens follow the same rule."
+        self.fields["expires_at"].widget.attrs.update(
             min=first_expiry_day().isoformat(), max=last_expiry_day(application).isoformat()
         )
+        self.fields["scopes"].queryset = application.allowed_scopes.all()
 
-    def clean_expires_on(self) -> date:
-        expires_on = self.cleaned_data["expires_on"]
-        error = expiry_day_error(self.application, expires_on)
-        if error:
-            raise ValidationError(error)
-        return expires_on
+    def chosen_application(self) -> TrustedApplication:
+        return self.application
 
-    @property
-    def expires_at(self) -> datetime:
-        return start_of_day_utc(self.cleaned_data["expires_on"])
-
-    def add_model_error(self, error: ValidationError) -> None:
-        """Show a refusal of the model beside the field it concerns, or above the form."""
-        fields = {"expires_at": "expires_on", "scopes": "scopes", "description": "description"}
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error)
-            return
-        for field, errors in error.error_dict.items():
-            self.add_error(fields.get(field), errors)
+    def issue(self, expires_at: datetime) -> IssuedToken:
+        return ReferenceToken.objects.issue_service(
+            admin=self.issuer,
+            application=self.application,
+            expires_at=expires_at,
+            scopes=self.cleaned_data["scopes"],
+            description=self.cleaned_data["description"],
+            ip=remote_address(self.request),
+        )
