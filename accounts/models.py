@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser, Permission, UserManager
 from django.db import models
 
 # Superusers hold every permission; anyone else needs this one to act as an instance administrator
@@ -21,8 +21,6 @@ class PortalUserQuerySet(models.QuerySet["User"]):
 class PortalUserManager(UserManager.from_queryset(PortalUserQuerySet)):
     def holds_admin_permission(self, user_id: int) -> bool:
         """One query: does this (non-superuser) user hold the instance-admin permission?"""
-        from django.contrib.auth.models import Permission
-
         app_label, codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
         return (
             Permission.objects.filter(content_type__app_label=app_label, codename=codename)

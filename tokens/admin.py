@@ -38,21 +38,6 @@ def may_revoke(request: HttpRequest) -> bool:
     return request.user.is_active and request.user.may_revoke_any_token
 
 
-def token_status(token: ReferenceToken) -> str:
-    """The status, and why an unexpired token does not validate when its user or app says no.
-
-    Uses only the token's own row and its select_related user and application: no query.
-    """
-    status = token.status()
-    if status != TokenStatus.ACTIVE:
-        return TokenStatus(status).label
-    if not token.user.is_active:
-        return "Suspended (user inactive)"
-    if not token.application.is_enabled:
-        return "Suspended (application disabled)"
-    return TokenStatus.ACTIVE.label
-
-
 def _when(moment, empty: str = "—") -> str:
     # Compact UTC timestamps keep the nine columns of the token list readable.
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else empty
@@ -78,6 +63,7 @@ def render_revoke_confirmation(
     subjects: list | None = None,
 ) -> TemplateResponse:
     """The intermediate page of every revocation: what will be revoked, and a reason to give."""
+    template = getattr(model_admin, "revoke_confirmation_template", None)
     pending = tokens.filter(revoked_at__isnull=True)
     sample = list(pending.select_related("user", "application")[:CONFIRMATION_SAMPLE])
     pending_count = pending.count()
@@ -92,37 +78,39 @@ def render_revoke_confirmation(
         "form": form,
         "hidden": hidden,
     }
-    return TemplateResponse(request, "admin/tokens/revoke_confirmation.html", context)
+    return TemplateResponse(request, template or "admin/tokens/revoke_confirmation.html", context)
 
 
-def revoke_action(
-    model_admin: admin.ModelAdmin,
-    request: HttpRequest,
-    tokens: QuerySet[ReferenceToken],
-    *,
-    action: str,
-    title: str,
-    subjects: list | None = None,
+@admin.action(description="Revoke tokens…", permissions=["revoke"])
+def revoke_tokens(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
 ) -> TemplateResponse | None:
-    """An admin action that revokes `tokens`: first a confirmation page asking for a reason."""
+    """Revoke the tokens that the selection stands for, after a page that asks for a reason.
+
+    Shaped like Django's `delete_selected`: any admin may list it in its `actions`, giving
+    `tokens_to_revoke(queryset)` (the tokens of the selected users, say), `has_revoke_permission`
+    and, if it likes, its own `revoke_confirmation_template`.
+    """
+    tokens = modeladmin.tokens_to_revoke(queryset)
     form = RevokeForm(request.POST if request.POST.get("post") else None)
     if form.is_valid():
         reason = form.cleaned_data["reason"]
         revoked = tokens.revoke(by=request.user, reason=reason, ip=remote_address(request))
         log_revocations(request, revoked, reason)
-        model_admin.message_user(request, f"Revoked {len(revoked)} token(s).", messages.SUCCESS)
+        modeladmin.message_user(request, f"Revoked {len(revoked)} token(s).", messages.SUCCESS)
         return None
-    hidden = [("action", action), ("post", "yes")]
+    hidden = [("action", "revoke_tokens"), ("post", "yes")]
     if request.POST.get("select_across") == "1":
         hidden.append(("select_across", "1"))
     hidden += [
         (admin.helpers.ACTION_CHECKBOX_NAME, pk)
         for pk in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
     ]
+    subjects = [] if queryset.model is ReferenceToken else list(queryset[:CONFIRMATION_SAMPLE])
     return render_revoke_confirmation(
         request,
-        model_admin,
-        title=title,
+        modeladmin,
+        title="Revoke these tokens?",
         tokens=tokens,
         form=form,
         hidden=hidden,
@@ -236,7 +224,7 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
     paginator = CappedCountPaginator
-    actions = ["revoke_selected"]
+    actions = [revoke_tokens]
     fields = [
         "masked",
         "kind",
@@ -258,7 +246,7 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("scopes")
+        return super().get_queryset(request).with_facts()
 
     def get_ordering(self, request):
         # Soonest first where the filter is about expiry, which also lets the expiry index
@@ -342,18 +330,15 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
 
     @admin.display(description="status")
     def status_label(self, token: ReferenceToken) -> str:
-        return token_status(token)
+        return token.state.label
 
     @admin.display(description="audit events")
     def events_link(self, token: ReferenceToken) -> str:
         url = reverse("admin:tokens_tokenevent_changelist") + f"?token__id__exact={token.pk}"
         return format_html('<a href="{}">Events of this token</a>', url)
 
-    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
-    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ReferenceToken]):
-        return revoke_action(
-            self, request, queryset, action="revoke_selected", title="Revoke the selected tokens?"
-        )
+    def tokens_to_revoke(self, queryset: QuerySet[ReferenceToken]) -> QuerySet[ReferenceToken]:
+        return queryset
 
     def get_urls(self):
         return [
@@ -457,3 +442,7 @@ class TokenEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# The token-aware admins of the other apps: imported for their registration.
+from tokens import admin_accounts, admin_trustedapps  # noqa: E402, F401

@@ -193,3 +193,38 @@ class PersonalTokenForm(IssueTokenForm):
             description=self.cleaned_data["description"],
             ip=remote_address(self.request),
         )
+
+
+class ServiceTokenForm(IssueTokenForm):
+    """A service access token of `application`, acting as its system user; an admin issues it."""
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        request: HttpRequest,
+        application: TrustedApplication,
+        **kwargs: Any,
+    ) -> None:
+        self.application = application
+        kwargs.setdefault("initial", {}).setdefault("expires_at", default_expiry_day(application))
+        super().__init__(data, request=request, **kwargs)
+        self.fields["expires_at"].label = "Expires on (UTC)"
+        self.fields["expires_at"].help_text += " Personal tokens follow the same rule."
+        self.fields["expires_at"].widget.attrs.update(
+            min=first_expiry_day().isoformat(), max=last_expiry_day(application).isoformat()
+        )
+        self.fields["scopes"].queryset = application.allowed_scopes.all()
+
+    def chosen_application(self) -> TrustedApplication:
+        return self.application
+
+    def issue(self, expires_at: datetime) -> IssuedToken:
+        return ReferenceToken.objects.issue_service(
+            admin=self.issuer,
+            application=self.application,
+            expires_at=expires_at,
+            scopes=self.cleaned_data["scopes"],
+            description=self.cleaned_data["description"],
+            ip=remote_address(self.request),
+        )

@@ -1,13 +1,14 @@
 """Whether a token is active, as every entry point (introspection, /api/tokens/self, commands) asks.
 
 This is the hot path: resource servers ask on every API call. One SQL round trip fetches the facts
-(the caller, the token, its user and application, and the scopes all three still share), then
-`_is_active` applies the rule of the design in plain Python. The SQL is built once, not per call,
-because building ORM queries costs more than running them here.
+(the caller, the token, its user and application, and the scopes all three still share) into a
+`TokenFacts` record, then `tokens.status.evaluate` applies the rule of the design. The SQL is
+built once, not per call, because building ORM queries costs more than running them here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import secrets
 import sys
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Q
@@ -22,9 +25,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.models import User
+from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
 from tokens.format import hash_token, is_well_formed
 from tokens.models import ReferenceToken, TokenKind
+from tokens.status import COLUMN_FIELDS, TokenFacts, evaluate
 from trustedapps.models import (
     ResourceServer,
     Scope,
@@ -68,56 +72,107 @@ class ActiveToken:
     last_used_at: datetime | None
 
 
-_TOKEN_COLUMNS = """
-    t.id, t.kind, t.user_id, t.application_id, t.created_at, t.expires_at, t.revoked_at,
-    t.last_used_at, u.username, u.is_active, u.is_superuser, u.system_application_id,
-    a.application_uri, a.is_enabled, a.token_policy, a.has_system_user, s.name"""
+# One SQL expression per field of TokenFacts, in the record's order (COLUMN_FIELDS): the column
+# list is generated from it, and the row is read back by the same names.
+_FACT_COLUMNS: dict[str, str] = {
+    "token_id": "t.id",
+    "kind": "t.kind",
+    "user_id": "t.user_id",
+    "application_id": "t.application_id",
+    "created_at": "t.created_at",
+    "expires_at": "t.expires_at",
+    "revoked_at": "t.revoked_at",
+    "last_used_at": "t.last_used_at",
+    "username": "u.username",
+    "user_is_active": "u.is_active",
+    "user_is_superuser": "u.is_superuser",
+    # Asked only for a person's token on an administrators-only application, so the common
+    # check pays nothing for it; it used to be a second query.
+    "user_holds_admin_permission": """CASE WHEN t.kind = '{personal}'
+            AND a.token_policy = '{admins_only}' AND NOT u.is_superuser
+        THEN EXISTS (
+            SELECT 1 FROM {permission} p JOIN {content_type} ct ON ct.id = p.content_type_id
+            WHERE ct.app_label = '{perm_app}' AND p.codename = '{perm_codename}'
+              AND (EXISTS (SELECT 1 FROM {user_permissions} up
+                           WHERE up.user_id = u.id AND up.permission_id = p.id)
+                   OR EXISTS (SELECT 1 FROM {user_groups} ug
+                              JOIN {group_permissions} gp ON gp.group_id = ug.group_id
+                              WHERE ug.user_id = u.id AND gp.permission_id = p.id)))
+        ELSE FALSE END""",
+    "user_system_application_id": "u.system_application_id",
+    "application_uri": "a.application_uri",
+    "application_enabled": "a.is_enabled",
+    "token_policy": "a.token_policy",
+    "application_has_system_user": "a.has_system_user",
+}
+if tuple(_FACT_COLUMNS) != COLUMN_FIELDS:  # pragma: no cover - a programming error, at import
+    raise ImproperlyConfigured("_FACT_COLUMNS must list TokenFacts' column fields in order.")
+_BOOLEAN_FIELDS = frozenset(
+    f.name for f in dataclasses.fields(TokenFacts) if f.type in ("bool", bool)
+)
+_DATETIME_FIELDS = ("created_at", "expires_at", "revoked_at", "last_used_at")
 
 
 @functools.cache
 def _sql() -> dict[str, str]:
+    user_model = User._meta
     tables = {
         "token": ReferenceToken._meta.db_table,
         "token_scopes": ReferenceToken.scopes.through._meta.db_table,
-        "user": User._meta.db_table,
+        "user": user_model.db_table,
         "app": TrustedApplication._meta.db_table,
         "app_scopes": TrustedApplication.allowed_scopes.through._meta.db_table,
         "server": ResourceServer._meta.db_table,
         "server_scopes": ResourceServer.scopes.through._meta.db_table,
         "scope": Scope._meta.db_table,
+        "permission": Permission._meta.db_table,
+        "content_type": ContentType._meta.db_table,
+        "user_permissions": User.user_permissions.through._meta.db_table,
+        "user_groups": User.groups.through._meta.db_table,
+        "group_permissions": Group.permissions.through._meta.db_table,
     }
-    # A token scope counts only while its application still allows it (and, for a resource
-    # server, while that server owns it): one row per such scope, or one row with no scope.
-    scope_join = """
+    perm_app, perm_codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
+    constants = {
+        "personal": TokenKind.PERSONAL.value,
+        "admins_only": TokenPolicy.ADMINISTRATORS_ONLY.value,
+        "perm_app": perm_app,
+        "perm_codename": perm_codename,
+    }
+    columns = ", ".join(_FACT_COLUMNS[name] for name in COLUMN_FIELDS)
+    # One row per token scope that its application still allows (or one row with no scope),
+    # and, for a resource server, whether that server owns the scope.
+    joins = """
+        LEFT JOIN {user} u ON u.id = t.user_id
+        LEFT JOIN {app} a ON a.id = t.application_id
         LEFT JOIN {token_scopes} ts ON ts.referencetoken_id = t.id
             AND EXISTS (SELECT 1 FROM {app_scopes} aps
                         WHERE aps.trustedapplication_id = t.application_id
                           AND aps.scope_id = ts.scope_id)
-            {server_clause}
         LEFT JOIN {scope} s ON s.id = ts.scope_id"""
-    server_clause = """AND EXISTS (SELECT 1 FROM {server_scopes} rss
-                       WHERE rss.resourceserver_id = rs.id AND rss.scope_id = ts.scope_id)"""
-    joins = """
-        LEFT JOIN {user} u ON u.id = t.user_id
-        LEFT JOIN {app} a ON a.id = t.application_id"""
+    server_owns = """EXISTS (SELECT 1 FROM {server_scopes} rss
+                     WHERE rss.resourceserver_id = rs.id AND rss.scope_id = ts.scope_id)"""
     for_server = (
         "SELECT rs.id, rs.secret_hash, rs.is_enabled, "  # noqa: S608
-        + _TOKEN_COLUMNS
+        + columns
+        + ", s.name, "
+        + server_owns
         + " FROM {server} rs LEFT JOIN {token} t ON t.token_hash = %s"
         + joins
-        + scope_join.replace("{server_clause}", server_clause)
         + " WHERE rs.client_id = %s"
     )
     for_holder = (
         "SELECT "  # noqa: S608
-        + _TOKEN_COLUMNS
-        + " FROM {token} t"
+        + columns
+        + ", s.name FROM {token} t"
         + joins
-        + scope_join.replace("{server_clause}", "")
         + " WHERE t.token_hash = %s"
     )
-    # Only table names from the models' metadata are formatted in; values go as parameters.
-    return {"server": for_server.format(**tables), "holder": for_holder.format(**tables)}
+    # Only table names from the models' metadata and the constants above are formatted in;
+    # values go as parameters.
+    return {
+        "server": for_server.format(**tables, **constants),
+        "holder": for_holder.format(**tables, **constants),
+    }
 
 
 # Error reports show none of these functions' locals: they hold a token and a client secret.
@@ -143,7 +198,8 @@ def introspect(
     _, secret_hash, server_enabled = rows[0][:3]
     if not server_enabled or not _same_hash(secret_hash, hash_secret(client_secret)):
         raise InvalidClient
-    return _active_token([row[3:] for row in rows], now, client_ip)
+    facts = _facts([row[3:] for row in rows], for_server=True)
+    return _active_token(facts, now, client_ip)
 
 
 @sensitive_variables()
@@ -151,8 +207,8 @@ def describe(token: str, *, now: datetime | None = None) -> ActiveToken | None:
     """The token as its holder may see it (scopes: those its application still allows)."""
     if not is_well_formed(token):
         return None
-    rows = _fetch(_sql()["holder"], [hash_token(token)])
-    return _active_token(rows, now, client_ip=None) if rows else None
+    facts = _facts(_fetch(_sql()["holder"], [hash_token(token)]), for_server=False)
+    return _active_token(facts, now, client_ip=None)
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
@@ -185,73 +241,51 @@ def _same_hash(a: str, b: str) -> bool:
     return secrets.compare_digest(a.encode(), b.encode())
 
 
+def _facts(rows: list[tuple], *, for_server: bool) -> TokenFacts | None:
+    """The facts of the token in `rows` (one row per scope), or None when there is no token."""
+    if not rows or rows[0][0] is None:
+        return None
+    values = dict(zip(COLUMN_FIELDS, rows[0], strict=False))
+    for name in _DATETIME_FIELDS:
+        values[name] = _utc(values[name])
+    for name in _BOOLEAN_FIELDS:
+        values[name] = bool(values[name])  # SQLite answers 0 and 1
+    scope_at = len(COLUMN_FIELDS)
+    scopes = tuple(row[scope_at] for row in rows if row[scope_at] is not None)
+    server_scopes = None
+    if for_server:
+        server_scopes = tuple(
+            row[scope_at] for row in rows if row[scope_at] is not None and row[scope_at + 1]
+        )
+    return TokenFacts(**values, scopes=scopes, server_scopes=server_scopes)
+
+
 def _active_token(
-    rows: list[tuple], now: datetime | None, client_ip: str | None
+    facts: TokenFacts | None, now: datetime | None, client_ip: str | None
 ) -> ActiveToken | None:
+    if facts is None:
+        return None
     now = now or timezone.now()
-    (
-        token_id,
-        kind,
-        user_id,
-        application_id,
-        created_at,
-        expires_at,
-        revoked_at,
-        last_used_at,
-        username,
-        user_active,
-        user_superuser,
-        user_system_application_id,
-        application_uri,
-        application_enabled,
-        policy,
-        has_system_user,
-        _,
-    ) = rows[0]
-    if token_id is None:
+    state = evaluate(facts, now)
+    if not state.is_active:
         return None
-    expires_at = _utc(expires_at)
-    scopes = tuple(sorted(row[-1] for row in rows if row[-1] is not None))
-    if (
-        revoked_at is not None
-        or (expires_at is not None and now >= expires_at)
-        or not user_active
-        or not application_enabled
-        or not scopes
-    ):
-        return None
-    if kind == TokenKind.SERVICE:
-        allowed = (
-            policy != TokenPolicy.NONE
-            and has_system_user
-            and user_system_application_id == application_id
-        )
-    else:
-        allowed = user_system_application_id is None and (
-            policy == TokenPolicy.AUTHENTICATED_USERS
-            or (
-                policy == TokenPolicy.ADMINISTRATORS_ONLY
-                and (user_superuser or User.objects.holds_admin_permission(user_id))
-            )
-        )
-    if not allowed:
-        return None
-    last_used_at = _utc(last_used_at)
-    _touch(token_id, last_used_at, now, client_ip)
+    _record_use(facts.token_id, facts.last_used_at, now, client_ip)
     return ActiveToken(
-        id=token_id,
-        kind=kind,
-        user_id=user_id,
-        username=username,
-        application_uri=application_uri,
-        scopes=scopes,
-        issued_at=_utc(created_at),
-        expires_at=expires_at,
-        last_used_at=last_used_at,
+        id=facts.token_id,
+        kind=facts.kind,
+        user_id=facts.user_id,
+        username=facts.username,
+        application_uri=facts.application_uri,
+        scopes=state.scopes,
+        issued_at=facts.created_at,
+        expires_at=facts.expires_at,
+        last_used_at=facts.last_used_at,
     )
 
 
-def _touch(token_id: int, last_used_at: datetime | None, now: datetime, ip: str | None) -> None:
+def _record_use(
+    token_id: int, last_used_at: datetime | None, now: datetime, ip: str | None
+) -> None:
     """Record the use at most once per interval, with one conditional UPDATE."""
     interval = timedelta(seconds=settings.TOKEN_LAST_USED_INTERVAL)
     if last_used_at is not None and now - last_used_at < interval:

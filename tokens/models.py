@@ -5,15 +5,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.models import User
+from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
 from tokens.format import display_hint, hash_token, make_token
-from trustedapps.models import Scope, TrustedApplication
+from tokens.status import TokenFacts, TokenState, evaluate
+from trustedapps.models import Scope, TokenPolicy, TrustedApplication
 
 DESCRIPTION_MAX_LENGTH = 128
 # Within this of its expiry a token is "expiring soon": a warning colour, an admin filter.
@@ -55,10 +59,45 @@ def unexpired_condition(now: datetime) -> models.Q:
     )
 
 
+def live_token_count(application: str = "pk", now: datetime | None = None) -> models.Expression:
+    """The number of an application's tokens neither revoked nor expired, for `annotate()`.
+
+    `application` names the outer query's application id. Live = unrevoked minus
+    unrevoked-but-expired: two correlated counts, each an index-only scan of
+    token_app_unrevoked. A join with GROUP BY walked every token, and the planner turned
+    "expires_at IS NULL OR > now" into a bitmap scan of the table (1.7 s on a million tokens;
+    this takes milliseconds).
+    """
+
+    def count(**conditions) -> models.Expression:
+        tokens = ReferenceToken.objects.filter(
+            application=models.OuterRef(application), revoked_at__isnull=True, **conditions
+        )
+        n = tokens.order_by().values("application").annotate(n=models.Count("*")).values("n")
+        return Coalesce(models.Subquery(n), 0)
+
+    return count() - count(expires_at__lte=now or timezone.now())
+
+
 class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
     def matching(self, plaintext: str) -> ReferenceTokenQuerySet:
         """The token whose plaintext this is (found through its hash), or nothing."""
         return self.filter(token_hash=hash_token(plaintext))
+
+    def with_facts(self) -> ReferenceTokenQuerySet:
+        """Everything `ReferenceToken.state` reads, for a whole page of tokens in a few queries."""
+        app_label, codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
+        holds_permission = Permission.objects.filter(
+            content_type__app_label=app_label, codename=codename
+        ).filter(
+            models.Q(user=models.OuterRef("user_id"))
+            | models.Q(group__user=models.OuterRef("user_id"))
+        )
+        return (
+            self.select_related("user", "application")
+            .prefetch_related("scopes", "application__allowed_scopes")
+            .annotate(user_holds_admin_permission=models.Exists(holds_permission))
+        )
 
     def personal_of(self, user: User) -> ReferenceTokenQuerySet:
         return self.filter(kind=TokenKind.PERSONAL, user=user)
@@ -348,27 +387,60 @@ class ReferenceToken(models.Model):
     def expires_soon(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         return (
-            self.status(now) == TokenStatus.ACTIVE
+            self.state_at(now).is_active
             and self.expires_at is not None
             and self.expires_at - now <= EXPIRING_SOON
         )
 
-    def status(self, now: datetime | None = None) -> str:
-        if self.revoked_at is not None:
-            return TokenStatus.REVOKED
-        if self.is_expired(now):
-            return TokenStatus.EXPIRED
-        return TokenStatus.ACTIVE
+    @cached_property
+    def state(self) -> TokenState:
+        """Usable now or not, and why: what the validation URL would answer its holder."""
+        return self.state_at(timezone.now())
 
-    def can_be_revoked_by(self, user: User) -> bool:
-        if user.may_revoke_any_token:
-            return True
-        return self.kind == TokenKind.PERSONAL and self.user_id == user.pk
+    def state_at(self, now: datetime) -> TokenState:
+        return evaluate(self.facts(), now)
+
+    def facts(self) -> TokenFacts:
+        """The facts of the active rule, from this row, its user and its application.
+
+        Costs no query on a token from `with_facts()`; otherwise a few.
+        """
+        user, application = self.user, self.application
+        allowed = {scope.pk for scope in application.allowed_scopes.all()}
+        holds_permission = getattr(self, "user_holds_admin_permission", None)
+        if holds_permission is None:
+            holds_permission = (
+                self.kind == TokenKind.PERSONAL
+                and application.token_policy == TokenPolicy.ADMINISTRATORS_ONLY
+                and not user.is_superuser
+                and User.objects.holds_admin_permission(user.pk)
+            )
+        return TokenFacts(
+            token_id=self.pk,
+            kind=self.kind,
+            user_id=user.pk,
+            application_id=application.pk,
+            created_at=self.created_at,
+            expires_at=self.expires_at,
+            revoked_at=self.revoked_at,
+            last_used_at=self.last_used_at,
+            username=user.username,
+            user_is_active=user.is_active,
+            user_is_superuser=user.is_superuser,
+            user_holds_admin_permission=holds_permission,
+            user_system_application_id=user.system_application_id,
+            application_uri=application.application_uri,
+            application_enabled=application.is_enabled,
+            token_policy=application.token_policy,
+            application_has_system_user=application.has_system_user,
+            scopes=tuple(scope.name for scope in self.scopes.all() if scope.pk in allowed),
+        )
 
     def revoke(self, *, by: User | None, reason: str = "", ip: str | None = None) -> bool:
         """Revoke now; False (and nothing recorded) when it was revoked already."""
         revoked = ReferenceToken.objects.filter(pk=self.pk).revoke(by=by, reason=reason, ip=ip)
         self.refresh_from_db(fields=["revoked_at", "revoked_by", "revocation_reason"])
+        self.__dict__.pop("state", None)
         return bool(revoked)
 
 

@@ -41,11 +41,7 @@ TOKENS_PER_PAGE = 20
 def _own_tokens(request: HttpRequest) -> ReferenceTokenQuerySet:
     # One query for the tokens and their applications, one for all their scopes: the page costs
     # the same number of queries whatever the number of tokens.
-    return (
-        ReferenceToken.objects.personal_of(request.user)
-        .select_related("application")
-        .prefetch_related("scopes")
-    )
+    return ReferenceToken.objects.personal_of(request.user).with_facts()
 
 
 @login_required

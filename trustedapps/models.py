@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
@@ -40,15 +41,28 @@ class TokenPolicy(models.TextChoices):
     AUTHENTICATED_USERS = "authenticated_users", "Authenticated users"
     ADMINISTRATORS_ONLY = "administrators_only", "Administrators only"
 
+    # The one policy rule: the create forms, issuing and the active rule (tokens.status) ask it.
+    def allows_personal(self, *, by_admin: bool) -> bool:
+        """May a person (an instance administrator, or not) hold a personal token?"""
+        return self is TokenPolicy.AUTHENTICATED_USERS or (
+            self is TokenPolicy.ADMINISTRATORS_ONLY and by_admin
+        )
+
+    def allows_service(self) -> bool:
+        """May the application's system user hold service tokens (issued by administrators)?"""
+        return self is not TokenPolicy.NONE
+
+    @classmethod
+    def allowing_personal(cls, *, by_admin: bool) -> list[TokenPolicy]:
+        return [policy for policy in cls if policy.allows_personal(by_admin=by_admin)]
+
 
 class TrustedApplicationQuerySet(models.QuerySet["TrustedApplication"]):
     def issuable_by(self, user: User) -> TrustedApplicationQuerySet:
         """The enabled applications this user may issue personal tokens for."""
         if not user.is_active or user.is_system_user:
             return self.none()
-        policies = [TokenPolicy.AUTHENTICATED_USERS]
-        if user.is_instance_admin:
-            policies.append(TokenPolicy.ADMINISTRATORS_ONLY)
+        policies = TokenPolicy.allowing_personal(by_admin=user.is_instance_admin)
         return self.filter(is_enabled=True, token_policy__in=policies)
 
 
@@ -110,20 +124,14 @@ class TrustedApplication(models.Model):
         """What a new token gets when nobody chooses: 30 days, or less where the app says so."""
         return min(DEFAULT_TOKEN_LIFETIME, self.max_token_lifetime)
 
-    @property
-    def allows_personal_tokens(self) -> bool:
-        return self.token_policy != TokenPolicy.NONE
-
     def policy_allows_personal(self, user: User) -> bool:
         if not user.is_active or user.is_system_user:
             return False
-        if self.token_policy == TokenPolicy.AUTHENTICATED_USERS:
-            return True
-        return self.token_policy == TokenPolicy.ADMINISTRATORS_ONLY and user.is_instance_admin
+        return TokenPolicy(self.token_policy).allows_personal(by_admin=user.is_instance_admin)
 
     def service_tokens_refusal(self) -> str | None:
         """Why this application cannot have service tokens now, or None when it can."""
-        if self.token_policy == TokenPolicy.NONE:
+        if not TokenPolicy(self.token_policy).allows_service():
             return "Its reference token policy is 'none'."
         if not self.has_system_user:
             return "It has no system user."
@@ -136,11 +144,9 @@ class TrustedApplication(models.Model):
 
         Deactivating (never deleting) keeps the audit trail, and makes its tokens inactive at once.
         """
-        from accounts.models import User
-
-        user = User.objects.filter(system_application=self).first()
+        user = get_user_model().objects.filter(system_application=self).first()
         if self.has_system_user and user is None:
-            user = User(username=self._system_username(), system_application=self)
+            user = get_user_model()(username=self._system_username(), system_application=self)
             user.set_unusable_password()
             user.save()
         elif user is not None and user.is_active != self.has_system_user:
@@ -149,10 +155,8 @@ class TrustedApplication(models.Model):
         return user
 
     def _system_username(self) -> str:
-        from accounts.models import User
-
         base = "app." + re.sub(r"[^\w.@+-]", "-", self.application_uri)[:130]
-        if User.objects.filter(username=base).exists():
+        if get_user_model().objects.filter(username=base).exists():
             return f"{base}.{self.pk}"
         return base
 

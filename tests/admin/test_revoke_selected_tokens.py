@@ -12,7 +12,7 @@ LIST = "/admin/tokens/referencetoken/"
 
 def choose(*tokens) -> dict:
     return {
-        "action": "revoke_selected",
+        "action": "revoke_tokens",
         "index": "0",
         "select_across": "0",
         ACTION_CHECKBOX_NAME: [t.token.pk for t in tokens],
@@ -21,7 +21,7 @@ def choose(*tokens) -> dict:
 
 def confirm(*tokens, reason: str = "leaked in a public repository") -> dict:
     return {
-        "action": "revoke_selected",
+        "action": "revoke_tokens",
         "post": "yes",
         "reason": reason,
         ACTION_CHECKBOX_NAME: [t.token.pk for t in tokens],

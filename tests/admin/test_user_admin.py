@@ -53,13 +53,13 @@ def test_revoke_all_tokens_of_the_selected_users_after_confirmation(
     bobs = ReferenceToken.objects.issue_personal(
         user=bob, application=sync_app, expires_at=in_30_days
     )
-    choose = {"action": "revoke_all_tokens", "index": "0", ACTION_CHECKBOX_NAME: [alice.pk]}
+    choose = {"action": "revoke_tokens", "index": "0", ACTION_CHECKBOX_NAME: [alice.pk]}
     page = as_admin.post(LIST, choose).content.decode()
     assert "1 token will be revoked" in page and "alice" in page
     assert describe(alice_token.plaintext) is not None
 
     confirm = {
-        "action": "revoke_all_tokens",
+        "action": "revoke_tokens",
         "post": "yes",
         "reason": "left the company",
         ACTION_CHECKBOX_NAME: [alice.pk],
@@ -79,9 +79,9 @@ def test_staff_without_the_revoke_permission_cannot_revoke_users_tokens(alice, a
         User.objects.create_user("vic", "vic@example.com", "x", is_staff=True), "view_user"
     )
     client = signed_in(viewer)
-    assert "revoke_all_tokens" not in client.get(LIST).content.decode()
+    assert "revoke_tokens" not in client.get(LIST).content.decode()
     confirm = {
-        "action": "revoke_all_tokens",
+        "action": "revoke_tokens",
         "post": "yes",
         "reason": "x",
         ACTION_CHECKBOX_NAME: [alice.pk],

@@ -48,7 +48,7 @@ def test_an_admin_creates_a_service_token_validates_and_revokes_it(
     row = page.locator("#result_list tbody tr", has_text="enrt_…" + token[-4:])
     screenshot(page, "admin-token-list")
     row.locator("input.action-select").check()
-    page.locator("select[name=action]").select_option("revoke_selected")
+    page.locator("select[name=action]").select_option("revoke_tokens")
     page.get_by_role("button", name="Go").click()
     expect(page.get_by_text("1 token will be revoked")).to_be_visible()
     page.get_by_label("Reason").fill("rotated after the e2e test")

@@ -155,15 +155,16 @@ def test_an_odd_page_number_shows_a_page_not_an_error(alice_client, issue, page)
 def test_the_page_costs_the_same_queries_for_few_or_many_tokens(
     alice_client, issue, django_assert_num_queries, read_scope
 ):
-    # session, user, counts, page count, tokens with their applications, their scopes
+    # session, user, counts, page count, tokens with their applications, their scopes, the
+    # scopes their applications still allow (the status rule reads them)
     issue("one")
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         assert len(rows(alice_client.get(URL))) == 1
     for number in range(30):
         issue(f"more {number}", scopes=[read_scope] if number % 2 else None)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         assert len(rows(alice_client.get(URL))) == 20
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         assert len(rows(alice_client.get(URL + "?show=all&page=2"))) == 11
 
 

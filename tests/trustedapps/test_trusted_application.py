@@ -71,7 +71,9 @@ def test_an_application_uri_has_no_spaces(db):
 def test_the_default_policy_allows_no_tokens(db):
     app = TrustedApplication.objects.create(application_uri="com.example/new", name="New")
     assert app.token_policy == TokenPolicy.NONE
-    assert not app.allows_personal_tokens
+    policy = TokenPolicy(app.token_policy)
+    assert not policy.allows_personal(by_admin=True)
+    assert not policy.allows_service()
 
 
 def test_the_longest_lifetime_falls_back_to_the_instance_default(sync_app, reports_app, settings):

@@ -5,15 +5,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from tokens.management.cli import (
-    application_with_uri,
-    note,
-    person_named,
-    positive_int,
-    refusal,
-    scopes_named,
-)
+from common.cli import note, positive_int, refusal
+from tokens.management.cli import person_named
 from tokens.models import IssuedToken, ReferenceToken, TokenKind
+from trustedapps.management.cli import application_with_uri, scopes_named
 from trustedapps.models import DEFAULT_TOKEN_LIFETIME, TrustedApplication
 
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from accounts.models import User
-from tokens.management.cli import positive_int
+from common.cli import positive_int
 from tokens.models import ReferenceToken, TokenKind
 
 DEFAULT_DAYS = 7

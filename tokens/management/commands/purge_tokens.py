@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tokens.management.cli import positive_int
+from common.cli import positive_int
 from tokens.models import ReferenceToken
 
 DEFAULT_RETENTION_DAYS = 90

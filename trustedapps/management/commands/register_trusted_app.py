@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from tokens.management.cli import invalid, positive_int, scopes_named
+from common.cli import invalid, positive_int
+from trustedapps.management.cli import scopes_named
 from trustedapps.models import TokenPolicy, TrustedApplication
 
 

@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from tokens.management.cli import invalid, note, scopes_named
+from common.cli import invalid, note
+from trustedapps.management.cli import scopes_named
 from trustedapps.models import ResourceServer
 
 

@@ -1,0 +1,161 @@
+"""The validation URL, the profile row and the admin column tell the same story about a token.
+
+Each case changes one fact after the token was issued; the three readers must agree on whether
+the token is usable and, where a page shows it, why not.
+"""
+
+from datetime import timedelta
+
+import pytest
+from bs4 import BeautifulSoup
+from django.test import Client
+from django.utils import timezone
+
+from tests.api.conftest import FORM, basic
+from tokens.models import ReferenceToken
+from trustedapps.models import TokenPolicy
+
+
+def validation_url_says_active(token: str, server) -> bool:
+    response = Client().post(
+        "/connect/introspect",
+        f"token={token}",
+        content_type=FORM,
+        HTTP_AUTHORIZATION=basic(server.client_id, server.secret),
+    )
+    assert response.status_code == 200
+    return response.json()["active"]
+
+
+def profile_label(client: Client, token: ReferenceToken) -> str:
+    page = BeautifulSoup(client.get("/profile/security/tokens/?show=all").content, "html.parser")
+    return page.select_one(f"#token-{token.pk} .label").get_text(strip=True)
+
+
+def admin_label(client: Client, token: ReferenceToken) -> str:
+    page = client.get(f"/admin/tokens/referencetoken/?q={token.hint}")
+    cells = BeautifulSoup(page.content, "html.parser").select("td.field-status_label")
+    assert len(cells) == 1
+    return cells[0].get_text(strip=True)
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def withdraw_scopes(token: ReferenceToken) -> None:
+    token.application.allowed_scopes.clear()
+
+
+def set_app(**fields):
+    def change(token: ReferenceToken) -> None:
+        app = token.application
+        for name, value in fields.items():
+            setattr(app, name, value)
+        app.save()
+
+    return change
+
+
+def deactivate_user(token: ReferenceToken) -> None:
+    token.user.is_active = False
+    token.user.save()
+
+
+def expire(token: ReferenceToken) -> None:
+    ReferenceToken.objects.filter(pk=token.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+def revoke(token: ReferenceToken) -> None:
+    token.revoke(by=token.user, reason="no longer needed")
+
+
+PERSONAL_CASES = {
+    "revoked": (revoke, "Revoked"),
+    "expired": (expire, "Expired"),
+    "user inactive": (deactivate_user, "Suspended: its user is inactive"),
+    "application disabled": (
+        set_app(is_enabled=False),
+        "Suspended: the application is disabled",
+    ),
+    "policy none": (
+        set_app(token_policy=TokenPolicy.NONE),
+        "Suspended: application policy no longer allows personal access tokens",
+    ),
+    "policy administrators only": (
+        set_app(token_policy=TokenPolicy.ADMINISTRATORS_ONLY),
+        "Suspended: application policy no longer allows personal access tokens",
+    ),
+    "scopes withdrawn": (
+        withdraw_scopes,
+        "Suspended: the application no longer allows any of its scopes",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PERSONAL_CASES)
+def test_the_three_readers_agree_about_a_personal_token(
+    case, alice, alice_token, orders_api, admin_user
+):
+    alice_browser, as_admin = signed_in(alice), signed_in(admin_user)
+    token = ReferenceToken.objects.get(pk=alice_token.token.pk)
+    assert validation_url_says_active(alice_token.plaintext, orders_api)
+    assert profile_label(alice_browser, token) == admin_label(as_admin, token) == "Active"
+
+    change, label = PERSONAL_CASES[case]
+    change(token)
+
+    assert not validation_url_says_active(alice_token.plaintext, orders_api)
+    if case != "user inactive":  # an inactive person cannot sign in to see their page
+        assert profile_label(alice_browser, token) == label
+    assert admin_label(as_admin, token) == label
+
+
+SERVICE_CASES = {
+    "revoked": (revoke, "Revoked"),
+    "policy none": (
+        set_app(token_policy=TokenPolicy.NONE),
+        "Suspended: application policy no longer allows service access tokens",
+    ),
+    "system user removed": (
+        set_app(has_system_user=False),
+        "Suspended: the application no longer has a system user",
+    ),
+    "application disabled": (
+        set_app(is_enabled=False),
+        "Suspended: the application is disabled",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SERVICE_CASES)
+def test_the_validation_url_and_the_admin_agree_about_a_service_token(
+    case, sync_service_token, orders_api, admin_user
+):
+    as_admin = signed_in(admin_user)
+    token = ReferenceToken.objects.get(pk=sync_service_token.token.pk)
+    assert validation_url_says_active(sync_service_token.plaintext, orders_api)
+    assert admin_label(as_admin, token) == "Active"
+
+    change, label = SERVICE_CASES[case]
+    change(token)
+
+    assert not validation_url_says_active(sync_service_token.plaintext, orders_api)
+    assert admin_label(as_admin, token) == label
+
+
+def test_regression_a_policy_change_no_longer_leaves_the_pages_saying_active(
+    alice, alice_token, sync_app, orders_api, admin_user
+):
+    # The drift of issue 8: the validation URL said inactive, both pages still said "Active".
+    alice_browser, as_admin = signed_in(alice), signed_in(admin_user)
+    sync_app.token_policy = TokenPolicy.NONE
+    sync_app.save()
+    token = ReferenceToken.objects.get(pk=alice_token.token.pk)
+    assert not validation_url_says_active(alice_token.plaintext, orders_api)
+    assert profile_label(alice_browser, token) != "Active"
+    assert admin_label(as_admin, token) != "Active"

@@ -1,0 +1,130 @@
+"""The tokens of trusted applications in their admin: live counts, the application's token
+table, and "Create application token" (a service access token acting as its system user).
+
+The trustedapps app knows nothing of tokens (dependencies point one way), so this module extends
+its TrustedApplicationAdmin and registers the extension in its place.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+
+from common.admin import object_page
+from common.http import no_store
+from tokens.admin import may_revoke
+from tokens.forms import ServiceTokenForm
+from tokens.models import IssuedToken, ReferenceToken, live_token_count
+from trustedapps.admin import TrustedApplicationAdmin
+from trustedapps.models import TrustedApplication
+
+# The application's change page lists its newest tokens; the token list has them all.
+TOKENS_ON_APP_PAGE = 50
+
+
+class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
+    list_display = [*TrustedApplicationAdmin.list_display, "active_tokens"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(active_token_count=live_token_count())
+
+    @admin.display(description="active tokens", ordering="active_token_count")
+    def active_tokens(self, app: TrustedApplication) -> int:
+        return app.active_token_count
+
+    def may_issue(self, request: HttpRequest, app: TrustedApplication | None = None) -> bool:
+        # The dedicated permission gates issuing; seeing the application is the least it needs.
+        return request.user.is_instance_admin and self.has_view_permission(request, app)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        app = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if app is not None:
+            tokens = ReferenceToken.objects.filter(application=app).with_facts()
+            app_tokens = list(tokens[:TOKENS_ON_APP_PAGE])
+            context.update(
+                may_issue=self.may_issue(request, app),
+                service_tokens_refusal=app.service_tokens_refusal(),
+                app_tokens=app_tokens,
+                app_tokens_more=len(app_tokens) == TOKENS_ON_APP_PAGE,
+                all_tokens_url=reverse("admin:tokens_referencetoken_changelist")
+                + f"?application__id__exact={app.pk}",
+                may_revoke=may_revoke(request),
+            )
+        return super().change_view(request, object_id, form_url, context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/create-token/",
+                self.admin_site.admin_view(self.create_token_view),
+                name="trustedapps_trustedapplication_create_token",
+            ),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(sensitive_post_parameters())
+    @method_decorator(sensitive_variables("issued"))
+    def create_token_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Issue a service access token (SAT) for the application and show it, once."""
+        app = self.get_object(request, unquote(object_id))
+        if app is None:
+            raise Http404("No such trusted application.")
+        if not self.may_issue(request, app):
+            raise PermissionDenied
+        change_url = reverse("admin:trustedapps_trustedapplication_change", args=[quote(app.pk)])
+        refusal = app.service_tokens_refusal()
+        if refusal:
+            message = f"{app.name} cannot have application tokens: {refusal}"
+            self.message_user(request, message, messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        post = request.POST if request.method == "POST" else None
+        form = ServiceTokenForm(post, request=request, application=app)
+        issued = form.save() if form.is_valid() else None
+        if issued is not None:
+            # The hint only: the admin history must never hold the token.
+            token = issued.token
+            self.log_change(
+                request, app, f"Issued service token {token.masked} ({token.description})."
+            )
+            self.message_user(request, f"Issued service token {token.masked} for {app.name}.")
+            return self._render_token_created(request, app, issued)
+        if form.is_resubmission:
+            self.message_user(request, form.errors["form_key"][0], messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        return object_page(
+            self,
+            request,
+            app,
+            "admin/trustedapps/trustedapplication/create_token.html",
+            f"Create an application token for {app.name}",
+            form=form,
+            system_user=getattr(app, "system_user", None),
+        )
+
+    @method_decorator(sensitive_variables("issued"))
+    def _render_token_created(
+        self, request: HttpRequest, app: TrustedApplication, issued: IssuedToken
+    ) -> HttpResponse:
+        # Rendered, not redirected: the plaintext exists only in this response.
+        return no_store(
+            object_page(
+                self,
+                request,
+                app,
+                "admin/trustedapps/trustedapplication/token_created.html",
+                "Application token created",
+                token=issued.token,
+                plaintext=issued.plaintext,
+                scopes=" ".join(s.name for s in issued.token.scopes.all()),
+            )
+        )
+
+
+admin.site.unregister(TrustedApplication)
+admin.site.register(TrustedApplication, TrustedApplicationWithTokensAdmin)
