@@ -28,7 +28,7 @@ from django.views.decorators.debug import sensitive_variables
 from common.http import no_store, remote_address
 from tokens.format import is_well_formed
 from tokens.introspection import ActiveToken, InvalidClient, describe, introspect
-from tokens.models import ReferenceToken
+from tokens.models import REVOKED_BY_HOLDER, ReferenceToken
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,6 @@ RETRY_AFTER_SECONDS = 5
 REALM = "token-portal"
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-REVOKED_BY_HOLDER = "revoked by holder"
 
 # `{"active": false}` is the whole answer for every inactive reason: built once, so that no
 # code path can ever add a hint (a reason, a timestamp) by accident.

@@ -47,7 +47,7 @@ def expiry_day_error(application: TrustedApplication | None, day: date) -> str |
         return (
             f"{application.name} allows tokens of at most "
             f"{application.max_token_lifetime.days} days: choose "
-            f"{last_expiry_day(application):%Y-%m-%d} or earlier."
+            f"{last_expiry_day(application):%-d %b %Y} or earlier."
         )
     return None
 
@@ -75,6 +75,58 @@ class RowMultipleChoiceField(forms.ModelMultipleChoiceField):
                     params={"value": pk},
                 )
         return super()._check_values(value)
+
+
+# Lifetimes offered as one click, as the token pages people know do; longer ones than the
+# application allows are not offered. "custom" means the date field.
+EXPIRY_PRESETS = (7, 30, 60, 90)
+CUSTOM = "custom"
+
+
+def expiry_presets(application: TrustedApplication | None) -> list[int]:
+    longest = application.max_token_lifetime.days if application else EXPIRY_PRESETS[-1]
+    return [days for days in EXPIRY_PRESETS if days <= longest]
+
+
+def preset_for(application: TrustedApplication | None, day: date | None) -> str:
+    """The preset whose date is `day`, or "custom"."""
+    if day is None:
+        return CUSTOM
+    days = (day - today_utc()).days
+    return str(days) if days in expiry_presets(application) else CUSTOM
+
+
+def clamped_expiry(
+    application: TrustedApplication, raw_day: str | None, raw_preset: str | None
+) -> tuple[str, str, str]:
+    """(date, preset, note) once `application` is chosen: a lifetime it does not allow is
+    brought within its limit before the form is sent, and the note says so. A date, when one
+    is given, wins over a preset (without JavaScript nobody unticks the preset)."""
+    day = _parse_day(raw_day)
+    preset = CUSTOM if day or not raw_preset else raw_preset
+    allowed = expiry_presets(application)
+    limit = last_expiry_day(application)
+    why = f"{application.name} allows tokens of at most {application.max_token_lifetime.days} days"
+    if preset != CUSTOM:
+        if preset.isdigit() and int(preset) in allowed:
+            return "", preset, ""
+        if allowed:
+            return "", str(allowed[-1]), f"{why}: the expiration is now {allowed[-1]} days."
+        return limit.isoformat(), CUSTOM, f"{why}: the expiration is now {limit:%-d %b %Y}."
+    if day is not None and day > limit:
+        return limit.isoformat(), CUSTOM, f"{why}: the expiration date moved to {limit:%-d %b %Y}."
+    return raw_day or "", CUSTOM, ""
+
+
+def _in_days(days: int) -> str:
+    return (today_utc() + timedelta(days=days)).isoformat()
+
+
+def _parse_day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
 
 
 class IssueTokenForm(forms.Form):
@@ -165,7 +217,11 @@ class IssueTokenForm(forms.Form):
 
 
 class PersonalTokenForm(IssueTokenForm):
-    """A personal access token of the signed-in person, for an application that allows it."""
+    """A personal access token of the signed-in person, for an application that allows it.
+
+    In the browser the lifetime may be a preset (`expires_in`: "7", "30", ...; "custom" or none
+    means the date), and at least one scope is chosen: least privilege, never all by default.
+    """
 
     application = RowChoiceField(
         queryset=TrustedApplication.objects.none(),
@@ -175,14 +231,33 @@ class PersonalTokenForm(IssueTokenForm):
             "invalid_choice": "You cannot create tokens for that application.",
         },
     )
-    field_order = ["application", "description", "expires_at", "scopes", "form_key"]
+    expires_in = forms.CharField(required=False)
+    field_order = ["application", "description", "expires_in", "expires_at", "scopes", "form_key"]
 
     def __init__(self, data: Any = None, *, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(data, request=request, **kwargs)
         self.fields["application"].queryset = TrustedApplication.objects.issuable_by(request.user)
+        self.fields["expires_at"].required = False
+        self.fields["expires_at"].error_messages["invalid"] = "Enter a date, such as 2027-01-31."
+        self.fields["scopes"].required = True
+        self.fields["scopes"].error_messages["required"] = "Choose at least one scope."
 
     def chosen_application(self) -> TrustedApplication | None:
         return self.cleaned_data.get("application")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = self.cleaned_data
+        if cleaned.get("expires_at") is None and "expires_at" not in self.errors:
+            preset = cleaned.get("expires_in") or CUSTOM
+            if preset == CUSTOM:
+                self.add_error("expires_at", "Choose an expiration date.")
+            elif not preset.isdigit() or int(preset) not in expiry_presets(
+                self.chosen_application()
+            ):
+                self.add_error("expires_at", "Choose one of the lifetimes offered, or a date.")
+            else:
+                cleaned["expires_at"] = today_utc() + timedelta(days=int(preset))
+        return super().clean()
 
     def issue(self, expires_at: datetime) -> IssuedToken:
         return ReferenceToken.objects.issue_personal(

@@ -20,6 +20,10 @@ from tokens.status import TokenFacts, TokenState, evaluate
 from trustedapps.models import Scope, TokenPolicy, TrustedApplication
 
 DESCRIPTION_MAX_LENGTH = 128
+# The reasons the portal itself records (the owner in the profile, the holder at the revocation
+# URL); a reason a person typed is shown as theirs.
+REVOKED_BY_OWNER = "Revoked by its owner in the portal"
+REVOKED_BY_HOLDER = "revoked by holder"
 # Within this of its expiry a token is "expiring soon": a warning colour, an admin filter.
 EXPIRING_SOON = timedelta(days=7)
 

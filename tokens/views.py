@@ -6,12 +6,13 @@ the application-dependent fields), rendered by the same partial templates as the
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,12 +23,19 @@ from common.http import no_store, remote_address
 from common.ids import is_row_id
 from common.once import form_key_of
 from tokens.forms import (
+    CUSTOM,
     PersonalTokenForm,
+    clamped_expiry,
     default_expiry_day,
+    expiry_presets,
     first_expiry_day,
     last_expiry_day,
+    preset_for,
+    today_utc,
 )
 from tokens.models import (
+    EXPIRING_SOON,
+    REVOKED_BY_OWNER,
     IssuedToken,
     ReferenceToken,
     ReferenceTokenQuerySet,
@@ -44,25 +52,42 @@ def _own_tokens(request: HttpRequest) -> ReferenceTokenQuerySet:
     return ReferenceToken.objects.personal_of(request.user).with_facts()
 
 
+def _counts(request: HttpRequest) -> dict[str, int]:
+    """The figures of the line above the table; one query, also sent after an htmx revoke."""
+    now = timezone.now()
+    counts = ReferenceToken.objects.personal_of(request.user).aggregate(
+        total=Count("pk"),
+        current=Count("pk", filter=unexpired_condition(now)),
+        expiring=Count(
+            "pk",
+            filter=unexpired_condition(now) & Q(expires_at__lte=now + EXPIRING_SOON),
+        ),
+    )
+    return {
+        "total_count": counts["total"],
+        "active_count": counts["current"],
+        "inactive_count": counts["total"] - counts["current"],
+        "expiring_count": counts["expiring"],
+    }
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 def token_list(request: HttpRequest) -> HttpResponse:
     show_all = request.GET.get("show") == "all"
-    now = timezone.now()
     tokens = _own_tokens(request)
-    counts = ReferenceToken.objects.personal_of(request.user).aggregate(
-        total=Count("pk"),
-        current=Count("pk", filter=unexpired_condition(now)),
-    )
+    counts = _counts(request)
     if not show_all:
-        tokens = tokens.unexpired(now)
+        tokens = tokens.unexpired()
     page = Paginator(tokens, TOKENS_PER_PAGE).get_page(request.GET.get("page"))
+    created = request.GET.get("created", "")
     context = {
         "page": page,
         "show_all": show_all,
-        "hidden_count": 0 if show_all else counts["total"] - counts["current"],
-        "total_count": counts["total"],
+        # After "Done" on the shown-once page: that row is highlighted.
+        "created_id": int(created) if is_row_id(created) else None,
+        **counts,
     }
     template = "tokens/_token_table.html" if request.htmx else "tokens/token_list.html"
     return render(request, template, context)
@@ -71,20 +96,32 @@ def token_list(request: HttpRequest) -> HttpResponse:
 def _application_fields(
     application: TrustedApplication | None,
     expires_value: Any,
+    expires_in: Any,
     checked_scopes: Any,
     form: PersonalTokenForm | None = None,
+    note: str = "",
 ) -> dict[str, Any]:
-    """What the application-dependent part of the form (expiry limits, scopes) shows."""
+    """What the application-dependent part of the form (expiry, scopes) shows."""
+    presets = expiry_presets(application)
     return {
         "application": application,
         "scopes": list(application.allowed_scopes.all()) if application else [],
         "checked_scopes": {str(pk) for pk in checked_scopes or []},
-        "expires_value": expires_value or default_expiry_day(application).isoformat(),
+        # A value someone cleared stays cleared, beside its error: never a default in its place.
+        "expires_value": expires_value or "",
+        "expires_in": expires_in or CUSTOM,
+        "presets": [(str(days), _in_days_label(days)) for days in presets],
         "expires_min": first_expiry_day().isoformat(),
         "expires_max": last_expiry_day(application).isoformat() if application else "",
+        "expires_max_day": last_expiry_day(application) if application else None,
         "expires_errors": form.errors.get("expires_at") if form else None,
         "scope_errors": form.errors.get("scopes") if form else None,
+        "application_note": note,
     }
+
+
+def _in_days_label(days: int) -> str:
+    return f"{days} days ({today_utc() + timedelta(days=days):%-d %b %Y})"
 
 
 def _chosen_application(applications: Any, application_id: Any) -> TrustedApplication | None:
@@ -94,18 +131,32 @@ def _chosen_application(applications: Any, application_id: Any) -> TrustedApplic
     return applications.first()
 
 
-def _render_form(request: HttpRequest, form: PersonalTokenForm, status: int = 200) -> HttpResponse:
+def _render_form(
+    request: HttpRequest, form: PersonalTokenForm, status: int = 200, note: str = ""
+) -> HttpResponse:
     applications = form.fields["application"].queryset
     application = _chosen_application(applications, form["application"].value())
+    expires_value = form["expires_at"].value()
+    expires_in = form["expires_in"].value()
+    if not form.is_bound and not expires_value and not expires_in and application is not None:
+        # The default lifetime, as a preset when it is one, else as a date.
+        expires_in = preset_for(application, default_expiry_day(application))
+        if expires_in == CUSTOM:
+            expires_value = default_expiry_day(application).isoformat()
+    if form.is_bound and (expires_value or form.errors.get("expires_at")):
+        expires_in = CUSTOM
     context = {
         "form": form,
         "applications": applications,
         "chosen": application,
+        "error_count": sum(len(errors) for errors in form.errors.values()) if form.is_bound else 0,
         **_application_fields(
             application,
-            form["expires_at"].value(),
+            expires_value,
+            expires_in,
             form["scopes"].value(),
             form if form.is_bound else None,
+            note,
         ),
     }
     return render(request, "tokens/token_create.html", context, status=status)
@@ -127,20 +178,8 @@ def _render_shown_once(request: HttpRequest, issued: IssuedToken) -> HttpRespons
 def token_create(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _render_form(request, PersonalTokenForm(request=request))
-    if "choose_application" in request.POST:
-        # Step one of the form without JavaScript: show the chosen application's scopes and
-        # limits, keeping what was typed, without refusing anything yet.
-        data = request.POST
-        initial = {
-            "application": data.get("application"),
-            "description": data.get("description", ""),
-            "expires_at": data.get("expires_at"),
-            "scopes": data.getlist("scopes"),
-        }
-        if form_key_of(request, data.get("form_key", "")):
-            initial["form_key"] = data["form_key"]
-        return _render_form(request, PersonalTokenForm(request=request, initial=initial))
-
+    if "choose_application" in request.POST or "select_all_scopes" in request.POST:
+        return _render_form_step(request)
     form = PersonalTokenForm(request.POST, request=request)
     issued = form.save() if form.is_valid() else None
     if issued is not None:
@@ -151,6 +190,32 @@ def token_create(request: HttpRequest) -> HttpResponse:
     return _render_form(request, form, status=400)
 
 
+def _render_form_step(request: HttpRequest) -> HttpResponse:
+    """The steps of the form without JavaScript: show the chosen application's scopes and
+    limits (bringing the expiry within them), or tick every scope, keeping what was typed,
+    without refusing anything yet."""
+    data = request.POST
+    applications = TrustedApplication.objects.issuable_by(request.user)
+    application = _chosen_application(applications, data.get("application"))
+    expires_at, expires_in, note = data.get("expires_at"), data.get("expires_in"), ""
+    scopes = data.getlist("scopes")
+    if application is not None:
+        expires_at, expires_in, note = clamped_expiry(application, expires_at, expires_in)
+        if "select_all_scopes" in data:
+            scopes = [scope.pk for scope in application.allowed_scopes.all()]
+    initial = {
+        "application": application.pk if application else None,
+        "description": data.get("description", ""),
+        "expires_at": expires_at,
+        "expires_in": expires_in,
+        "scopes": scopes,
+    }
+    if form_key_of(request, data.get("form_key", "")):
+        initial["form_key"] = data["form_key"]  # still this form's key: it may issue once
+    form = PersonalTokenForm(request=request, initial=initial)
+    return _render_form(request, form, note=note)
+
+
 @login_required
 @require_GET
 def application_fields(request: HttpRequest) -> HttpResponse:
@@ -159,8 +224,11 @@ def application_fields(request: HttpRequest) -> HttpResponse:
     application = _chosen_application(applications, request.GET.get("application"))
     if application is None:
         raise Http404("No such application among those you may create tokens for.")
+    expires_at, expires_in, note = clamped_expiry(
+        application, request.GET.get("expires_at"), request.GET.get("expires_in")
+    )
     context = _application_fields(
-        application, request.GET.get("expires_at"), request.GET.getlist("scopes")
+        application, expires_at, expires_in, request.GET.getlist("scopes"), note=note
     )
     return render(request, "tokens/_application_fields.html", context)
 
@@ -173,13 +241,14 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     if request.method == "GET":
         # The confirmation page (without JavaScript); GET never changes anything.
         return render(request, "tokens/token_revoke.html", {"token": token})
-    revoked = token.revoke(
-        by=request.user, reason="Revoked by its owner in the portal", ip=remote_address(request)
-    )
+    revoked = token.revoke(by=request.user, reason=REVOKED_BY_OWNER, ip=remote_address(request))
     if request.htmx:
-        return render(request, "tokens/_token_row.html", {"token": token, "just_revoked": revoked})
+        # The row in place, and the count line above the table (an out-of-band swap).
+        context = {"token": token, "just_revoked": revoked, "oob": True, **_counts(request)}
+        return render(request, "tokens/_revoked_row.html", context)
+    name = f"Personal access token “{token.description}” ({token.masked})"
     if revoked:
-        messages.success(request, f"Token “{token.description}” ({token.masked}) was revoked.")
+        messages.success(request, f"{name} was revoked.")
     else:
-        messages.info(request, f"Token “{token.description}” ({token.masked}) was already revoked.")
+        messages.info(request, f"{name} was already revoked.")
     return redirect("token_list")

@@ -68,6 +68,91 @@
     });
   }
 
+  // Revoke: the list page's <dialog> asks first (without JavaScript the Revoke button leads to
+  // the confirmation page). Once confirmed, htmx posts and swaps the row and the count line;
+  // focus then goes to the next row's Revoke button, or to this row's status, and the change is
+  // said to screen readers.
+  function setUpRevokeDialog() {
+    var dialog = document.getElementById("revoke-dialog");
+    if (!dialog || typeof dialog.showModal !== "function" || !window.htmx) return;
+    var pending = null;
+
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!form.matches || !form.matches("form[data-revoke]")) return;
+      event.preventDefault();
+      pending = form.querySelector("button");
+      dialog.querySelector("[data-dialog-name]").textContent = form.dataset.revoke;
+      dialog.returnValue = "";
+      dialog.showModal();
+    });
+
+    dialog.addEventListener("close", function () {
+      var button = pending;
+      pending = null;
+      if (!button) return;
+      if (dialog.returnValue !== "revoke") {
+        button.focus();
+        return;
+      }
+      var row = button.closest("tr");
+      var next = row && row.nextElementSibling;
+      var name = row.querySelector(".token-row__name strong");
+      document.body.addEventListener("htmx:afterSettle", function settled() {
+        document.body.removeEventListener("htmx:afterSettle", settled);
+        var swapped = document.getElementById(row.id);
+        var target = next && next.querySelector("form[data-revoke] button");
+        if (!target && swapped) target = swapped.querySelector("[id$='-status']");
+        if (target) target.focus();
+        var count = document.getElementById("token-count");
+        announce(
+          "Token " + (name ? name.textContent : "") + " revoked." +
+          (count ? " " + count.textContent : "")
+        );
+      });
+      htmx.trigger(button, "confirmed");
+    });
+  }
+
+  function announce(text) {
+    var region = document.getElementById("announcer");
+    if (!region) return;
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);
+  }
+
+  // After a failed submit: focus the error summary, so the person hears what went wrong first.
+  function focusErrorSummary() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) summary.focus();
+  }
+
+  // The create form: "Select all" ticks the scopes in place (without JavaScript it is a submit
+  // button and the server ticks them); a preset clears the custom date, a date picks "Custom".
+  function setUpCreateForm() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest && event.target.closest("[data-select-all]");
+      if (!button) return;
+      event.preventDefault();
+      var boxes = button.form.querySelectorAll("input[name='" + button.dataset.selectAll + "']");
+      boxes.forEach(function (box) { box.checked = true; });
+      announce("All " + boxes.length + " scopes selected.");
+    });
+    document.addEventListener("change", function (event) {
+      var input = event.target;
+      if (input.name === "expires_in" && input.value !== "custom") {
+        var day = input.form && input.form.querySelector("input[name='expires_at']");
+        if (day) day.value = "";
+      }
+    });
+    document.addEventListener("input", function (event) {
+      var input = event.target;
+      if (input.name !== "expires_at" || !input.form) return;
+      var custom = input.form.querySelector("input[name='expires_in'][value='custom']");
+      if (custom && input.value) custom.checked = true;
+    });
+  }
+
   // Coming back through the history cache: the form may be sent again.
   window.addEventListener("pageshow", function () {
     document.querySelectorAll("form[data-submitted]").forEach(function (form) {
@@ -78,5 +163,8 @@
   document.addEventListener("DOMContentLoaded", function () {
     setUpCopyButtons(document);
     setUpSubmitOnce(document);
+    setUpRevokeDialog();
+    setUpCreateForm();
+    focusErrorSummary();
   });
 })();

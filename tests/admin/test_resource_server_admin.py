@@ -10,7 +10,7 @@ from tokens.introspection import InvalidClient, introspect
 from trustedapps.models import ResourceServer
 
 LIST = "/admin/trustedapps/resourceserver/"
-SECRET_RE = re.compile(r'id="shown-once-value"[^>]*value="([^"]+)"', re.S)
+SECRET_RE = re.compile(r'id="shown-once-value"[^>]*>([^<]+)</textarea>', re.S)
 
 
 def shown_secret(response) -> str:

@@ -34,7 +34,7 @@ def test_an_admin_creates_a_service_token_validates_and_revokes_it(
     assert re.fullmatch(r"enrt_[0-9A-F]{64}", token)
     expect(page.get_by_text("It will not be shown again")).to_be_visible()
     page.get_by_role("button", name="Copy").click()
-    expect(page.get_by_text("Copied.")).to_be_visible()
+    expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == token
     screenshot(page, "admin-service-token-created")
 

@@ -48,7 +48,8 @@ def test_screenshots_of_the_token_pages(
     page.set_viewport_size(DESKTOP if size == "desktop" else PHONE)
     sign_in(page, "alice")
     expect(page.locator("tbody tr")).to_have_count(3)  # revoked and expired hidden by default
-    expect(page.get_by_text("Expires in 3 days")).to_have_class(re.compile("text-warning"))
+    expect(page.get_by_text("in 3 days · expires soon")).to_have_class(re.compile("text-warning"))
+    expect(page.get_by_text("1 token expires within 7 days.")).to_be_visible()
     screenshot(page, f"tokens-{size}")
 
     page.get_by_role("link", name="Show revoked and expired").click()
@@ -60,12 +61,13 @@ def test_screenshots_of_the_token_pages(
     screenshot(page, f"create-form-{size}")
 
     page.get_by_label("Description").fill("x" * 10)
-    page.get_by_label("Expiration").fill("2001-01-01")
+    page.locator("#id_expires_at").fill("2001-01-01")
     page.get_by_role("button", name="Generate token").click()
-    expect(page.get_by_text("Choose a date from tomorrow on.")).to_be_visible()
+    expect(page.locator("#expires-errors")).to_have_text("Choose a date from tomorrow on.")
     screenshot(page, f"create-form-errors-{size}")
 
-    page.get_by_label("Expiration").fill((timezone.now() + timedelta(days=7)).date().isoformat())
+    page.locator("#id_expires_at").fill((timezone.now() + timedelta(days=7)).date().isoformat())
+    page.get_by_role("checkbox", name=re.compile(r"^read")).check()
     page.get_by_role("button", name="Generate token").click()
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()

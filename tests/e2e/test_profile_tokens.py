@@ -17,7 +17,7 @@ def sign_in(page: Page, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/profile/security/tokens/$"))
-    expect(page.get_by_role("heading", name="Personal access tokens")).to_be_visible()
+    expect(page.get_by_role("heading", name="Personal access tokens", exact=True)).to_be_visible()
 
 
 def fill_create_form(page: Page, description: str) -> None:
@@ -36,7 +36,7 @@ def test_a_person_creates_copies_uses_and_revokes_a_token(
     fill_create_form(page, "CI deploy")
     page.get_by_role("button", name="Generate token").click()
 
-    expect(page.get_by_role("heading", name="Token created")).to_be_visible()
+    expect(page.get_by_role("heading", name="Personal access token created")).to_be_visible()
     expect(page.get_by_text("It will not be shown again")).to_be_visible()
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
@@ -53,9 +53,12 @@ def test_a_person_creates_copies_uses_and_revokes_a_token(
     row = page.locator("tr", has_text="CI deploy")
     expect(row).to_contain_text(f"enrt_…{token[-4:]}")
     expect(row).to_contain_text("Just now")  # the resource server just checked it
-    page.once("dialog", lambda dialog: dialog.accept())
+    expect(row).to_have_class(re.compile("token-row--new"))  # highlighted after "Done"
     row.get_by_role("button", name="Revoke").click()
-    expect(row.locator(".label")).to_have_text("Revoked")  # swapped in place, no reload
+    dialog = page.get_by_role("dialog", name="Revoke this personal access token?")
+    expect(dialog).to_contain_text("CI deploy")
+    dialog.get_by_role("button", name="Revoke token").click()
+    expect(row.locator(".label--revoked")).to_have_text("Revoked")  # swapped in place, no reload
     expect(row.get_by_role("button", name="Revoke")).to_have_count(0)
 
     assert introspect_over_http(token, orders_api) == {"active": False}
@@ -79,7 +82,7 @@ def test_the_same_flow_works_without_javascript(
     page.get_by_role("link", name="Done, I copied it").click()
     row = page.locator("tr", has_text="cron job")
     row.get_by_role("button", name="Revoke").click()
-    expect(page.get_by_role("heading", name="Revoke token")).to_be_visible()
+    expect(page.get_by_role("heading", name="Revoke personal access token")).to_be_visible()
     screenshot(page, "revoke-confirm-no-js-desktop")
     page.get_by_role("button", name="Revoke this token").click()
     expect(page).to_have_url(re.compile(r"/profile/security/tokens/$"))
@@ -111,7 +114,7 @@ def test_choosing_another_application_without_javascript_takes_a_second_step(
     page.goto("/profile/security/tokens/new/")
     page.get_by_label("Description").fill("kept while choosing")
     page.get_by_label("Application").select_option(label="Sync")
-    page.get_by_role("button", name="Show its scopes").click()
+    page.get_by_role("button", name="Show its scopes and limits").click()
     expect(page.get_by_role("checkbox")).to_have_count(2)
     expect(page.get_by_label("Description")).to_have_value("kept while choosing")
     expect(page.get_by_text("Sync allows at most 365 days")).to_be_visible()

@@ -36,6 +36,8 @@ def create(client: Client, app, extra: dict | None = None, **fields):
         "application": app.pk,
         "description": "deploy bot",
         "expires_at": in_days(30),
+        # Least privilege: the browser always sends at least one chosen scope.
+        "scopes": [scope.pk for scope in app.allowed_scopes.all()[:1]],
         "form_key": fresh_form_key(client),
         **fields,
     }
@@ -70,8 +72,10 @@ def test_an_administrator_is_offered_applications_for_administrators_too(
     content = client.get(URL).content.decode()
     assert f'<option value="{reports_app.pk}" selected>Reports</option>' in content
     assert f'<option value="{sync_app.pk}">Sync</option>' in content
-    # Reports allows 30 days at most: the date field's limits say so.
-    assert f'value="{in_days(30)}" min="{in_days(1)}" max="{in_days(30)}"' in content
+    # Reports allows 30 days at most: the presets and the date field's limits say so.
+    assert 'name="expires_in" value="30" checked' in content
+    assert 'value="60"' not in content
+    assert f'value="" min="{in_days(1)}" max="{in_days(30)}"' in content
 
 
 def test_a_disabled_application_is_not_offered(alice_client, sync_app):
@@ -84,7 +88,10 @@ def test_the_expiry_defaults_to_30_days_and_stays_within_the_applications_limit(
     alice_client, sync_app
 ):
     content = alice_client.get(URL).content.decode()
-    assert f'value="{in_days(30)}" min="{in_days(1)}" max="{in_days(365)}"' in content
+    assert 'name="expires_in" value="30" checked' in content
+    for days in (7, 60, 90):
+        assert f'name="expires_in" value="{days}">' in content
+    assert f'min="{in_days(1)}" max="{in_days(365)}"' in content
     assert "stops working at 00:00 UTC" in content
 
 
@@ -101,7 +108,7 @@ def test_it_creates_a_token_and_shows_it_once(alice, alice_client, sync_app, rea
     assert response.status_code == 201
     assert response["Cache-Control"] == "no-store"
     plaintext = TOKEN_RE.search(response.content.decode())[0]
-    assert f'value="{plaintext}" readonly' in response.content.decode()
+    assert f"data-copy-source>{plaintext}</textarea>" in response.content.decode()
     assert b"It will not be shown again" in response.content
 
     token = ReferenceToken.objects.get()
@@ -117,11 +124,47 @@ def test_it_creates_a_token_and_shows_it_once(alice, alice_client, sync_app, rea
     assert TokenEvent.objects.get().action == "issued"
 
 
-def test_without_chosen_scopes_the_token_gets_all_of_the_applications(
-    alice_client, sync_app, read_scope, update_scope
+def test_without_a_chosen_scope_it_grants_nothing_and_says_so_beside_the_scopes(
+    alice_client, sync_app
 ):
-    assert create(alice_client, sync_app).status_code == 201
-    assert set(ReferenceToken.objects.get().scopes.all()) == {read_scope, update_scope}
+    # Least privilege: the browser never grants all of an application's scopes silently.
+    response = create(alice_client, sync_app, scopes=[])
+    assert response.status_code == 400
+    assert field_error(response, "scopes") == "Choose at least one scope."
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_a_preset_lifetime_expires_at_midnight_utc_that_many_days_ahead(alice_client, sync_app):
+    assert create(alice_client, sync_app, expires_at="", expires_in="60").status_code == 201
+    assert ReferenceToken.objects.get().expires_at == datetime.combine(
+        today() + timedelta(days=60), datetime.min.time(), UTC
+    )
+
+
+def test_a_preset_beyond_the_applications_longest_lifetime_is_refused(carol, reports_app):
+    client = Client()
+    client.force_login(carol)
+    response = create(client, reports_app, expires_at="", expires_in="90")
+    assert response.status_code == 400
+    assert field_error(response, "expires") == "Choose one of the lifetimes offered, or a date."
+
+
+def test_a_cleared_expiry_comes_back_empty_beside_its_error(alice_client, sync_app):
+    response = create(alice_client, sync_app, expires_at="", expires_in="custom")
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert field_error(response, "expires") == "Choose an expiration date."
+    assert 'name="expires_at" id="id_expires_at" value=""' in content
+    assert 'name="expires_in" value="custom" checked' in content
+
+
+def test_a_failed_submit_has_an_error_summary_and_says_so_in_the_title(alice_client, sync_app):
+    response = create(alice_client, sync_app, description="", scopes=[])
+    content = response.content.decode()
+    assert "<title>Error: Create personal access token · Token portal</title>" in content
+    assert 'id="error-summary" tabindex="-1" role="alert"' in content
+    assert "There are 2 problems" in content
+    assert '<a href="#scopes">Choose at least one scope.</a>' in content
 
 
 def test_the_token_exists_only_in_that_one_response(alice_client, sync_app):
@@ -149,6 +192,7 @@ def test_resubmitting_the_same_form_creates_no_second_token(alice_client, sync_a
         "application": sync_app.pk,
         "description": "once",
         "expires_at": in_days(5),
+        "scopes": [sync_app.allowed_scopes.first().pk],
         "form_key": fresh_form_key(alice_client),
     }
     first = alice_client.post(URL, data)
@@ -172,7 +216,12 @@ def test_a_form_whose_key_this_session_was_not_given_creates_nothing(
 
 
 def test_a_form_without_any_key_creates_nothing(alice_client, sync_app):
-    data = {"application": sync_app.pk, "description": "x", "expires_at": in_days(3)}
+    data = {
+        "application": sync_app.pk,
+        "description": "x",
+        "expires_at": in_days(3),
+        "scopes": [sync_app.allowed_scopes.first().pk],
+    }
     response = alice_client.post(URL, data)
     assert response.status_code == 302
     assert ReferenceToken.objects.count() == 0
@@ -180,7 +229,12 @@ def test_a_form_without_any_key_creates_nothing(alice_client, sync_app):
 
 def test_a_refused_form_keeps_its_key_for_the_corrected_submission(alice_client, sync_app):
     form_key = fresh_form_key(alice_client)
-    data = {"application": sync_app.pk, "expires_at": in_days(5), "form_key": form_key}
+    data = {
+        "application": sync_app.pk,
+        "expires_at": in_days(5),
+        "scopes": [sync_app.allowed_scopes.first().pk],
+        "form_key": form_key,
+    }
     assert alice_client.post(URL, {**data, "description": ""}).status_code == 400
     assert alice_client.post(URL, {**data, "description": "fixed"}).status_code == 201
 
@@ -236,7 +290,8 @@ def test_it_refuses_an_application_without_scopes(alice_client, sync_app):
     sync_app.allowed_scopes.clear()
     response = create(alice_client, sync_app)
     assert response.status_code == 400
-    assert field_error(response, "scopes") == "Sync allows no scopes."
+    assert field_error(response, "scopes") == "Choose at least one scope."
+    assert "Sync allows no scopes, so it cannot have tokens yet." in response.content.decode()
 
 
 @pytest.mark.parametrize("days", [0, -1, -3650])
@@ -251,7 +306,8 @@ def test_it_refuses_an_expiry_beyond_the_applications_longest_lifetime(alice_cli
     response = create(alice_client, sync_app, expires_at=in_days(366))
     assert response.status_code == 400
     assert field_error(response, "expires") == (
-        f"Sync allows tokens of at most 365 days: choose {in_days(365)} or earlier."
+        f"Sync allows tokens of at most 365 days: choose "
+        f"{today() + timedelta(days=365):%-d %b %Y} or earlier."
     )
     assert ReferenceToken.objects.count() == 0
 
@@ -265,7 +321,10 @@ def test_it_accepts_the_first_and_the_last_allowed_days(alice_client, sync_app):
 def test_it_refuses_a_missing_or_malformed_date(alice_client, sync_app, value):
     response = create(alice_client, sync_app, expires_at=value)
     assert response.status_code == 400
-    assert field_error(response, "expires") in {"Choose an expiration date.", "Enter a date."}
+    assert field_error(response, "expires") in {
+        "Choose an expiration date.",
+        "Enter a date, such as 2027-01-31.",
+    }
 
 
 def test_it_refuses_a_description_that_is_too_long(alice_client, sync_app):
@@ -317,6 +376,44 @@ def test_choosing_an_application_without_javascript_creates_nothing(carol, sync_
     assert ReferenceToken.objects.count() == 0
 
 
+def test_switching_to_an_application_with_a_shorter_limit_clamps_the_date_and_says_so(
+    carol, sync_app, reports_app
+):
+    # Without JavaScript: the "Show its scopes and limits" step. Reports allows 30 days.
+    client = Client()
+    client.force_login(carol)
+    data = {"choose_application": "1", "application": reports_app.pk, "description": "d"}
+    response = client.post(
+        URL, {**data, "expires_at": in_days(200), "form_key": fresh_form_key(client)}
+    )
+    content = response.content.decode()
+    limit = today() + timedelta(days=30)
+    assert f'name="expires_at" id="id_expires_at" value="{limit.isoformat()}"' in content
+    assert f"the expiration date moved to {limit:%-d %b %Y}" in content
+    # A preset it does not offer becomes its longest one.
+    response = client.post(URL, {**data, "expires_in": "90", "form_key": fresh_form_key(client)})
+    content = response.content.decode()
+    assert 'name="expires_in" value="30" checked' in content
+    assert "Reports allows tokens of at most 30 days: the expiration is now 30 days." in content
+
+
+def test_select_all_without_javascript_ticks_every_scope(alice_client, sync_app):
+    response = alice_client.post(
+        URL,
+        {
+            "select_all_scopes": "1",
+            "application": sync_app.pk,
+            "description": "d",
+            "form_key": fresh_form_key(alice_client),
+        },
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    for scope in sync_app.allowed_scopes.all():
+        assert f'value="{scope.pk}" checked' in content
+    assert ReferenceToken.objects.count() == 0
+
+
 def test_it_needs_the_csrf_token(alice, sync_app):
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
@@ -342,6 +439,7 @@ def test_one_form_posted_by_many_requests_at_once_issues_one_token(alice_client,
         "application": sync_app.pk,
         "description": "double click",
         "expires_at": in_days(5),
+        "scopes": [sync_app.allowed_scopes.first().pk],
         "form_key": fresh_form_key(alice_client),
     }
     statuses = race(lambda i: same_browser(alice_client).post(URL, data).status_code)
@@ -360,6 +458,7 @@ def test_a_burst_of_forms_of_one_session_issues_once_each_and_never_again(
             "application": sync_app.pk,
             "description": f"tab {i}",
             "expires_at": in_days(5),
+            "scopes": [sync_app.allowed_scopes.first().pk],
             "form_key": key,
         }
         for i, key in enumerate(keys)

@@ -62,10 +62,15 @@ def test_a_row_shows_what_a_person_needs_to_recognise_a_token(
     assert "<code>read</code>" in row
     assert "<code>update</code>" in row
     assert f"enrt_…{token.hint}" in row
-    assert "Expires in 4 weeks" in row
+    # The exact date, and how far off it is.
+    assert f"{token.expires_at:%-d %b %Y}</time>" in row
+    assert "in 4 weeks" in row
     assert "Never used" in row
-    assert 'class="label label--active">Active<' in row
+    assert re.search(r'class="label label--active"[^>]*>Active<', row)
     assert f'hx-post="/profile/security/tokens/{token.pk}/revoke/"' in row
+    # No native confirm(): without JavaScript the button leads to the confirmation page.
+    assert "hx-confirm" not in row
+    assert f'<form method="get" action="/profile/security/tokens/{token.pk}/revoke/"' in row
     # Only the hint: the token itself is never on the page.
     assert alice_token.plaintext not in row
 
@@ -73,9 +78,48 @@ def test_a_row_shows_what_a_person_needs_to_recognise_a_token(
 def test_a_token_expiring_within_a_week_is_flagged(alice_client, issue):
     issue("soon", days=3.1)
     issue("later", days=8.1)
-    soon, later = rows(alice_client.get(URL))[::-1]
-    assert 'class="text-warning">Expires in 3 days<' in soon
-    assert 'class="">Expires in 1 week<' in later
+    response = alice_client.get(URL)
+    soon, later = rows(response)[::-1]
+    assert '<span class="when text-warning"><svg class="icon"' in soon
+    assert "in 3 days · expires soon" in soon
+    assert "expires soon" not in later
+    # A line above the table, with an icon, not only a colour.
+    content = response.content.decode()
+    assert '<p class="notice notice--warning" id="expiring-notice">' in content
+    assert "1 token expires within 7 days." in content
+
+
+def test_the_owner_sees_where_a_token_was_last_used_from(alice_client, alice_token):
+    ReferenceToken.objects.filter(pk=alice_token.token.pk).update(
+        last_used_at=timezone.now() - timedelta(hours=3), last_used_ip="203.0.113.7"
+    )
+    row = rows(alice_client.get(URL))[0]
+    assert '3 hours ago · from <code class="ip">203.0.113.7</code>' in row
+
+
+@pytest.mark.parametrize(
+    ("by", "reason", "said"),
+    [
+        ("owner", "Revoked by its owner in the portal", "by you<"),
+        ("admin", "leaked in a public repository", "by an administrator (admin): “leaked in"),
+        (None, "revoked by holder", "by its holder, at the revocation URL<"),
+        (None, "rotated", "by an administrator, from the command line: “rotated”"),
+    ],
+)
+def test_the_owner_sees_who_revoked_a_token_and_why(
+    alice, admin_user, alice_client, alice_token, by, reason, said
+):
+    actor = {"owner": alice, "admin": admin_user, None: None}[by]
+    alice_token.token.revoke(by=actor, reason=reason)
+    row = rows(alice_client.get(URL + "?show=all"))[0]
+    assert said in row
+    assert f"{timezone.now():%-d %b %Y} by" in row
+
+
+def test_the_row_of_a_token_just_created_is_highlighted(alice_client, alice_token):
+    row = rows(alice_client.get(f"{URL}?created={alice_token.token.pk}"))[0]
+    assert "token-row--new" in row
+    assert '<span class="label label--new">New</span>' in row
 
 
 def test_last_use_is_shown_in_words(alice_client, alice_token):
@@ -95,23 +139,26 @@ def test_revoked_and_expired_tokens_are_hidden_unless_asked_for(alice, alice_cli
 
     response = alice_client.get(URL)
     assert [("kept" in row) for row in rows(response)] == [True]
-    assert b"1 active token, 2 revoked or expired hidden." in response.content
+    assert b"1 active personal access token \xc2\xb7 2 revoked or expired</p>" in response.content
     assert b'href="?show=all"' in response.content
 
     response = alice_client.get(URL + "?show=all")
     listed = rows(response)
     assert len(listed) == 3
-    assert 'class="label label--expired">Expired<' in listed[0]
+    assert re.search(r'class="label label--expired"[^>]*>Expired<', listed[0])
     assert "Expired 2 days ago" in listed[0]
-    assert 'class="label label--revoked">Revoked<' in listed[1]
+    assert re.search(r'class="label label--revoked"[^>]*>Revoked<', listed[1])
     # Neither can be revoked (again) from the list.
     assert "/revoke/" not in listed[0] + listed[1]
 
 
 def test_someone_without_tokens_sees_how_to_create_one(alice_client):
     response = alice_client.get(URL)
-    assert b"No tokens yet" in response.content
-    assert b'href="/profile/security/tokens/new/"' in response.content
+    content = response.content.decode()
+    assert "No personal access tokens yet" in content
+    # One call to action, and no "0 active tokens" above it.
+    assert content.count('href="/profile/security/tokens/new/"') == 1
+    assert "0 active" not in content
 
 
 def test_an_htmx_request_gets_only_the_table(alice_client, alice_token):

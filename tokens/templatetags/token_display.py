@@ -8,7 +8,7 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from tokens.models import ReferenceToken
+from tokens.models import REVOKED_BY_HOLDER, REVOKED_BY_OWNER, ReferenceToken
 
 register = template.Library()
 
@@ -34,3 +34,40 @@ def last_used_hint(token: ReferenceToken) -> str:
     if token.last_used_at is None:
         return "Never used"
     return _ago(token.last_used_at, timezone.now()).capitalize()
+
+
+@register.filter
+def until_hint(token: ReferenceToken) -> str:
+    """The relative half of "Expires 28 Dec 2026 · in 30 days"."""
+    now = timezone.now()
+    if token.expires_at is None:
+        return ""
+    if token.expires_at <= now:
+        return _ago(token.expires_at, now)
+    return f"in {timeuntil(token.expires_at, now, depth=1)}"
+
+
+@register.filter
+def used_hint(token: ReferenceToken) -> str:
+    """The relative half of "Last used 27 Nov 2026 · 3 hours ago"."""
+    return _ago(token.last_used_at, timezone.now()) if token.last_used_at else ""
+
+
+@register.filter
+def revoked_by_phrase(token: ReferenceToken, viewer) -> str:
+    """Who revoked the token, as its owner reads it: the same facts the admin shows."""
+    if token.revoked_by_id is not None:
+        if token.revoked_by_id == getattr(viewer, "pk", None):
+            return "you"
+        return f"an administrator ({token.revoked_by})"
+    if token.revocation_reason == REVOKED_BY_HOLDER:
+        return "its holder, at the revocation URL"
+    return "an administrator, from the command line"
+
+
+@register.filter
+def revocation_reason(token: ReferenceToken) -> str:
+    """The reason given, when someone gave one (not the portal's own wording)."""
+    if token.revocation_reason in ("", REVOKED_BY_HOLDER, REVOKED_BY_OWNER):
+        return ""
+    return token.revocation_reason
