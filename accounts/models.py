@@ -18,7 +18,11 @@ class PortalUserQuerySet(models.QuerySet["User"]):
         return self.filter(system_application__isnull=False)
 
 
-class PortalUserManager(UserManager.from_queryset(PortalUserQuerySet)):
+# Assigned at module level so that type checkers see the queryset's methods on the manager.
+_PortalUserManagerBase = UserManager.from_queryset(PortalUserQuerySet)
+
+
+class PortalUserManager(_PortalUserManagerBase):
     def holds_admin_permission(self, user_id: int) -> bool:
         """One query: does this (non-superuser) user hold the instance-admin permission?"""
         app_label, codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")

@@ -183,12 +183,7 @@ class UnusedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "90d":
-            # Live tokens nobody has presented for 90 days: candidates for revocation.
-            now = timezone.now()
-            cutoff = now - UNUSED_FOR
-            return queryset.unexpired(now).filter(
-                Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, created_at__lt=cutoff)
-            )
+            return queryset.unused_since(timezone.now() - UNUSED_FOR)
         return queryset
 
 

@@ -125,6 +125,20 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
             revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + period
         )
 
+    def unused_since(self, cutoff: datetime) -> ReferenceTokenQuerySet:
+        """Live tokens nobody has presented since `cutoff`: candidates for revocation."""
+        return self.unexpired().filter(
+            models.Q(last_used_at__lt=cutoff)
+            | models.Q(last_used_at__isnull=True, created_at__lt=cutoff)
+        )
+
+    def dead_before(self, cutoff: datetime) -> ReferenceTokenQuerySet:
+        """Tokens revoked, or expired, before `cutoff`: what purging may delete."""
+        return self.filter(
+            models.Q(revoked_at__lt=cutoff)
+            | models.Q(revoked_at__isnull=True, expires_at__lt=cutoff)
+        )
+
     def with_status(self, status: str, now: datetime | None = None) -> ReferenceTokenQuerySet:
         if status == TokenStatus.REVOKED:
             return self.revoked()
@@ -155,7 +169,11 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
         return tokens
 
 
-class ReferenceTokenManager(models.Manager.from_queryset(ReferenceTokenQuerySet)):
+# Assigned at module level so that type checkers see the queryset's methods on the manager.
+_ReferenceTokenManagerBase = models.Manager.from_queryset(ReferenceTokenQuerySet)
+
+
+class ReferenceTokenManager(_ReferenceTokenManagerBase):
     def issue_personal(
         self,
         *,

@@ -3,7 +3,6 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from common.cli import positive_int
@@ -33,9 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         cutoff = timezone.now() - timedelta(days=options["days"])
-        dead = ReferenceToken.objects.filter(
-            Q(revoked_at__lt=cutoff) | Q(revoked_at__isnull=True, expires_at__lt=cutoff)
-        )
+        dead = ReferenceToken.objects.dead_before(cutoff)
         if options["dry_run"]:
             count = dead.count()
             self.stdout.write(
