@@ -1,7 +1,14 @@
+from urllib.parse import urlsplit
+
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
 from django.views.decorators.http import require_GET
+
+# Pages that `next` must never name: sending a signed-in person back to them is a loop.
+_NEVER_NEXT = {"login", "logout"}
 
 
 @require_GET
@@ -15,3 +22,25 @@ def home(request: HttpRequest) -> HttpResponseRedirect:
 def profile(request: HttpRequest) -> HttpResponseRedirect:
     # The profile shell has one section so far: Security → Tokens.
     return redirect("token_list")
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in, whose `next` never leads back to signing in or out.
+
+    A signed-in person at /login/?next=/login/ was redirected to the page they were on, which
+    Django refuses with an exception (a 500); they now go where a plain sign-in sends them.
+    """
+
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def get_redirect_url(self) -> str:
+        url = super().get_redirect_url()  # empty unless of this site
+        if not url.isprintable():  # control characters: never a link anyone followed
+            return ""
+        try:
+            if url and resolve(urlsplit(url).path).url_name in _NEVER_NEXT:
+                return ""
+        except Resolver404:
+            pass
+        return url

@@ -140,3 +140,39 @@ def test_the_lock_ends_after_the_cool_off(alice):
 @pytest.mark.parametrize("password", ["", "x" * 5000, "pässwörd ✓"])
 def test_odd_passwords_are_refused_without_an_error(alice, password):
     assert attempt(Client(), "alice", password).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "/login/",
+        "/login/?next=/login/",
+        "/logout/",
+        "https://evil.example/",
+        "//evil.example/",
+        "\x00",
+        "/\x00",
+        "javascript:alert(1)",
+    ],
+)
+def test_a_signed_in_person_is_never_sent_round_in_circles_or_away(alice, next_url):
+    client = Client()
+    client.force_login(alice)
+    response = client.get(LOGIN, {"next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert client.get("/", follow=True).redirect_chain[-1][0] == "/profile/security/tokens/"
+
+
+def test_a_signed_in_person_still_follows_a_next_of_this_site(alice):
+    client = Client()
+    client.force_login(alice)
+    response = client.get(LOGIN, {"next": "/profile/security/tokens/new/"})
+    assert response["Location"] == "/profile/security/tokens/new/"
+
+
+def test_signing_in_with_next_pointing_at_sign_in_lands_on_the_tokens(alice):
+    response = Client().post(
+        LOGIN, {"username": "alice", "password": PASSWORD, "next": "/login/"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == "/profile/security/tokens/"
