@@ -40,6 +40,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the database: a NUL in an admin address is refused (common/).
+    "common.middleware.AdminQueryGuardMiddleware",
+    # A view that finds the database gone answers the portal's 503 page (config.urls has the
+    # same for failures outside views).
+    "common.middleware.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
