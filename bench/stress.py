@@ -38,7 +38,7 @@ from bench.run import _free_port  # noqa: E402
 
 FORM_KEY_RE = re.compile(r'name="form_key" value="([^"]+)"')
 SEEN_RE = re.compile(r'name="seen_rotated_at"(?: value="([^"]*)")?')
-SECRET_RE = re.compile(r'id="shown-once-value"[^>]*value="([^"]+)"', re.S)
+SECRET_RE = re.compile(r'id="shown-once-value"[^>]*>\s*([^<\s]+)\s*</textarea>', re.S)
 CSRF = secrets.token_hex(16)  # 32 characters: a CSRF secret this client makes and sends twice
 
 
