@@ -94,8 +94,8 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
             )
             self.message_user(request, f"Issued service token {token.masked} for {app.name}.")
             return self._render_token_created(request, app, issued)
-        if form.is_resubmission:
-            self.message_user(request, form.errors["form_key"][0], messages.WARNING)
+        if form.resubmission:
+            self.message_user(request, form.resubmission, messages.WARNING)
             return HttpResponseRedirect(change_url)
         return object_page(
             self,

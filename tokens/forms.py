@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -74,7 +74,7 @@ class RowMultipleChoiceField(forms.ModelMultipleChoiceField):
                     code="invalid_choice",
                     params={"value": pk},
                 )
-        return super()._check_values(value)
+        return super()._check_values(value)  # type: ignore[misc]  # a hook the stubs omit
 
 
 # Lifetimes offered as one click, as the token pages people know do; longer ones than the
@@ -159,7 +159,10 @@ class IssueTokenForm(forms.Form):
 
     def __init__(self, data: Any = None, *, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
+        if not isinstance(request.user, User):  # the views that issue require sign-in
+            raise PermissionDenied
         self.request = request
+        self.issuer: User = request.user
         if not self.is_bound:
             self.initial.setdefault("form_key", new_form_key(request))
 
@@ -169,10 +172,6 @@ class IssueTokenForm(forms.Form):
     def issue(self, expires_at: datetime) -> IssuedToken:
         raise NotImplementedError
 
-    @property
-    def issuer(self) -> User:
-        return self.request.user
-
     def clean_form_key(self) -> str:
         key = form_key_of(self.request, self.cleaned_data["form_key"])
         if key is None:
@@ -180,7 +179,8 @@ class IssueTokenForm(forms.Form):
         return key
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         day: date | None = cleaned.get("expires_at")
         error = expiry_day_error(self.chosen_application(), day) if day is not None else None
         if error:
@@ -188,9 +188,11 @@ class IssueTokenForm(forms.Form):
         return cleaned
 
     @property
-    def is_resubmission(self) -> bool:
-        """Sent before, stale, or of another session: answered with a warning, never issued."""
-        return self.has_error("form_key")
+    def resubmission(self) -> str | None:
+        """Why this post is answered as a resubmission (sent before, stale, of another
+        session) rather than issued or shown with field errors; None when it is not one."""
+        errors = self.errors.get("form_key") if self.is_bound else None
+        return " ".join(str(error) for error in errors) if errors else None
 
     # Error reports (DEBUG pages, mails to ADMINS) show no local of this frame: one is the token.
     @method_decorator(sensitive_variables("issued"))
@@ -236,7 +238,8 @@ class PersonalTokenForm(IssueTokenForm):
 
     def __init__(self, data: Any = None, *, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(data, request=request, **kwargs)
-        self.fields["application"].queryset = TrustedApplication.objects.issuable_by(request.user)
+        application = cast(forms.ModelChoiceField, self.fields["application"])
+        application.queryset = TrustedApplication.objects.issuable_by(self.issuer)
         self.fields["expires_at"].required = False
         self.fields["expires_at"].error_messages["invalid"] = "Enter a date, such as 2027-01-31."
         self.fields["scopes"].required = True
@@ -289,7 +292,9 @@ class ServiceTokenForm(IssueTokenForm):
         self.fields["expires_at"].widget.attrs.update(
             min=first_expiry_day().isoformat(), max=last_expiry_day(application).isoformat()
         )
-        self.fields["scopes"].queryset = application.allowed_scopes.all()
+        cast(
+            forms.ModelMultipleChoiceField, self.fields["scopes"]
+        ).queryset = application.allowed_scopes.all()
 
     def chosen_application(self) -> TrustedApplication:
         return self.application

@@ -184,8 +184,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
     issued = form.save() if form.is_valid() else None
     if issued is not None:
         return _render_shown_once(request, issued)
-    if form.is_resubmission:
-        messages.warning(request, form.errors["form_key"][0])
+    if form.resubmission:
+        messages.warning(request, form.resubmission)
         return redirect("token_list")
     return _render_form(request, form, status=400)
 
@@ -202,7 +202,7 @@ def _render_form_step(request: HttpRequest) -> HttpResponse:
     if application is not None:
         expires_at, expires_in, note = clamped_expiry(application, expires_at, expires_in)
         if "select_all_scopes" in data:
-            scopes = [scope.pk for scope in application.allowed_scopes.all()]
+            scopes = [str(scope.pk) for scope in application.allowed_scopes.all()]
     initial = {
         "application": application.pk if application else None,
         "description": data.get("description", ""),

@@ -45,4 +45,4 @@ class RotateSecretForm(forms.Form):
     @property
     def refusal(self) -> str:
         errors = self.non_field_errors() or self.errors.get("seen_rotated_at") or [OUT_OF_DATE]
-        return " ".join(errors)
+        return " ".join(str(error) for error in errors)
