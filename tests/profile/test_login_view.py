@@ -176,3 +176,10 @@ def test_signing_in_with_next_pointing_at_sign_in_lands_on_the_tokens(alice):
         LOGIN, {"username": "alice", "password": PASSWORD, "next": "/login/"}, follow=True
     )
     assert response.redirect_chain[-1][0] == "/profile/security/tokens/"
+
+
+@pytest.mark.parametrize(("username", "password"), [("ali\x00ce", PASSWORD), ("alice", "pass\x00")])
+def test_a_nul_in_the_sign_in_form_is_refused_beside_its_field(alice, username, password):
+    response = attempt(Client(), username, password)
+    assert response.status_code == 200
+    assert b"Null characters are not allowed." in response.content

@@ -468,3 +468,10 @@ def test_a_burst_of_forms_of_one_session_issues_once_each_and_never_again(
     again = race(lambda i: same_browser(alice_client).post(URL, forms[i]).status_code, n=10)
     assert again == [302] * 10
     assert ReferenceToken.objects.count() == 10
+
+
+@pytest.mark.parametrize("field", ["description", "expires_at", "expires_in", "application"])
+def test_a_nul_in_any_field_is_refused_without_a_query_error(alice_client, sync_app, field):
+    response = create(alice_client, sync_app, **{field: "a\x00b"})
+    assert response.status_code == 400
+    assert ReferenceToken.objects.count() == 0
