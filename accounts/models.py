@@ -46,6 +46,14 @@ class User(AbstractUser):
         help_text="Set for the system user of a trusted application; such a user cannot sign in.",
     )
 
+    # Expiry notices may be turned off; security notices (a token created for this account, or
+    # revoked by someone else) always go.
+    notify_expiry = models.BooleanField(
+        "expiry notices",
+        default=True,
+        help_text="E-mail me 7 days and 1 day before one of my tokens expires.",
+    )
+
     objects = PortalUserManager()
 
     class Meta(AbstractUser.Meta):

@@ -10,4 +10,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("profile/security/", views.profile, name="profile_security"),
+    path("profile/notifications/", views.notifications, name="notifications"),
 ]

@@ -1,11 +1,23 @@
 from urllib.parse import urlsplit
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponseRedirect
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.models import User
+
+
+class NotificationsForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["notify_expiry"]
+        labels = {"notify_expiry": "Tell me before my tokens expire"}
+
 
 # Pages that `next` must never name: sending a signed-in person back to them is a loop.
 _NEVER_NEXT = {"login", "logout"}
@@ -44,3 +56,16 @@ class SignInView(auth_views.LoginView):
         except Resolver404:
             pass
         return url
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    """Profile → Notifications: expiry notices can be turned off; security notices cannot."""
+    data = request.POST if request.method == "POST" else None  # an unticked box sends nothing
+    form = NotificationsForm(data, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your notification settings were saved.")
+        return redirect("notifications")
+    return render(request, "accounts/notifications.html", {"form": form})

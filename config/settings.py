@@ -158,6 +158,17 @@ TOKEN_MAX_LIFETIME_DAYS = env.int("TOKEN_MAX_LIFETIME_DAYS", default=365)
 # last_used_at is written at most once per this many seconds per token.
 TOKEN_LAST_USED_INTERVAL = env.int("TOKEN_LAST_USED_INTERVAL", default=60)
 
+# Mail: the owners' notices (tokens/notices.py). EMAIL_URL as django-environ reads it, e.g.
+# smtp+tls://user:password@smtp.example.com:587; the default prints messages on the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Token portal <noreply@localhost>")
+# Also told about every service token's notices (expiring, revoked by someone else); optional.
+OPERATIONS_EMAIL = env.str("OPERATIONS_EMAIL", default="")
+
+# Sudo mode: creating or rotating a credential asks for the password again once the last
+# confirmation (or sign-in) is older than this many seconds.
+REAUTH_MAX_AGE = env.int("REAUTH_MAX_AGE", default=15 * 60)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

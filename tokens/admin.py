@@ -8,20 +8,24 @@ from datetime import UTC, timedelta
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
-from common.http import remote_address
+from accounts.sudo import admin_confirmation_needed
+from common.http import no_store, remote_address
 from common.ids import is_row_id
+from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, new_form_key, used_once
 from tokens.admin_forms import RevokeForm
 from tokens.format import display_hint, is_well_formed
 from tokens.models import EXPIRING_SOON, ReferenceToken, TokenEvent, TokenKind, TokenStatus
@@ -36,6 +40,11 @@ _HINT_RE = re.compile(r"^(?:enrt_)?(?:…|\.\.\.)?([0-9A-Fa-f]{4})$")
 
 def may_revoke(request: HttpRequest) -> bool:
     return request.user.is_active and request.user.may_revoke_any_token
+
+
+def may_rotate(request: HttpRequest) -> bool:
+    # Rotating makes a credential: the same people who may issue service tokens.
+    return request.user.is_instance_admin
 
 
 def _when(moment, empty: str = "—") -> str:
@@ -236,6 +245,8 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         "revoked_at",
         "revoked_by",
         "revocation_reason",
+        "rotated_from_link",
+        "rotated_to_link",
         "events_link",
     ]
     readonly_fields = fields
@@ -332,6 +343,14 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         url = reverse("admin:tokens_tokenevent_changelist") + f"?token__id__exact={token.pk}"
         return format_html('<a href="{}">Events of this token</a>', url)
 
+    @admin.display(description="replaces")
+    def rotated_from_link(self, token: ReferenceToken) -> str:
+        return _token_link(token.rotated_from)
+
+    @admin.display(description="replaced by")
+    def rotated_to_link(self, token: ReferenceToken) -> str:
+        return _token_link(token.replacement)
+
     def tokens_to_revoke(self, queryset: QuerySet[ReferenceToken]) -> QuerySet[ReferenceToken]:
         return queryset
 
@@ -341,6 +360,11 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
                 "<path:object_id>/revoke/",
                 self.admin_site.admin_view(self.revoke_view),
                 name="tokens_referencetoken_revoke",
+            ),
+            path(
+                "<path:object_id>/rotate/",
+                self.admin_site.admin_view(self.rotate_view),
+                name="tokens_referencetoken_rotate",
             ),
             *super().get_urls(),
         ]
@@ -373,9 +397,81 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
             hidden=[("next", next_url)],
         )
 
+    @method_decorator(sensitive_variables("issued"))
+    def rotate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Replace one live token by a new one with the same facts, shown once (any token)."""
+        if not may_rotate(request):
+            raise PermissionDenied
+        token = self.get_object(request, object_id)
+        if token is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        change_url = reverse("admin:tokens_referencetoken_change", args=[quote(token.pk)])
+        next_url = safe_next(request, change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": token,
+            "change_url": change_url,
+            "next_url": next_url,
+        }
+        if request.method != "POST":
+            context.update(
+                title=f"Rotate token {token.masked}?",
+                form_key=new_form_key(request),
+                unusable_reason=token.unusable_reason(),
+            )
+            return TemplateResponse(request, "admin/tokens/referencetoken/rotate.html", context)
+        key = form_key_of(request, request.POST.get("form_key", ""))
+        if key is None:
+            self.message_user(request, STALE, messages.WARNING)
+            return HttpResponseRedirect(next_url)
+        confirm = admin_confirmation_needed(
+            self, request, token, action=f"rotate the token {token.masked}"
+        )
+        if confirm is not None:
+            return confirm
+        try:
+            with used_once(key):
+                issued = token.rotate(by=request.user, ip=remote_address(request))
+        except FormKeyUsed:
+            self.message_user(request, ALREADY_USED, messages.WARNING)
+            return HttpResponseRedirect(next_url)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(next_url)
+        new = issued.token
+        # The hints only: the admin history must never hold a token.
+        self.log_change(request, token, f"Rotated: replaced by {new.masked}.")
+        self.message_user(
+            request,
+            f"Rotated token {token.masked}: its replacement is {new.masked}.",
+            messages.SUCCESS,
+        )
+        context.update(
+            title="Token rotated",
+            token=new,
+            plaintext=issued.plaintext,
+            scopes=" ".join(s.name for s in new.scopes.all()),
+            new_url=reverse("admin:tokens_referencetoken_change", args=[quote(new.pk)]),
+        )
+        return no_store(
+            TemplateResponse(request, "admin/tokens/referencetoken/rotated.html", context)
+        )
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "may_revoke": self.has_revoke_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "may_revoke": self.has_revoke_permission(request),
+            "may_rotate": may_rotate(request),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+def _token_link(token: ReferenceToken | None) -> str:
+    if token is None:
+        return "—"
+    url = reverse("admin:tokens_referencetoken_change", args=[quote(token.pk)])
+    return format_html('<a href="{}">{}</a>', url, token.masked)
 
 
 class ActorFilter(admin.SimpleListFilter):

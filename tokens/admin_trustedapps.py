@@ -15,9 +15,10 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
-from tokens.admin import may_revoke
+from tokens.admin import may_revoke, may_rotate
 from tokens.forms import ServiceTokenForm
 from tokens.models import IssuedToken, ReferenceToken, live_token_count
 from trustedapps.admin import TrustedApplicationAdmin
@@ -55,6 +56,7 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
                 all_tokens_url=reverse("admin:tokens_referencetoken_changelist")
                 + f"?application__id__exact={app.pk}",
                 may_revoke=may_revoke(request),
+                may_rotate=may_rotate(request),
             )
         return super().change_view(request, object_id, form_url, context)
 
@@ -85,15 +87,19 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
             return HttpResponseRedirect(change_url)
         post = request.POST if request.method == "POST" else None
         form = ServiceTokenForm(post, request=request, application=app)
-        issued = form.save() if form.is_valid() else None
-        if issued is not None:
-            # The hint only: the admin history must never hold the token.
-            token = issued.token
-            self.log_change(
-                request, app, f"Issued service token {token.masked} ({token.description})."
-            )
-            self.message_user(request, f"Issued service token {token.masked} for {app.name}.")
-            return self._render_token_created(request, app, issued)
+        if form.is_valid():
+            action = f"create an application token for {app.name}"
+            confirm = admin_confirmation_needed(self, request, app, action=action)
+            if confirm is not None:
+                return confirm  # sudo mode: the password again, then this form goes on
+            issued = form.save()
+            if issued is not None:
+                # The hint only: the admin history must never hold the token.
+                token = issued.token
+                issued_what = f"service token {token.masked} ({token.description})"
+                self.log_change(request, app, f"Issued {issued_what}.")
+                self.message_user(request, f"Issued service token {token.masked} for {app.name}.")
+                return self._render_token_created(request, app, issued)
         if form.resubmission:
             self.message_user(request, form.resubmission, messages.WARNING)
             return HttpResponseRedirect(change_url)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, InterfaceError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -371,6 +372,54 @@ def token_self_view(request: HttpRequest) -> HttpResponse:
             "last_used_at": _iso(active.last_used_at),
             "jti": str(active.id),
         }
+    )
+
+
+def _expires_in_days(params: dict[str, object]) -> int | None:
+    value = params.get("expires_in_days")
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 5:
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 99999:
+        raise BadRequest("expires_in_days must be a whole number of days, at least 1.")
+    return value
+
+
+@public_endpoint("POST")
+@sensitive_variables()
+def token_rotate_self_view(request: HttpRequest) -> HttpResponse:
+    """The token of the request rotates itself: a new token, shown once; this one is revoked."""
+    token = _holder_token(request)
+    if not token:
+        return _invalid_token(error=False)
+    days = _expires_in_days(_body_params(request))
+    found = None
+    if is_well_formed(token):
+        found = ReferenceToken.objects.matching(token).only("pk").first()
+    if found is None:
+        return _invalid_token(error=True)
+    try:
+        issued = ReferenceToken.objects.rotate(
+            found.pk, by=None, ip=remote_address(request), expires_in_days=days
+        )
+    except ValidationError as error:
+        # The holder may learn why their own token cannot be rotated (revoked, expired...).
+        code = "invalid_token" if getattr(error, "code", None) == "not_live" else "invalid_request"
+        return _error(400, code, " ".join(error.messages))
+    new = issued.token
+    return JsonResponse(
+        {
+            "token": issued.plaintext,
+            "token_type": "Bearer",
+            "token_kind": new.kind,
+            "application": new.application.application_uri,
+            "scopes": sorted(scope.name for scope in new.scopes.all()),
+            "expires_at": _iso(new.expires_at),
+            "jti": str(new.pk),
+            "rotated_from": str(found.pk),
+        },
+        status=201,
     )
 
 

@@ -7,5 +7,6 @@ urlpatterns = [
     path("connect/revocation", api.revocation_view, name="revocation"),
     path(".well-known/oauth-authorization-server", api.metadata_view, name="oauth-metadata"),
     path("api/tokens/self", api.token_self_view, name="token-self"),
+    path("api/tokens/self/rotate", api.token_rotate_self_view, name="token-self-rotate"),
     path("healthz", api.healthz_view, name="healthz"),
 ]

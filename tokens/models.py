@@ -16,10 +16,12 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
 from tokens.format import display_hint, hash_token, make_token
-from tokens.status import TokenFacts, TokenState, evaluate
+from tokens.status import Inactive, TokenFacts, TokenState, evaluate
 from trustedapps.models import Scope, TokenPolicy, TrustedApplication
 
 DESCRIPTION_MAX_LENGTH = 128
+# The revocation reason of a token replaced by rotation.
+ROTATED = "rotated"
 # The reasons the portal itself records (the owner in the profile, the holder at the revocation
 # URL); a reason a person typed is shown as theirs.
 REVOKED_BY_OWNER = "Revoked by its owner in the portal"
@@ -37,6 +39,13 @@ class TokenStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     EXPIRED = "expired", "Expired"
     REVOKED = "revoked", "Revoked"
+
+
+class ExpiryNotice(models.TextChoices):
+    """The notices before a token expires, in the order they are sent."""
+
+    WEEK = "7d", "Expires in 7 days"
+    DAY = "1d", "Expires tomorrow"
 
 
 @dataclass(frozen=True)
@@ -166,6 +175,8 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
                 )
                 for t in tokens
             )
+            if tokens:
+                transaction.on_commit(lambda: _notices().tokens_revoked(tokens, by, reason))
         return tokens
 
 
@@ -243,6 +254,64 @@ class ReferenceTokenManager(_ReferenceTokenManagerBase):
             ip=ip,
         )
 
+    @method_decorator(sensitive_variables())
+    def rotate(
+        self,
+        token_id: int,
+        *,
+        by: User | None,
+        ip: str | None = None,
+        expires_in_days: int | None = None,
+    ) -> IssuedToken:
+        now = timezone.now()
+        with transaction.atomic():
+            # The lock comes first and the checks read the locked row, never an earlier copy.
+            old = (
+                self.select_for_update(of=("self",))
+                .select_related("user", "application")
+                .get(pk=token_id)
+            )
+            reason = old.unusable_reason(now)
+            if reason:
+                raise refuse(None, f"Token {old.masked} cannot be rotated. {reason}", "not_live")
+            if expires_in_days is not None and expires_in_days > (
+                old.application.max_token_lifetime.days
+            ):
+                raise refuse(
+                    "expires_at",
+                    f"{old.application.name} allows tokens of at most "
+                    f"{old.application.max_token_lifetime.days} days.",
+                    "expiry_too_far",
+                )
+            # Revoked first, then issued: a failure in between rolls both back, and the old token
+            # is never left revoked without a replacement.
+            self.filter(pk=old.pk).update(revoked_at=now, revoked_by=by, revocation_reason=ROTATED)
+            plaintext = make_token()
+            new = self.create(
+                kind=old.kind,
+                user=old.user,
+                application=old.application,
+                created_by=by or old.created_by,
+                description=old.description,
+                token_hash=hash_token(plaintext),
+                hint=display_hint(plaintext),
+                created_at=now,
+                expires_at=old.replacement_expiry(now, expires_in_days),
+                rotated_from=old,
+            )
+            new.scopes.set(old.kept_scopes())
+            TokenEvent.objects.create(
+                token=old,
+                new_token=new,
+                action=TokenEvent.Action.ROTATED,
+                actor=by,
+                ip=ip,
+                detail=f"Rotated: {old.masked} replaced by {new.masked}",
+            )
+            old.revoked_at, old.revoked_by, old.revocation_reason = now, by, ROTATED
+            transaction.on_commit(lambda: _notices().token_rotated(old, new, by))
+        return IssuedToken(token=new, plaintext=plaintext)
+
     # Error reports (DEBUG pages, mails to ADMINS) show no local of this frame: one is the token.
     @method_decorator(sensitive_variables())
     def _issue(
@@ -284,7 +353,16 @@ class ReferenceTokenManager(_ReferenceTokenManagerBase):
             TokenEvent.objects.create(
                 token=token, action=TokenEvent.Action.ISSUED, actor=created_by, ip=ip
             )
+            if kind == TokenKind.PERSONAL:
+                transaction.on_commit(lambda: _notices().token_created(token))
         return IssuedToken(token=token, plaintext=plaintext)
+
+
+def _notices():
+    # The notices module reads these models; imported when first needed, not at module level.
+    from tokens import notices
+
+    return notices
 
 
 def _policy_refusal(application: TrustedApplication) -> str:
@@ -364,6 +442,20 @@ class ReferenceToken(models.Model):
         editable=False,
     )
     revocation_reason = models.CharField(max_length=200, blank=True, editable=False)
+    # The token this one replaced; its reverse, `rotated_to`, is the replacement. One-to-one, so
+    # the database itself refuses a second replacement of the same token.
+    rotated_from = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rotated_to",
+        editable=False,
+    )
+    # The last expiry notice sent (notify_expiring_tokens): its stage, for exactly-once sending.
+    expiry_notice = models.CharField(
+        max_length=8, choices=ExpiryNotice.choices, blank=True, default="", editable=False
+    )
 
     objects = ReferenceTokenManager()
 
@@ -458,6 +550,66 @@ class ReferenceToken(models.Model):
             scopes=tuple(scope.name for scope in self.scopes.all() if scope.pk in allowed),
         )
 
+    def unusable_reason(self, now: datetime | None = None) -> str | None:
+        """Why this token cannot be used (or rotated) now, in a sentence; None when it can.
+
+        The one status rule decides (`state_at`); this only words it for a person.
+        """
+        state = self.state_at(now or timezone.now())
+        if state.is_active:
+            return None
+        if state.reason == Inactive.REVOKED and self.revocation_reason == ROTATED:
+            return "It was already rotated: use (or rotate) its replacement."
+        if state.reason == Inactive.REVOKED:
+            return "It is revoked."
+        if state.reason == Inactive.EXPIRED:
+            return "It has expired."
+        return f"It is suspended: {state.explanation}."
+
+    def kept_scopes(self) -> list[Scope]:
+        """Its scopes that its application still allows: what a replacement carries."""
+        allowed = {scope.pk for scope in self.application.allowed_scopes.all()}
+        return [scope for scope in self.scopes.all() if scope.pk in allowed]
+
+    def replacement_expiry(self, now: datetime, days: int | None = None) -> datetime:
+        """The same lifetime as this token (or `days`), never past its application's longest."""
+        longest = self.application.max_token_lifetime
+        if days is not None:
+            lifetime = timedelta(days=days)
+        elif self.expires_at is not None:
+            lifetime = self.expires_at - self.created_at
+        else:
+            lifetime = self.application.default_token_lifetime
+        return now + min(lifetime, longest)
+
+    def rotate(
+        self,
+        *,
+        by: User | None,
+        ip: str | None = None,
+        expires_in_days: int | None = None,
+    ) -> IssuedToken:
+        """Replace this live token by a new one with the same facts; shown once, old one revoked.
+
+        `by` is the person who rotates (None: the token itself, or a command). Both happen in
+        one transaction, the old row locked first: of two rotations at once, the second waits,
+        then finds the token revoked and is refused, so exactly one new token comes out.
+        """
+        issued = ReferenceToken.objects.rotate(
+            self.pk, by=by, ip=ip, expires_in_days=expires_in_days
+        )
+        self.refresh_from_db(fields=["revoked_at", "revoked_by", "revocation_reason"])
+        self.__dict__.pop("state", None)
+        return issued
+
+    @property
+    def replacement(self) -> ReferenceToken | None:
+        """The token that replaced this one by rotation, if any."""
+        try:
+            return self.rotated_to
+        except ReferenceToken.DoesNotExist:
+            return None
+
     def revoke(self, *, by: User | None, reason: str = "", ip: str | None = None) -> bool:
         """Revoke now; False (and nothing recorded) when it was revoked already."""
         revoked = ReferenceToken.objects.filter(pk=self.pk).revoke(by=by, reason=reason, ip=ip)
@@ -466,12 +618,19 @@ class ReferenceToken(models.Model):
         return bool(revoked)
 
 
+class TokenEventQuerySet(models.QuerySet["TokenEvent"]):
+    def of_token(self, token: ReferenceToken) -> TokenEventQuerySet:
+        """Its own events, and the rotation that made it (recorded on the token it replaced)."""
+        return self.filter(models.Q(token=token) | models.Q(new_token=token))
+
+
 class TokenEvent(models.Model):
     """The audit trail of a token. Never holds the token itself."""
 
     class Action(models.TextChoices):
         ISSUED = "issued", "Issued"
         REVOKED = "revoked", "Revoked"
+        ROTATED = "rotated", "Rotated"
 
     token = models.ForeignKey(ReferenceToken, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=16, choices=Action.choices)
@@ -486,10 +645,28 @@ class TokenEvent(models.Model):
     at = models.DateTimeField(default=timezone.now)
     ip = models.GenericIPAddressField("from address", null=True, blank=True)
     detail = models.CharField(max_length=200, blank=True)
+    # For a rotation: the replacement (`token` is the token it replaced).
+    new_token = models.ForeignKey(
+        ReferenceToken,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the partial index below serves the lookups by replacement
+    )
+
+    objects = TokenEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["token", "-at"], name="event_token_at")]
+        indexes = [
+            models.Index(fields=["token", "-at"], name="event_token_at"),
+            models.Index(
+                fields=["new_token"],
+                name="event_new_token",
+                condition=models.Q(new_token__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.token} at {self.at:%Y-%m-%d %H:%M}"

@@ -16,4 +16,8 @@ urlpatterns = [
     path(
         "profile/security/tokens/<row_id:token_id>/revoke/", views.token_revoke, name="token_revoke"
     ),
+    path("profile/security/tokens/<row_id:token_id>/", views.token_detail, name="token_detail"),
+    path(
+        "profile/security/tokens/<row_id:token_id>/rotate/", views.token_rotate, name="token_rotate"
+    ),
 ]

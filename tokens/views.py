@@ -11,17 +11,20 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.sudo import confirmation_needed
 from common.http import no_store, remote_address
 from common.ids import is_row_id
-from common.once import form_key_of
+from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, new_form_key, used_once
 from tokens.forms import (
     CUSTOM,
     PersonalTokenForm,
@@ -39,6 +42,7 @@ from tokens.models import (
     IssuedToken,
     ReferenceToken,
     ReferenceTokenQuerySet,
+    TokenEvent,
     unexpired_condition,
 )
 from trustedapps.models import TrustedApplication
@@ -162,11 +166,23 @@ def _render_form(
     return render(request, "tokens/token_create.html", context, status=status)
 
 
-def _render_shown_once(request: HttpRequest, issued: IssuedToken) -> HttpResponse:
+def _confirm_password(request: HttpRequest, action: str) -> HttpResponse | None:
+    """Sudo mode: None when the person may go on, else the page asking for their password."""
+
+    def render_page(context: dict[str, Any], status: int) -> HttpResponse:
+        context["post_url"] = request.get_full_path()
+        return no_store(render(request, "accounts/confirm_password.html", context, status=status))
+
+    return confirmation_needed(request, render_page, action=action)
+
+
+def _render_shown_once(
+    request: HttpRequest, issued: IssuedToken, replaced: ReferenceToken | None = None
+) -> HttpResponse:
     response = render(
         request,
         "tokens/token_created.html",
-        {"token": issued.token, "plaintext": issued.plaintext},
+        {"token": issued.token, "plaintext": issued.plaintext, "replaced": replaced},
         status=201,
     )
     # The only response that ever holds the token: no cache, no back-button copy may keep it.
@@ -181,9 +197,13 @@ def token_create(request: HttpRequest) -> HttpResponse:
     if "choose_application" in request.POST or "select_all_scopes" in request.POST:
         return _render_form_step(request)
     form = PersonalTokenForm(request.POST, request=request)
-    issued = form.save() if form.is_valid() else None
-    if issued is not None:
-        return _render_shown_once(request, issued)
+    if form.is_valid():
+        confirm = _confirm_password(request, "create a personal access token")
+        if confirm is not None:
+            return confirm  # sudo mode: the password again, then this form goes on
+        issued = form.save()
+        if issued is not None:
+            return _render_shown_once(request, issued)
     if form.resubmission:
         messages.warning(request, form.resubmission)
         return redirect("token_list")
@@ -252,3 +272,55 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     else:
         messages.info(request, f"{name} was already revoked.")
     return redirect("token_list")
+
+
+@login_required
+@require_GET
+def token_detail(request: HttpRequest, token_id: int) -> HttpResponse:
+    """One token's facts and its own audit trail (including the rotation that made it)."""
+    token = get_object_or_404(
+        _own_tokens(request).select_related("revoked_by", "created_by", "rotated_from"),
+        pk=token_id,
+    )
+    events = TokenEvent.objects.of_token(token).select_related("actor", "token", "new_token")
+    context = {
+        "token": token,
+        "replacement": token.replacement,
+        "events": events[:100],
+        "unusable_reason": token.unusable_reason(),
+    }
+    return render(request, "tokens/token_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@sensitive_variables("issued")
+def token_rotate(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Replace a live token by a new one with the same facts, shown once; the old one is revoked."""
+    token = get_object_or_404(_own_tokens(request).select_related("user"), pk=token_id)
+    if request.method == "GET":
+        # The confirmation: a page without JavaScript, a panel in the token's row with htmx.
+        template = "tokens/_rotate_panel.html" if request.htmx else "tokens/token_rotate.html"
+        context = {
+            "token": token,
+            "form_key": new_form_key(request),
+            "unusable_reason": token.unusable_reason(),
+        }
+        return render(request, template, context)
+    key = form_key_of(request, request.POST.get("form_key", ""))
+    if key is None:
+        messages.warning(request, STALE)
+        return redirect("token_list")
+    confirm = _confirm_password(request, f"rotate the token “{token.description}” ({token.masked})")
+    if confirm is not None:
+        return confirm
+    try:
+        with used_once(key):
+            issued = token.rotate(by=request.user, ip=remote_address(request))
+    except FormKeyUsed:
+        messages.warning(request, ALREADY_USED)
+        return redirect("token_list")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("token_list")
+    return _render_shown_once(request, issued, replaced=token)

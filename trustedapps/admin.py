@@ -15,6 +15,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
 from trustedapps.forms import RotateSecretForm
@@ -142,7 +143,13 @@ class ResourceServerAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, server):
             raise PermissionDenied
         form = RotateSecretForm(request.POST if request.method == "POST" else None, server=server)
-        secret = form.save() if form.is_valid() else None
+        secret = None
+        if form.is_valid():
+            action = f"rotate the secret of {server.client_id}"
+            confirm = admin_confirmation_needed(self, request, server, action=action)
+            if confirm is not None:
+                return confirm  # sudo mode: the password again, then this rotation goes on
+            secret = form.save()
         if secret is not None:
             self.log_change(request, server, "Rotated the secret.")
             self.message_user(request, f"Rotated the secret of {server.client_id}.")

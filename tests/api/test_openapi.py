@@ -94,6 +94,7 @@ def test_each_operation_resolves_and_other_methods_are_405(client, db, path, met
 
 def _scenarios(token: str, server) -> list[tuple[str, str, dict, int]]:
     credentials = {"HTTP_AUTHORIZATION": basic(server.client_id, server.secret)}
+    holder = {"HTTP_X_API_KEY": token, "data": "", "content_type": FORM}
     form = {"content_type": FORM}
     return [
         ("/connect/introspect", "post", {"data": f"token={token}", **form, **credentials}, 200),
@@ -111,6 +112,17 @@ def _scenarios(token: str, server) -> list[tuple[str, str, dict, int]]:
         ("/api/tokens/self", "get", {"data": {"access_token": token}}, 400),
         ("/api/tokens/self", "get", {"HTTP_X_API_KEY": make_token()}, 401),
         ("/healthz", "get", {}, 200),
+        # Last: rotating revokes the token the scenarios above use.
+        ("/api/tokens/self/rotate", "post", {**holder, "HTTP_X_API_KEY": make_token()}, 401),
+        ("/api/tokens/self/rotate", "post", {**holder, "data": "x=" + "y" * 5000}, 413),
+        (
+            "/api/tokens/self/rotate",
+            "post",
+            {**holder, "data": "x", "content_type": "text/plain"},
+            415,
+        ),
+        ("/api/tokens/self/rotate", "post", holder, 201),
+        ("/api/tokens/self/rotate", "post", holder, 400),
     ]
 
 
@@ -139,6 +151,12 @@ def test_live_answers_match_the_spec_and_cover_every_declared_status(
             request |= {"HTTP_AUTHORIZATION": basic(orders_api.client_id, orders_api.secret)}
             if method == "get":
                 request = {"HTTP_X_API_KEY": alice_token.plaintext}
+            elif path.startswith("/api/"):
+                request = {
+                    "HTTP_X_API_KEY": alice_token.plaintext,
+                    "data": "",
+                    "content_type": FORM,
+                }
             response = getattr(client, method)(path, **request)
             _check(response, path, method)
             observed.add((path, method, str(response.status_code)))

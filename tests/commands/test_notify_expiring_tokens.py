@@ -1,7 +1,12 @@
+"""notify_expiring_tokens: each notice (7 days, tomorrow) once per token, whatever the schedule."""
+
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from tokens.models import ReferenceToken
@@ -11,23 +16,62 @@ def expire_in(issued, delta: timedelta) -> None:
     ReferenceToken.objects.filter(pk=issued.token.pk).update(expires_at=timezone.now() + delta)
 
 
-def test_it_tells_the_owner_of_a_personal_token_about_to_expire(run, alice_token):
-    expire_in(alice_token, timedelta(days=3))
-    out = run("notify_expiring_tokens", "--days", "7")
-    assert out.stdout == "Told alice@example.com about 1 token(s).\n"
+def test_it_tells_the_owner_of_a_personal_token_a_week_ahead(run, alice_token):
+    expire_in(alice_token, timedelta(days=6))
+    out = run("notify_expiring_tokens")
+    assert out.stdout == "Told alice@example.com about 1 token(s) expiring within 7 days.\n"
     [message] = mail.outbox
     assert message.to == ["alice@example.com"]
+    assert message.subject == "1 access token(s) expire within 7 days"
     assert f"enrt_…{alice_token.plaintext[-4:]}" in message.body
-    assert "laptop sync" in message.body
+    assert "laptop sync" in message.body and "Sync" in message.body
     assert alice_token.plaintext not in message.body
 
 
-def test_it_tells_the_admin_who_created_a_service_token(run, sync_service_token):
+def test_it_tells_again_the_day_before_and_then_never_again(run, alice_token):
+    expire_in(alice_token, timedelta(days=6))
+    run("notify_expiring_tokens")
+    run("notify_expiring_tokens")  # an hour later: nothing new
+    assert len(mail.outbox) == 1
+
+    expire_in(alice_token, timedelta(hours=20))
+    run("notify_expiring_tokens")
+    run("notify_expiring_tokens")
+    assert [m.subject for m in mail.outbox] == [
+        "1 access token(s) expire within 7 days",
+        "1 access token(s) expire tomorrow",
+    ]
+
+
+def test_after_missed_runs_a_token_due_tomorrow_gets_the_tomorrow_notice(run, alice_token):
+    # Nothing ran during the week: the notice that still means something is sent, once.
+    expire_in(alice_token, timedelta(hours=5))
+    run("notify_expiring_tokens")
+    run("notify_expiring_tokens")
+    assert [m.subject for m in mail.outbox] == ["1 access token(s) expire tomorrow"]
+
+
+def test_a_mail_failure_records_nothing_so_the_next_run_sends_it(run, alice_token, settings):
+    expire_in(alice_token, timedelta(days=3))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    with pytest.raises(OSError):
+        run("notify_expiring_tokens")
+    assert ReferenceToken.objects.get().expiry_notice == ""
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    run("notify_expiring_tokens")
+    assert len(mail.outbox) == 1
+
+
+def test_it_tells_the_admin_who_created_a_service_token_and_operations(
+    run, sync_service_token, settings
+):
+    settings.OPERATIONS_EMAIL = "ops@example.com"
     expire_in(sync_service_token, timedelta(days=1))
     run("notify_expiring_tokens")
-    [message] = mail.outbox
-    assert message.to == ["admin@example.com"]
-    assert "service access token for Sync" in message.body
+    assert sorted(m.to[0] for m in mail.outbox) == ["admin@example.com", "ops@example.com"]
+    assert "service access token" in mail.outbox[0].body
 
 
 def test_one_message_per_person_for_several_tokens(run, alice, sync_app):
@@ -37,6 +81,15 @@ def test_one_message_per_person_for_several_tokens(run, alice, sync_app):
     run("notify_expiring_tokens")
     [message] = mail.outbox
     assert message.body.count("enrt_…") == 3
+
+
+def test_people_who_turned_expiry_notices_off_are_not_told(run, alice, alice_token):
+    alice.notify_expiry = False
+    alice.save()
+    expire_in(alice_token, timedelta(days=3))
+    out = run("notify_expiring_tokens")
+    assert out.stdout == "No notice is due.\n"
+    assert mail.outbox == []
 
 
 @pytest.mark.parametrize("change", ["later", "revoked", "expired", "inactive_owner"])
@@ -51,13 +104,41 @@ def test_it_leaves_out_tokens_that_need_no_notice(run, alice_token, alice, chang
     else:
         alice.is_active = False
         alice.save()
-    out = run("notify_expiring_tokens", "--days", "7")
-    assert out.stdout == "No token expires within the period.\n"
+    out = run("notify_expiring_tokens")
+    assert out.stdout == "No notice is due.\n"
     assert mail.outbox == []
 
 
-def test_a_dry_run_sends_nothing(run, alice_token):
+def test_a_dry_run_sends_and_records_nothing(run, alice_token):
     expire_in(alice_token, timedelta(days=3))
     out = run("notify_expiring_tokens", "--dry-run")
-    assert out.stdout == "Would tell alice@example.com about 1 token(s).\n"
+    assert out.stdout == "Would tell alice@example.com about 1 token(s) expiring within 7 days.\n"
     assert mail.outbox == []
+    assert ReferenceToken.objects.get().expiry_notice == ""
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent runs need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_send_each_notice_once(alice, sync_app):
+    soon = timezone.now() + timedelta(days=3)
+    for _ in range(5):
+        ReferenceToken.objects.issue_personal(user=alice, application=sync_app, expires_at=soon)
+    mail.outbox.clear()  # the "token created" notices
+    barrier = threading.Barrier(2)
+
+    def run_once() -> None:
+        try:
+            barrier.wait()
+            call_command("notify_expiring_tokens", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        finally:
+            connection.close()
+
+    runs = [threading.Thread(target=run_once) for _ in range(2)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join()
+
+    told = [token for message in mail.outbox for token in message.body.split() if "enrt_…" in token]
+    assert len(told) == 5 == len(set(told))
+    assert set(ReferenceToken.objects.values_list("expiry_notice", flat=True)) == {"7d"}

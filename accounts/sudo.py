@@ -1,0 +1,120 @@
+"""Sudo mode: prove it is you (your password again) before a new credential is made.
+
+Signing in counts as a confirmation. Past `REAUTH_MAX_AGE` seconds, a POST that would make a
+token or a secret is answered with a page asking for the password; that page carries everything
+the first form held (as hidden fields), so the action goes on, with what was typed, in the request
+that confirms. The password goes through `authenticate()`, so failures count toward the same
+django-axes lockout as the sign-in page, and a locked-out person gets its 429 page.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.debug import sensitive_variables
+
+SESSION_KEY = "password_confirmed_at"
+PASSWORD_FIELD = "sudo_password"
+# Never carried over into the confirmation page: the CSRF token is the page's own, and a
+# password typed on a previous confirmation is never echoed into HTML.
+# The page's own hidden username (for password managers) is not carried either.
+_NOT_CARRIED = {"csrfmiddlewaretoken", PASSWORD_FIELD, "username"}
+WRONG_PASSWORD = "That is not your password. Try again."
+
+
+@receiver(user_logged_in)
+def _signed_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    if request is not None and hasattr(request, "session"):
+        mark_confirmed(request)
+
+
+def mark_confirmed(request: HttpRequest) -> None:
+    request.session[SESSION_KEY] = int(time.time())
+
+
+def is_recent(request: HttpRequest) -> bool:
+    confirmed = request.session.get(SESSION_KEY)
+    return isinstance(confirmed, int) and time.time() - confirmed < settings.REAUTH_MAX_AGE
+
+
+def carried_fields(request: HttpRequest) -> list[tuple[str, str]]:
+    """What the first form sent, to send again with the password."""
+    return [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in _NOT_CARRIED
+        for value in values
+    ]
+
+
+@sensitive_variables("password")
+def check_password_again(request: HttpRequest) -> str | None:
+    """Confirm with the POSTed password: None when confirmed, else the message to show."""
+    password = request.POST.get(PASSWORD_FIELD, "")
+    if not password:
+        return "Enter your password to continue."
+    user = authenticate(request, username=request.user.get_username(), password=password)
+    if user is None or user.pk != request.user.pk:
+        return WRONG_PASSWORD
+    mark_confirmed(request)
+    return None
+
+
+def confirmation_needed(
+    request: HttpRequest, render_page: Any, *, action: str
+) -> HttpResponse | None:
+    """None when the person may go on; else the page asking for the password (or the lockout).
+
+    `render_page(context, status)` renders the site's confirmation template (the profile's or
+    the admin's) with this context: `action` (what is being confirmed), `carried`, `error`.
+    """
+    if request.method != "POST" or is_recent(request):
+        return None
+    error = None
+    if PASSWORD_FIELD in request.POST:
+        error = check_password_again(request)
+        if error is None:
+            return None
+        if getattr(request, "axes_locked_out", False):
+            # AxesMiddleware turns this request into its lockout page (429).
+            return HttpResponse(status=429)
+    context = {"action": action, "carried": carried_fields(request), "error": error}
+    return render_page(context, 403 if error else 200)
+
+
+def admin_confirmation_needed(
+    model_admin: Any, request: HttpRequest, obj: Any, *, action: str
+) -> HttpResponse | None:
+    """`confirmation_needed` for a page of the Django admin under one object."""
+    from django.contrib.admin.utils import quote
+    from django.template.response import TemplateResponse
+    from django.urls import reverse
+
+    opts = model_admin.opts
+    change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
+
+    def render_page(context: dict[str, Any], status: int) -> HttpResponse:
+        response = TemplateResponse(
+            request,
+            "admin/confirm_password.html",
+            {
+                **model_admin.admin_site.each_context(request),
+                **context,
+                "title": "Confirm your password",
+                "opts": opts,
+                "original": obj,
+                "change_url": change_url,
+                "post_url": request.get_full_path(),
+            },
+            status=status,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return confirmation_needed(request, render_page, action=action)

@@ -1,0 +1,62 @@
+"""Profile → a token: its facts and its own audit events; bob never sees alice's."""
+
+from django.utils import timezone
+
+from tokens.models import ReferenceToken
+
+
+def detail_url(token) -> str:
+    return f"/profile/security/tokens/{token.pk}/"
+
+
+def test_it_shows_the_facts_and_the_events_of_the_token(alice_client, alice_token, admin_user):
+    token = alice_token.token
+    now = timezone.now()
+    ReferenceToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip="198.51.100.4")
+    token.revoke(by=admin_user, reason="leaked", ip="192.0.2.1")
+
+    response = alice_client.get(detail_url(token))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert token.masked in page and "laptop sync" in page and "Sync" in page
+    assert "198.51.100.4" in page  # where it was last used from
+    assert "Revoked: leaked" in page and "192.0.2.1" in page
+    assert "by admin: leaked" in page
+    assert [e.action for e in response.context["events"]] == ["revoked", "issued"]
+    assert alice_token.plaintext not in page
+
+
+def test_a_rotated_token_links_to_its_replacement_and_back(alice_client, alice_token, alice):
+    old = alice_token.token
+    new = old.rotate(by=alice).token
+
+    old_page = alice_client.get(detail_url(old)).content.decode()
+    new_page = alice_client.get(detail_url(new)).content.decode()
+
+    assert f'href="/profile/security/tokens/{new.pk}/"' in old_page
+    assert f"Rotated: replaced by {new.masked}" in old_page
+    assert f'href="/profile/security/tokens/{old.pk}/"' in new_page
+    assert f"Created by rotating {old.masked}" in new_page
+
+
+def test_the_page_costs_the_same_queries_whatever_the_events(
+    alice_client, alice_token, alice, django_assert_max_num_queries
+):
+    for _ in range(5):
+        alice_token = alice_token.token.rotate(by=alice)
+    with django_assert_max_num_queries(14):
+        alice_client.get(detail_url(alice_token.token))
+
+
+def test_another_persons_token_is_not_found(bob_client, alice_token):
+    assert bob_client.get(detail_url(alice_token.token)).status_code == 404
+
+
+def test_a_service_token_is_not_found_in_the_profile(alice_client, sync_service_token):
+    assert alice_client.get(detail_url(sync_service_token.token)).status_code == 404
+
+
+def test_the_row_links_to_the_page(alice_client, alice_token):
+    response = alice_client.get("/profile/security/tokens/")
+    assert f'href="{detail_url(alice_token.token)}"'.encode() in response.content

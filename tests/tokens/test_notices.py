@@ -1,0 +1,152 @@
+"""Owners are told by e-mail what happens to their tokens: never the token itself."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.api.conftest import FORM
+from tokens.models import ReferenceToken
+
+# Notices are sent once the change is committed: these tests commit, as the portal does.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_personal_token_created_in_the_browser_is_announced(alice, sync_app, read_scope):
+    client = Client()
+    client.force_login(alice)
+    client.get("/profile/security/tokens/new/")
+    form_key = client.get("/profile/security/tokens/new/").context["form"].initial["form_key"]
+    response = client.post(
+        "/profile/security/tokens/new/",
+        {
+            "application": sync_app.pk,
+            "description": "backup",
+            "expires_at": (timezone.now() + timedelta(days=5)).date().isoformat(),
+            "scopes": [read_scope.pk],
+            "form_key": form_key,
+        },
+    )
+    assert response.status_code == 201
+    plaintext = response.context["plaintext"]
+
+    [message] = mail.outbox
+    assert message.to == ["alice@example.com"]
+    assert message.subject == "A personal access token was created for your account"
+    assert f"enrt_…{plaintext[-4:]}" in message.body
+    assert "backup" in message.body and "Sync" in message.body
+    assert plaintext not in message.body
+
+
+def test_a_personal_token_created_by_a_command_is_announced(alice, sync_app):
+    call_command(
+        "issue_token", "personal", "--user", "alice", "--app", "com.example/sync", stdout=None
+    )
+    [message] = mail.outbox
+    assert message.to == ["alice@example.com"]
+    token = ReferenceToken.objects.get()
+    assert token.masked in message.body
+
+
+def test_a_service_token_is_not_announced_as_created(sync_service_token):
+    assert mail.outbox == []
+
+
+def test_revoked_by_an_administrator_tells_the_owner_who_and_why(alice_token, admin_user):
+    mail.outbox.clear()
+    alice_token.token.revoke(by=admin_user, reason="leaked in a public repository")
+
+    [message] = mail.outbox
+    assert message.to == ["alice@example.com"]
+    assert message.subject == "1 access token(s) of yours were revoked"
+    assert "revoked by admin" in message.body
+    assert "leaked in a public repository" in message.body
+    assert alice_token.token.masked in message.body
+    assert alice_token.plaintext not in message.body
+
+
+def test_revoked_by_a_command_tells_the_owner(alice_token):
+    mail.outbox.clear()
+    call_command("revoke_token", str(alice_token.token.pk), "--reason", "offboarding", stdout=None)
+    [message] = mail.outbox
+    assert "a command on the server" in message.body
+    assert "offboarding" in message.body
+
+
+def test_revoked_by_its_holder_tells_the_owner(client, alice_token):
+    mail.outbox.clear()
+    response = client.post(
+        "/connect/revocation", f"token={alice_token.plaintext}", content_type=FORM
+    )
+    assert response.status_code == 200
+    [message] = mail.outbox
+    assert message.to == ["alice@example.com"]
+    assert "whoever holds the token" in message.body
+    assert alice_token.plaintext not in message.body
+
+
+def test_revoking_your_own_token_sends_nothing(alice_token, alice):
+    mail.outbox.clear()
+    alice_token.token.revoke(by=alice, reason="no longer needed")
+    assert mail.outbox == []
+
+
+def test_a_revoked_service_token_tells_its_creator_and_operations(
+    sync_service_token, carol, settings
+):
+    settings.OPERATIONS_EMAIL = "ops@example.com"
+    sync_service_token.token.revoke(by=carol, reason="job retired")
+    assert sorted(m.to[0] for m in mail.outbox) == ["admin@example.com", "ops@example.com"]
+
+
+def test_a_rotation_tells_the_owner_about_the_replacement(alice_token, admin_user):
+    mail.outbox.clear()
+    new = alice_token.token.rotate(by=admin_user)
+
+    [message] = mail.outbox
+    assert message.to == ["alice@example.com"]
+    assert message.subject == f"Access token {alice_token.token.masked} was rotated"
+    assert "rotated by admin" in message.body
+    assert new.token.masked in message.body
+    assert new.plaintext not in message.body and alice_token.plaintext not in message.body
+
+
+def test_a_mail_server_that_fails_never_undoes_or_breaks_a_rotation(alice_token, alice, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+
+    new = alice_token.token.rotate(by=alice)
+
+    assert ReferenceToken.objects.get(pk=new.token.pk).revoked_at is None
+    assert alice_token.token.revoked_at is not None
+
+
+def test_revoking_many_tokens_costs_the_same_queries_as_revoking_two(alice, sync_app, admin_user):
+
+    def queries_to_revoke(count: int) -> int:
+        for _ in range(count):
+            ReferenceToken.objects.issue_personal(
+                user=alice, application=sync_app, expires_at=timezone.now() + timedelta(days=3)
+            )
+        with CaptureQueriesContext(connection) as captured:
+            ReferenceToken.objects.filter(revoked_at__isnull=True).revoke(by=admin_user)
+        return len(captured)
+
+    assert queries_to_revoke(2) == queries_to_revoke(10)
+    assert len([m for m in mail.outbox if "revoked" in m.subject]) == 2
+
+
+def test_a_notice_links_to_the_tokens_page_when_the_portal_knows_its_address(
+    alice, sync_app, settings
+):
+    settings.PORTAL_BASE_URL = "https://id.example.com"
+    token = ReferenceToken.objects.issue_personal(
+        user=alice, application=sync_app, expires_at=timezone.now() + timedelta(days=3)
+    ).token
+    [message] = mail.outbox
+    assert f"https://id.example.com/profile/security/tokens/{token.pk}/" in message.body

@@ -1,0 +1,176 @@
+"""Rotation: a live token is replaced by a new one with the same facts, in one transaction."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection
+from django.utils import timezone
+
+from tokens import models as token_models
+from tokens.introspection import describe
+from tokens.models import ROTATED, ReferenceToken, TokenEvent
+
+
+def test_the_new_token_keeps_the_facts_of_the_old_one(alice, alice_token, update_scope):
+    old = alice_token.token
+    issued = old.rotate(by=alice, ip="192.0.2.7")
+    new = issued.token
+
+    assert (new.kind, new.user, new.application, new.description) == (
+        old.kind,
+        old.user,
+        old.application,
+        old.description,
+    )
+    assert set(new.scopes.all()) == set(old.scopes.all())
+    assert new.rotated_from == old
+    old.refresh_from_db()
+    assert old.rotated_to == new
+    assert old.revoked_at is not None
+    assert old.revoked_by == alice
+    assert old.revocation_reason == ROTATED
+    assert describe(issued.plaintext) is not None
+    assert describe(alice_token.plaintext) is None
+
+
+def test_the_audit_trail_shows_one_rotated_event_naming_both(alice, alice_token):
+    old = alice_token.token
+    new = old.rotate(by=alice, ip="192.0.2.7").token
+
+    rotation = TokenEvent.objects.exclude(action=TokenEvent.Action.ISSUED)
+    [event] = rotation
+    assert (event.action, event.token, event.new_token) == ("rotated", old, new)
+    assert event.actor == alice
+    assert event.ip == "192.0.2.7"
+    assert old.masked in event.detail and new.masked in event.detail
+    assert list(TokenEvent.objects.of_token(new)) == [event]
+
+
+def test_the_new_expiry_is_the_old_lifetime(alice, sync_app):
+    issued = ReferenceToken.objects.issue_personal(
+        user=alice, application=sync_app, expires_at=timezone.now() + timedelta(days=10)
+    )
+    old = issued.token
+    new = old.rotate(by=alice).token
+    lifetime = old.expires_at - old.created_at
+
+    assert abs((new.expires_at - new.created_at) - lifetime) < timedelta(seconds=1)
+
+
+def test_the_new_expiry_is_capped_by_the_applications_longest_lifetime(alice, sync_app):
+    issued = ReferenceToken.objects.issue_personal(
+        user=alice, application=sync_app, expires_at=timezone.now() + timedelta(days=300)
+    )
+    sync_app.max_token_lifetime_days = 20
+    sync_app.save()
+
+    new = issued.token.rotate(by=alice).token
+
+    assert new.expires_at - new.created_at == timedelta(days=20)
+
+
+def test_a_chosen_lifetime_beyond_the_applications_longest_is_refused(alice, alice_token):
+    with pytest.raises(ValidationError, match="at most 365 days"):
+        alice_token.token.rotate(by=alice, expires_in_days=366)
+    assert ReferenceToken.objects.get().revoked_at is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("revoked", "It is revoked."),
+        ("expired", "It has expired."),
+        ("user_inactive", "suspended: its user is inactive"),
+        ("app_disabled", "suspended: the application is disabled"),
+        ("policy_none", "suspended: application policy no longer allows personal"),
+        ("scopes_gone", "suspended: the application no longer allows any of its scopes"),
+        ("rotated", "already rotated"),
+    ],
+)
+def test_a_token_that_is_not_live_is_not_rotated(alice, alice_token, sync_app, change, message):
+    token = alice_token.token
+    if change == "revoked":
+        token.revoke(by=alice)
+    elif change == "expired":
+        ReferenceToken.objects.filter(pk=token.pk).update(expires_at=timezone.now())
+    elif change == "user_inactive":
+        alice.is_active = False
+        alice.save()
+    elif change == "app_disabled":
+        sync_app.is_enabled = False
+        sync_app.save()
+    elif change == "policy_none":
+        sync_app.token_policy = "none"
+        sync_app.save()
+    elif change == "scopes_gone":
+        sync_app.allowed_scopes.clear()
+    else:
+        token.rotate(by=alice)
+    count = ReferenceToken.objects.count()
+
+    with pytest.raises(ValidationError, match=message) as refusal:
+        token.rotate(by=alice)
+
+    assert refusal.value.code == "not_live"
+    assert ReferenceToken.objects.count() == count
+
+
+def test_a_service_token_rotates_into_a_service_token_of_the_same_system_user(
+    carol, sync_service_token
+):
+    old = sync_service_token.token
+    new = old.rotate(by=carol).token
+
+    assert new.kind == "service"
+    assert new.user == old.user
+    assert new.created_by == carol
+
+
+def test_a_failure_between_revoke_and_issue_leaves_the_old_token_active(
+    alice, alice_token, monkeypatch
+):
+    # The new token's hash collides with the old one's: the insert fails after the revoke ran.
+    monkeypatch.setattr(token_models, "make_token", lambda: alice_token.plaintext)
+
+    with pytest.raises(IntegrityError):
+        alice_token.token.rotate(by=alice)
+
+    token = ReferenceToken.objects.get()
+    assert token.revoked_at is None
+    assert describe(alice_token.plaintext) is not None
+    assert not TokenEvent.objects.filter(action=TokenEvent.Action.ROTATED).exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks need PostgreSQL (SQLite locks the file)"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_rotations_at_once_make_exactly_one_new_token(alice, sync_app):
+    old = ReferenceToken.objects.issue_personal(
+        user=alice, application=sync_app, expires_at=timezone.now() + timedelta(days=30)
+    ).token
+    threads = 4
+    barrier = threading.Barrier(threads)
+    outcomes: list[str] = []
+
+    def rotate() -> None:
+        try:
+            barrier.wait()
+            ReferenceToken.objects.rotate(old.pk, by=None)
+            outcomes.append("rotated")
+        except ValidationError as error:
+            outcomes.append(error.code)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=rotate) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert sorted(outcomes) == ["not_live"] * (threads - 1) + ["rotated"]
+    assert ReferenceToken.objects.filter(rotated_from=old).count() == 1
+    assert TokenEvent.objects.filter(action=TokenEvent.Action.ROTATED).count() == 1
