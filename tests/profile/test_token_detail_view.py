@@ -45,7 +45,7 @@ def test_the_page_costs_the_same_queries_whatever_the_events(
 ):
     for _ in range(5):
         alice_token = alice_token.token.rotate(by=alice)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(8):
         alice_client.get(detail_url(alice_token.token))
 
 
