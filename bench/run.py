@@ -2,12 +2,18 @@
 """Load benchmark of the validation URL: `make bench` (BENCH_ARGS="--tokens 100000 1000000").
 
 It creates a throw-away database next to the one of DATABASE_URL (PostgreSQL; SQLite only with a
-warning), migrates it, seeds N tokens, registers a resource server, starts the portal under
-gunicorn with production settings (DEBUG off, persistent connections) on loopback, and drives
-`wrk` at 1 and 8 connections against: the introspection URL with an active token, with an unknown
-but well-formed token, with a malformed token, and a baseline view that does one indexed SELECT of
-a token row by its hash. Each case is compared with the baseline measured in the same run, at the
-same connection count: the load generator shares the cores, so only such ratios are meaningful.
+warning), migrates it, seeds N tokens, registers a resource server, starts the portal twice on
+loopback with production settings (DEBUG off, persistent connections): once as configured (the
+token cache on) and once with TOKEN_CACHE=0. It drives `wrk` against: `ceiling` (a bench-only
+JSON view without database access, through the same middleware and server), `baseline` (one
+indexed SELECT by hash), the validation URL with an active, an unknown and a malformed token
+(cached), `cold` (every check a different token, none used in the last interval), and the active
+and unknown tokens with the cache off. Ratios are to the ceiling measured in the same run.
+
+`--two-node` runs the revocation mode instead: two portal servers (separate process trees, one
+PostgreSQL) under load; changes made through one are timed until the other answers inactive.
+`--compare-servers` measures the ceiling and the cached active case under gunicorn (sync and
+gthread) and granian in one run.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import os
 import platform
 import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -39,6 +46,7 @@ wrk.method = "POST"
 wrk.body = {body}
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 {auth}
+{request}
 function done(summary, latency, requests)
   local errors = summary.errors
   io.write("BENCH_JSON " .. string.format(
@@ -46,6 +54,18 @@ function done(summary, latency, requests)
     .. '"non_2xx": %d}}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     errors.connect + errors.read + errors.write + errors.timeout, errors.status))
+end
+"""
+
+
+COLD_LUA = """
+local bodies = {{}}
+for line in io.lines("{path}") do bodies[#bodies + 1] = line end
+local next_body = {start}
+request = function()
+  local body = bodies[(next_body - 1) % #bodies + 1]
+  next_body = next_body + 1
+  return wrk.format(nil, nil, nil, body)
 end
 """
 
@@ -78,12 +98,27 @@ def main() -> None:
     print(f"Migrating the benchmark database ({connection.vendor}) ...", flush=True)
     call_command("migrate", verbosity=0)
     world = _seed_world()
+    try:
+        if args.two_node:
+            from bench.two_node import run_two_node
+
+            run_two_node(args, world, database_url, _Portal)
+        else:
+            _load(args, wrk, world, database_url, connection)
+    finally:
+        if not args.keep_database:
+            connection.close()
+            _drop_database(args, database_url)
+
+
+def _load(args, wrk, world, database_url, connection) -> None:
     cores = os.cpu_count()
     run = {
         "started_at": datetime.now(UTC).isoformat(),
         "machine": {"cores": cores, "platform": platform.platform()},
         "database": {"vendor": connection.vendor, "version": _db_version(connection)},
-        "gunicorn": {
+        "server": {
+            "server": args.server,
             "workers": args.workers,
             "threads": args.threads,
             "worker_class": args.worker_class,
@@ -96,22 +131,44 @@ def main() -> None:
     for size in sorted(args.tokens):
         print(f"\nSeeding to {size:,} tokens ...", flush=True)
         started = time.monotonic()
+        cold = _seed_cold(min(args.cold_tokens, size // 2), world)
         _seed_filler(size, world)
         connection.close()
         print(f"  done in {time.monotonic() - started:.1f} s", flush=True)
-        with _Portal(args, database_url) as portal:
-            cases = _cases(portal.url, world)
+        if args.compare_servers:
+            specs = {
+                "gunicorn-sync": {"server": "gunicorn", "worker_class": "sync", "threads": 1},
+                "gunicorn-gthread": {
+                    "server": "gunicorn",
+                    "worker_class": "gthread",
+                    "threads": max(args.threads, 4),
+                },
+                "granian": {"server": "granian", "threads": max(args.threads, 1)},
+            }
+        else:
+            specs = {"cached": {}, "uncached": {"env": {"TOKEN_CACHE": "0"}}}
+        portals = [_Portal(args, database_url, **spec) for spec in specs.values()]
+        try:
+            for portal in portals:
+                portal.start()
+            urls = dict(zip(specs, (p.url for p in portals), strict=True))
+            cases = _server_cases(urls, world) if args.compare_servers else _cases(urls, world)
             _check_cases(cases)
-            results = _run_cases(wrk, cases, args)
+            with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
+                cold_path = Path(tmp) / "cold.txt"
+                cold_path.write_text(
+                    "".join(urllib.parse.urlencode({"token": t}) + "\n" for t in cold)
+                )
+                results = _run_cases(wrk, cases, args, cold_path, len(cold))
+        finally:
+            for portal in portals:
+                portal.stop()
         run["sizes"].append({"tokens": size, "results": results})
     _print_summary(run)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps(run, indent=2) + "\n")
     print(f"\nWrote {path.relative_to(ROOT)}")
-    if not args.keep_database:
-        connection.close()
-        _drop_database(args, database_url)
 
 
 def _arguments() -> argparse.Namespace:
@@ -129,12 +186,43 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per case (2)")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument(
+        "--cold-tokens",
+        type=int,
+        default=100_000,
+        help="real tokens for the cold case, each checked once (100000, at most half of --tokens)",
+    )
+    parser.add_argument(
+        "--server",
+        choices=["gunicorn", "granian"],
+        default="gunicorn",
+        help="the WSGI server (gunicorn)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (2)")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (1)")
     parser.add_argument(
         "--worker-class", default="sync", help="gunicorn worker class (sync; gthread keeps alive)"
     )
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    parser.add_argument(
+        "--compare-servers",
+        action="store_true",
+        help="ceiling and cached active under gunicorn sync, gunicorn gthread and granian",
+    )
+    parser.add_argument(
+        "--two-node",
+        action="store_true",
+        help="the revocation mode: two portal servers, changes through one timed on the other",
+    )
+    parser.add_argument(
+        "--changes", type=int, default=10, help="two-node: changes of each kind (10)"
+    )
+    parser.add_argument(
+        "--ports",
+        type=int,
+        nargs=2,
+        default=[0, 0],
+        help="two-node: the two servers' ports on 127.0.0.1 (0: free ones)",
+    )
     parser.add_argument(
         "--database-name",
         default="",
@@ -342,31 +430,127 @@ def _drop_secondary_indexes(cursor, tables: list[str]) -> list[str]:
     return rebuild
 
 
+def _seed_cold(count: int, world: _World) -> list[str]:
+    """`count` real tokens never used: the cold case checks each once, so every check is the
+    first of its token in the interval (a cache miss and a last-use record)."""
+    from django.db import connection, transaction
+
+    from tokens.format import hash_token, make_token
+    from tokens.models import ReferenceToken
+
+    plaintexts = [make_token() for _ in range(count)]
+    if not plaintexts:
+        return []
+    now = datetime.now(UTC)
+    token_table = ReferenceToken._meta.db_table
+    scope_table = ReferenceToken.scopes.through._meta.db_table
+    if connection.vendor != "postgresql":
+        tokens = ReferenceToken.objects.bulk_create(
+            ReferenceToken(
+                kind="personal",
+                user_id=world.user_id,
+                application_id=world.app_id,
+                description="cold",
+                token_hash=hash_token(t),
+                hint=t[-4:],
+                created_at=now,
+                expires_at=now + timedelta(days=300),
+            )
+            for t in plaintexts
+        )
+        through = ReferenceToken.scopes.through
+        through.objects.bulk_create(
+            through(referencetoken_id=t.pk, scope_id=s) for t in tokens for s in world.scope_ids
+        )
+        return plaintexts
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO "  # noqa: S608
+            + token_table
+            + """ (kind, user_id, application_id, created_by_id, description, token_hash, hint,
+                   created_at, expires_at, revocation_reason)
+            SELECT 'personal', %s, %s, %s, 'cold', h, right(h, 4), %s, %s, ''
+            FROM unnest(%s::text[]) AS h RETURNING id""",
+            [
+                world.user_id,
+                world.app_id,
+                world.user_id,
+                now,
+                now + timedelta(days=300),
+                [hash_token(t) for t in plaintexts],
+            ],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "INSERT INTO "  # noqa: S608
+            + scope_table
+            + " (referencetoken_id, scope_id)"
+            + " SELECT t, s FROM unnest(%s::bigint[]) AS t CROSS JOIN unnest(%s::bigint[]) AS s",
+            [ids, world.scope_ids],
+        )
+    return plaintexts
+
+
 # --- The server --------------------------------------------------------------------------------
 
 
 class _Portal:
-    """The portal under gunicorn, as production runs it, on a free loopback port."""
+    """The portal as production runs it, on a loopback port, in its own process tree."""
 
-    def __init__(self, args: argparse.Namespace, database_url: str) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        database_url: str,
+        *,
+        server: str | None = None,
+        worker_class: str | None = None,
+        threads: int | None = None,
+        port: int = 0,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.args = args
-        self.port = args.port or _free_port()
+        self.server = server or args.server
+        self.worker_class = worker_class or args.worker_class
+        self.threads = threads or args.threads
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
+        self.env = dict(
+            os.environ,
+            DATABASE_URL=database_url,
+            PYTHONPATH=str(ROOT),
+            DJANGO_SETTINGS_MODULE="bench.settings",
+            **(env or {}),
+        )
 
-    def __enter__(self) -> _Portal:
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        command = [
-            str(gunicorn),
+    def command(self) -> list[str]:
+        bin_dir = Path(sys.executable).parent
+        if self.server == "granian":
+            return [
+                str(bin_dir / "granian"),
+                "--interface=wsgi",
+                "--host=127.0.0.1",
+                f"--port={self.port}",
+                f"--workers={self.args.workers}",
+                f"--blocking-threads={self.threads}",
+                "--log-level=warning",
+                "--no-ws",
+                "config.wsgi:application",
+            ]
+        return [
+            str(bin_dir / "gunicorn"),
             "config.wsgi:application",
             f"--bind=127.0.0.1:{self.port}",
             f"--workers={self.args.workers}",
-            f"--threads={self.args.threads}",
-            f"--worker-class={self.args.worker_class}",
+            f"--threads={self.threads}",
+            f"--worker-class={self.worker_class}",
             "--log-level=warning",
-            "--env=DJANGO_SETTINGS_MODULE=bench.settings",
         ]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
+
+    def start(self) -> _Portal:
+        # A session of its own: the server and its workers are one process group to stop.
+        self.process = subprocess.Popen(
+            self.command(), cwd=ROOT, env=self.env, start_new_session=True
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -375,15 +559,27 @@ class _Portal:
                         return self
             except OSError:
                 time.sleep(0.2)
-        self.__exit__()
-        sys.exit("gunicorn did not answer /healthz within 30 s")
+        self.stop()
+        sys.exit(f"{self.server} did not answer /healthz within 30 s")
 
-    def __exit__(self, *exc) -> None:
-        self.process.terminate()
+    def stop(self) -> None:
+        if getattr(self, "process", None) is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> _Portal:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def _free_port() -> int:
@@ -395,22 +591,54 @@ def _free_port() -> int:
 # --- The cases ---------------------------------------------------------------------------------
 
 
-def _cases(url: str, world: _World) -> list[dict]:
+def _auth(world: _World) -> str:
     credentials = base64.b64encode(f"{CLIENT_ID}:{world.secret}".encode()).decode()
-    auth = f'wrk.headers["Authorization"] = "Basic {credentials}"'
-    introspect = url + "/connect/introspect"
+    return f'wrk.headers["Authorization"] = "Basic {credentials}"'
+
+
+def _case(name, url, token, auth="", expect=True, cache_url=None) -> dict:
+    return {
+        "name": name,
+        "url": url,
+        "token": token,
+        "auth": auth,
+        "expect": expect,
+        "cache_url": cache_url,
+    }
+
+
+def _cases(urls: dict[str, str], world: _World) -> list[dict]:
+    auth = _auth(world)
+    cached, uncached = urls["cached"], urls["uncached"]
+    introspect = "/connect/introspect"
     return [
-        {"name": "baseline", "url": url + "/bench/baseline", "token": world.active, "auth": ""},
-        {"name": "active", "url": introspect, "token": world.active, "auth": auth},
-        {"name": "unknown", "url": introspect, "token": world.unknown, "auth": auth},
-        {"name": "malformed", "url": introspect, "token": world.malformed, "auth": auth},
+        _case("ceiling", cached + "/bench/ceiling", world.active),
+        _case("baseline", cached + "/bench/baseline", world.active),
+        _case("active", cached + introspect, world.active, auth, cache_url=cached),
+        _case("unknown", cached + introspect, world.unknown, auth, False, cache_url=cached),
+        _case("malformed", cached + introspect, world.malformed, auth, False),
+        _case("cold", cached + introspect, "cold", auth, cache_url=cached),
+        _case("active-nc", uncached + introspect, world.active, auth),
+        _case("unknown-nc", uncached + introspect, world.unknown, auth, False),
     ]
+
+
+def _server_cases(urls: dict[str, str], world: _World) -> list[dict]:
+    auth = _auth(world)
+    cases = []
+    for name, url in urls.items():
+        cases.append(_case(f"ceiling/{name}", url + "/bench/ceiling", world.active))
+        cases.append(
+            _case(f"active/{name}", url + "/connect/introspect", world.active, auth, cache_url=url)
+        )
+    return cases
 
 
 def _check_cases(cases: list[dict]) -> None:
     """Each case must answer what it claims before it is timed."""
-    expected = {"baseline": True, "active": True, "unknown": False, "malformed": False}
     for case in cases:
+        if case["token"] == "cold":
+            continue
         request = urllib.request.Request(
             case["url"], data=urllib.parse.urlencode({"token": case["token"]}).encode()
         )
@@ -418,55 +646,98 @@ def _check_cases(cases: list[dict]) -> None:
             request.add_header("Authorization", case["auth"].split('= "')[1].rstrip('"'))
         with urllib.request.urlopen(request, timeout=10) as response:
             answer = json.load(response)
-        if answer.get("active") is not expected[case["name"]]:
-            sys.exit(f"case {case['name']} answered {answer}, not active={expected[case['name']]}")
+        if answer.get("active") is not case["expect"]:
+            sys.exit(f"case {case['name']} answered {answer}, not active={case['expect']}")
 
 
-def _run_cases(wrk: str, cases: list[dict], args: argparse.Namespace) -> list[dict]:
-    """Each case for `rounds` short runs, interleaved with the baseline; medians are reported.
+def _cache_counters(url: str) -> dict[int, dict]:
+    """The cache counters of every worker behind `url` (sampled: each request meets one)."""
+    found: dict[int, dict] = {}
+    for _ in range(24):
+        with urllib.request.urlopen(url + "/bench/cache-stats", timeout=5) as response:
+            stats = json.load(response)
+        if stats.get("pid") is not None:
+            found[stats["pid"]] = stats
+    return found
 
-    Interleaving pairs every case with a baseline run a few seconds away, so a neighbour that
-    takes the CPU for a while (the load generator, PostgreSQL and anything else share the cores)
-    hits both; the ratio is the median of those paired ratios.
-    """
+
+def _hit_delta(before: dict[int, dict], after: dict[int, dict]) -> tuple[int, int]:
+    hits = lookups = 0
+    for pid, stats in after.items():
+        old = before.get(pid, {"hits": 0, "misses": 0, "bypassed": 0})
+        hits += stats["hits"] - old["hits"]
+        lookups += sum(stats[k] - old[k] for k in ("hits", "misses", "bypassed"))
+    return hits, lookups
+
+
+def _run_cases(
+    wrk: str, cases: list[dict], args: argparse.Namespace, cold_path: Path, cold_count: int
+) -> list[dict]:
+    """Each case for `rounds` short runs, interleaved; medians are reported, and each ratio is
+    the median of the ratios to the ceiling run of the same round, so a neighbour that takes the
+    CPU for a while (the load generator, PostgreSQL and anything else share the cores) hits
+    both sides of it."""
     results = []
     per_round = max(1, round(args.duration / args.rounds))
+    reference = cases[0]["name"]
+    cold_used = 0
     with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
-        scripts = {}
-        for case in cases:
-            script = Path(tmp) / f"{case['name']}.lua"
-            body = json.dumps(urllib.parse.urlencode({"token": case["token"]}))
-            script.write_text(LUA.format(body=body, auth=case["auth"]))
-            scripts[case["name"]] = script
+
+        def script(case: dict) -> Path:
+            path = Path(tmp) / f"{case['name'].replace('/', '-')}.lua"
+            if case["token"] == "cold":
+                body = json.dumps("")
+                request = COLD_LUA.format(path=cold_path, start=cold_used + 1)
+            else:
+                body = json.dumps(urllib.parse.urlencode({"token": case["token"]}))
+                request = ""
+            path.write_text(LUA.format(body=body, auth=case["auth"], request=request))
+            return path
+
+        def measure(case: dict, connections: int, seconds: int) -> dict:
+            nonlocal cold_used
+            before = _cache_counters(case["cache_url"]) if case["cache_url"] else None
+            result = _wrk(wrk, case["url"], script(case), connections, seconds)
+            if case["token"] == "cold":
+                cold_used += result["requests"]
+            if before is not None:
+                result["hits"], result["lookups"] = _hit_delta(
+                    before, _cache_counters(case["cache_url"])
+                )
+            return result
+
         for connections in args.connections:
             rounds: dict[str, list[dict]] = {case["name"]: [] for case in cases}
             for case in cases:
                 if args.warmup:
-                    _wrk(wrk, case["url"], scripts[case["name"]], connections, args.warmup)
+                    measure(case, connections, args.warmup)
             for _ in range(args.rounds):
                 for case in cases:
-                    rounds[case["name"]].append(
-                        _wrk(wrk, case["url"], scripts[case["name"]], connections, per_round)
-                    )
+                    rounds[case["name"]].append(measure(case, connections, per_round))
             for case in cases:
-                result = _combine(rounds[case["name"]], rounds["baseline"])
+                result = _combine(rounds[case["name"]], rounds[reference])
                 result.update(name=case["name"], connections=connections)
+                if case["token"] == "cold" and cold_used > cold_count:
+                    result["cold_reused"] = cold_used - cold_count
                 results.append(result)
                 print(_line(result), flush=True)
     return results
 
 
-def _combine(runs: list[dict], baseline_runs: list[dict]) -> dict:
+def _combine(runs: list[dict], reference_runs: list[dict]) -> dict:
     ratios = [
         run["requests_per_s"] / base["requests_per_s"]
-        for run, base in zip(runs, baseline_runs, strict=True)
+        for run, base in zip(runs, reference_runs, strict=True)
         if base["requests_per_s"]
     ]
+    hits = sum(r.get("hits", 0) for r in runs)
+    lookups = sum(r.get("lookups", 0) for r in runs)
     return {
         "requests_per_s": statistics.median(r["requests_per_s"] for r in runs),
         "p50_ms": statistics.median(r["p50_ms"] for r in runs),
         "p99_ms": statistics.median(r["p99_ms"] for r in runs),
-        "ratio_to_baseline": statistics.median(ratios) if ratios else None,
+        "ratio_to_ceiling": statistics.median(ratios) if ratios else None,
+        "hit_ratio": hits / lookups if lookups else None,
         "requests": sum(r["requests"] for r in runs),
         "errors": sum(r["errors"] for r in runs),
         "rounds": runs,
@@ -474,7 +745,7 @@ def _combine(runs: list[dict], baseline_runs: list[dict]) -> dict:
 
 
 def _wrk(wrk: str, url: str, script: Path, connections: int, duration: int) -> dict:
-    # One wrk thread: the load generator shares the two cores with gunicorn and PostgreSQL.
+    # One wrk thread: the load generator shares the two cores with the server and PostgreSQL.
     output = subprocess.run(
         [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
         capture_output=True,
@@ -492,35 +763,46 @@ def _wrk(wrk: str, url: str, script: Path, connections: int, duration: int) -> d
     }
 
 
+def _hits(result: dict) -> str:
+    return f"{result['hit_ratio']:.1%}" if result.get("hit_ratio") is not None else "-"
+
+
 def _line(result: dict) -> str:
     errors = f"  ERRORS {result['errors']}" if result["errors"] else ""
+    reused = f"  (cold tokens reused: {result['cold_reused']})" if "cold_reused" in result else ""
     return (
-        f"  {result['name']:<10} c={result['connections']:<2} "
+        f"  {result['name']:<24} c={result['connections']:<2} "
         f"{result['requests_per_s']:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms  "
-        f"p99 {result['p99_ms']:6.2f} ms  x{result['ratio_to_baseline']:.2f} of baseline{errors}"
+        f"p99 {result['p99_ms']:6.2f} ms  x{result['ratio_to_ceiling']:.2f} of ceiling  "
+        f"hits {_hits(result)}{errors}{reused}"
     )
 
 
 def _print_summary(run: dict) -> None:
-    print(f"\nSummary ({run['machine']['cores']} cores, {run['database']['version'][:40]}):")
-    print(f"  {'tokens':>9} {'case':<10} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}")
+    server = run["server"]
+    print(
+        f"\nSummary ({run['machine']['cores']} cores, {run['database']['version'][:40]}, "
+        f"{server['server']} {server['workers']} workers):"
+    )
+    print(
+        f"  {'tokens':>9} {'case':<24} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
+        f" {'x ceiling':>9} {'hits':>6}"
+    )
     for size in run["sizes"]:
         for r in size["results"]:
             print(
-                f"  {size['tokens']:>9,} {r['name']:<10} {r['connections']:>5} "
+                f"  {size['tokens']:>9,} {r['name']:<24} {r['connections']:>5} "
                 f"{r['requests_per_s']:>8.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f}"
-                f"  x{r['ratio_to_baseline']:.2f}"
+                f" {r['ratio_to_ceiling']:>9.2f} {_hits(r):>6}"
             )
     if len(run["sizes"]) > 1:
         first, last = run["sizes"][0], run["sizes"][-1]
         for a, b in zip(first["results"], last["results"], strict=True):
-            if a["name"] == "active":
-                change = b["requests_per_s"] / a["requests_per_s"] - 1
-                ratio_change = b["ratio_to_baseline"] / a["ratio_to_baseline"] - 1
+            if a["name"] in ("active", "active-nc", "cold"):
+                change = b["ratio_to_ceiling"] / a["ratio_to_ceiling"] - 1
                 print(
-                    f"  active c={a['connections']}: {last['tokens']:,} tokens vs "
-                    f"{first['tokens']:,}: {change:+.1%} req/s, {ratio_change:+.1%} in the "
-                    "ratio to the baseline"
+                    f"  {a['name']} c={a['connections']}: {last['tokens']:,} tokens vs "
+                    f"{first['tokens']:,}: {change:+.1%} in the ratio to the ceiling"
                 )
 
 

@@ -1,14 +1,19 @@
-"""The benchmark's baseline: the least a database-checked token can cost on this machine.
+"""Bench-only views: the ceiling, the baseline, the cache's counters and the two-node changes.
 
-The same POST body as an introspection, the same SHA-256, one indexed SELECT of the token row by
-its hash through a raw cursor, and a small JSON answer. No caller authentication, no rule.
+`ceiling` answers JSON without touching the database, through the same middleware and server as
+the validation URL: the most any check can do here. `baseline` does one indexed SELECT of a
+token row by its hash (same POST body, same SHA-256): the most a database-checked token can do.
 """
 
-from django.db import connection
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+import json
 
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from common.http import no_store
+from common.middleware import lean
 from tokens.format import hash_token
 from tokens.models import ReferenceToken
 
@@ -17,6 +22,14 @@ _SQL = (
     + ReferenceToken._meta.db_table
     + " WHERE token_hash = %s"
 )
+
+
+@lean  # the same middleware as the validation URL
+@csrf_exempt
+@require_POST
+def ceiling_view(request: HttpRequest) -> HttpResponse:
+    request.read(4097)  # the body is read, as the validation URL reads it
+    return no_store(HttpResponse(b'{"active": true}', content_type="application/json"))
 
 
 @csrf_exempt
@@ -29,3 +42,34 @@ def baseline_view(request: HttpRequest) -> JsonResponse:
     if row is None:
         return JsonResponse({"active": False})
     return JsonResponse({"active": row[3] is None, "jti": str(row[0]), "sub": str(row[1])})
+
+
+@require_GET
+def cache_stats_view(request: HttpRequest) -> JsonResponse:
+    """This worker process's cache counters (the benchmark samples every worker)."""
+    from tokens.cache import process_cache
+
+    cache = process_cache()
+    return JsonResponse(cache.stats() if cache is not None else {"pid": None})
+
+
+@csrf_exempt
+@require_POST
+def change_view(request: HttpRequest) -> JsonResponse:
+    """The two-node mode's changes, made by this node's process through the models."""
+    from accounts.models import User
+    from trustedapps.models import ResourceServer, TrustedApplication
+
+    change = json.loads(request.body)
+    if change["what"] == "user":
+        user = User.objects.get(pk=change["id"])
+        user.is_active = False
+        user.save()
+    elif change["what"] == "app":
+        app = TrustedApplication.objects.get(pk=change["id"])
+        app.is_enabled = False
+        app.save()
+    elif change["what"] == "secret":
+        server = ResourceServer.objects.get(pk=change["id"])
+        return JsonResponse({"secret": server.rotate_secret()})
+    return JsonResponse({})

@@ -40,6 +40,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The public endpoints (views marked common.middleware.lean) stop here: what follows serves
+    # only the HTML pages, and cost them as much as a cached token check (measured in the README).
+    "common.middleware.LeanEndpointMiddleware",
     # Before anything reads the database: a NUL in an admin address is refused (common/).
     "common.middleware.AdminQueryGuardMiddleware",
     # A view that finds the database gone answers the portal's 503 page (config.urls has the
@@ -50,7 +54,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a lockout into a response.
     "axes.middleware.AxesMiddleware",
@@ -179,3 +182,16 @@ LOGGING = {
 # The token lookup of the validation URL runs as a PostgreSQL prepared statement (planning its
 # join costs several times its execution). Turn off behind PgBouncer < 1.21 in transaction mode.
 TOKEN_PREPARED_LOOKUP = env.bool("TOKEN_PREPARED_LOOKUP", default=True)
+
+# The per-process cache of validation facts (tokens/cache.py), kept true by PostgreSQL's
+# LISTEN/NOTIFY; SQLite has no LISTEN, so there the cache is off and every check asks the database.
+_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+TOKEN_CACHE = env.bool("TOKEN_CACHE", default=_POSTGRESQL) and _POSTGRESQL
+# Tokens held per worker process (least recently used go first), and the safety TTL in seconds.
+TOKEN_CACHE_SIZE = env.int("TOKEN_CACHE_SIZE", default=10_000)
+TOKEN_CACHE_TTL = env.float("TOKEN_CACHE_TTL", default=60.0)
+# The listener's own connection, straight to PostgreSQL: a transaction-mode pooler (PgBouncer)
+# cannot carry LISTEN. Empty: the default database's connection settings.
+TOKEN_CACHE_LISTEN_URL = env.str("TOKEN_CACHE_LISTEN_URL", default="")
+# Seconds between two writes of the buffered last-use records (0: each check writes itself).
+TOKEN_LAST_USED_FLUSH = env.float("TOKEN_LAST_USED_FLUSH", default=5.0 if _POSTGRESQL else 0.0)

@@ -195,3 +195,26 @@ def same_browser(client: Client) -> Client:
     for name, morsel in client.cookies.items():
         twin.cookies[name] = morsel.value
     return twin
+
+
+@pytest.fixture(autouse=True)
+def last_use_written_by_the_check(settings):
+    # Most tests read last_used_at right after a check: the check writes it itself, as on SQLite.
+    # tests/tokens/test_token_cache.py and test_last_use.py exercise the buffer.
+    from tokens import last_use
+
+    settings.TOKEN_LAST_USED_FLUSH = 0
+    last_use.forget()
+    yield
+    last_use.forget()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _stop_the_token_cache_listener():
+    # A listener left connected would hold the test database open.
+    yield
+    from tokens import last_use
+    from tokens.cache import stop_process_cache
+
+    stop_process_cache()
+    last_use.stop_flusher()

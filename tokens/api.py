@@ -27,6 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
 from common.http import no_store, remote_address
+from common.middleware import lean
 from tokens.format import is_well_formed
 from tokens.introspection import ActiveToken, InvalidClient, describe, introspect
 from tokens.models import REVOKED_BY_HOLDER, ReferenceToken
@@ -93,7 +94,7 @@ def public_endpoint(*methods: str) -> Callable[[View], View]:
                     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return no_store(response)
 
-        return csrf_exempt(wrapper)
+        return lean(csrf_exempt(wrapper))
 
     return decorate
 

@@ -4,6 +4,10 @@ This is the hot path: resource servers ask on every API call. One SQL round trip
 (the caller, the token, its user and application, and the scopes all three still share) into a
 `TokenFacts` record, then `tokens.status.evaluate` applies the rule of the design. The SQL is
 built once, not per call, because building ORM queries costs more than running them here.
+
+On PostgreSQL the facts are kept in a per-process cache (`tokens.cache`) that the database keeps
+true; the rule is applied to them on every check all the same. The use of a token is recorded by
+`tokens.last_use`, off the request path where TOKEN_LAST_USED_FLUSH is set.
 """
 
 from __future__ import annotations
@@ -12,20 +16,23 @@ import dataclasses
 import functools
 import secrets
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
+from tokens import last_use
+from tokens.cache import MISS, FactsCache, process_cache
 from tokens.format import hash_token, is_well_formed
 from tokens.models import ReferenceToken, TokenKind
 from tokens.status import COLUMN_FIELDS, TokenFacts, evaluate
@@ -184,6 +191,7 @@ def introspect(
     client_secret: str,
     client_ip: str | None = None,
     now: datetime | None = None,
+    cache: FactsCache | None = None,
 ) -> ActiveToken | None:
     """The token as the resource server `client_id` may see it, or None when it is not active.
 
@@ -192,23 +200,66 @@ def introspect(
     """
     if not is_well_formed(token):
         return None
-    rows = _fetch(_sql()["server"], [hash_token(token), client_id])
-    if not rows:
+    token_hash = hash_token(token)
+    caller, cached = _remembered(token_hash, client_id, cache, _server_facts)
+    if caller is None:
         raise InvalidClient
-    _, secret_hash, server_enabled = rows[0][:3]
+    secret_hash, server_enabled, facts = caller
     if not server_enabled or not _same_hash(secret_hash, hash_secret(client_secret)):
         raise InvalidClient
-    facts = _facts([row[3:] for row in rows], for_server=True)
-    return _active_token(facts, now, client_ip)
+    return _active_token(facts, now, client_ip, cached)
 
 
 @sensitive_variables()
-def describe(token: str, *, now: datetime | None = None) -> ActiveToken | None:
+def describe(
+    token: str, *, now: datetime | None = None, cache: FactsCache | None = None
+) -> ActiveToken | None:
     """The token as its holder may see it (scopes: those its application still allows)."""
     if not is_well_formed(token):
         return None
-    facts = _facts(_fetch(_sql()["holder"], [hash_token(token)]), for_server=False)
-    return _active_token(facts, now, client_ip=None)
+    facts, cached = _remembered(hash_token(token), None, cache, _holder_facts)
+    return _active_token(facts, now, None, cached)
+
+
+def _server_facts(token_hash: str, client_id: str) -> tuple[str, bool, TokenFacts | None] | None:
+    """The caller's secret hash and switch, and the token's facts as it may see them; None for
+    no such caller."""
+    rows = _fetch(_sql()["server"], [token_hash, client_id])
+    if not rows:
+        return None
+    _, secret_hash, server_enabled = rows[0][:3]
+    return secret_hash, bool(server_enabled), _facts([row[3:] for row in rows], for_server=True)
+
+
+def _holder_facts(token_hash: str, _: None) -> TokenFacts | None:
+    return _facts(_fetch(_sql()["holder"], [token_hash]), for_server=False)
+
+
+def _remembered(
+    token_hash: str,
+    caller: str | None,
+    cache: FactsCache | None,
+    lookup: Callable[[str, Any], Any],
+) -> tuple[Any, bool]:
+    """What `lookup` finds for (token, caller), from this process's cache of facts when it may
+    be trusted; and whether it came from there. `cache` is for tests that play a second worker.
+
+    Only facts are cached: the rule (expiry against the clock, the caller's scopes, the secret)
+    is applied to them on every check. Inside a transaction the database may show this
+    connection its own uncommitted writes, which no notification has announced: such checks
+    neither read nor fill the cache.
+    """
+    if cache is None:
+        cache = process_cache()
+    if cache is None or connection.in_atomic_block:
+        return lookup(token_hash, caller), False
+    found = cache.get(token_hash, caller)
+    if found is not MISS:
+        return found, True
+    generation = cache.generation
+    found = lookup(token_hash, caller)
+    cache.put(token_hash, caller, found, generation)
+    return found, False
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
@@ -261,7 +312,7 @@ def _facts(rows: list[tuple], *, for_server: bool) -> TokenFacts | None:
 
 
 def _active_token(
-    facts: TokenFacts | None, now: datetime | None, client_ip: str | None
+    facts: TokenFacts | None, now: datetime | None, client_ip: str | None, cached: bool
 ) -> ActiveToken | None:
     if facts is None:
         return None
@@ -269,7 +320,9 @@ def _active_token(
     state = evaluate(facts, now)
     if not state.is_active:
         return None
-    _record_use(facts.token_id, facts.last_used_at, now, client_ip)
+    last_used_at = last_use.record(
+        facts.token_id, facts.last_used_at, now, client_ip, cached=cached
+    )
     return ActiveToken(
         id=facts.token_id,
         kind=facts.kind,
@@ -279,20 +332,8 @@ def _active_token(
         scopes=state.scopes,
         issued_at=facts.created_at,
         expires_at=facts.expires_at,
-        last_used_at=facts.last_used_at,
+        last_used_at=last_used_at,
     )
-
-
-def _record_use(
-    token_id: int, last_used_at: datetime | None, now: datetime, ip: str | None
-) -> None:
-    """Record the use at most once per interval, with one conditional UPDATE."""
-    interval = timedelta(seconds=settings.TOKEN_LAST_USED_INTERVAL)
-    if last_used_at is not None and now - last_used_at < interval:
-        return
-    ReferenceToken.objects.filter(pk=token_id).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - interval)
-    ).update(last_used_at=now, last_used_ip=ip)
 
 
 def _utc(value: datetime | str | None) -> datetime | None:

@@ -15,6 +15,7 @@ from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
+from tokens.cache import forget_locally
 from tokens.format import display_hint, hash_token, make_token
 from tokens.status import Inactive, TokenFacts, TokenState, evaluate
 from trustedapps.models import Scope, TokenPolicy, TrustedApplication
@@ -175,6 +176,9 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
                 )
                 for t in tokens
             )
+            # Announced to every worker by the database; this process forgets at once.
+            hashes = [t.token_hash for t in tokens]
+            transaction.on_commit(lambda: forget_locally(hashes))
             if tokens:
                 transaction.on_commit(lambda: _notices().tokens_revoked(tokens, by, reason))
         return tokens

@@ -8,6 +8,8 @@ import sqlite3
 import pytest
 from django.db import connection
 
+from tokens.cache import stop_process_cache
+
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -27,10 +29,13 @@ def database_unreachable():
     """Really take the database away from the code under test, then give it back.
 
     PostgreSQL: the connection is closed and its settings point at a port where nothing listens,
-    so the next query fails to connect, as when the server is down. SQLite (in memory, which dies
-    with its connection): the live connection is swapped for a closed one, then swapped back.
+    so the next query fails to connect, as when the server is down; the token cache's listener
+    goes too (its connection would drop), so nothing cached is trusted meanwhile. SQLite (in
+    memory, which dies with its connection): the live connection is swapped for a closed one,
+    then swapped back.
     """
     if connection.vendor == "postgresql":
+        stop_process_cache()
         saved = dict(connection.settings_dict)
         connection.close()
         connection.settings_dict.update(HOST="127.0.0.1", PORT=str(_closed_port()))
