@@ -6,13 +6,23 @@ extends UserAdmin: this app knows nothing of tokens.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from datetime import timedelta
+
+from axes.models import AccessAttempt
+from axes.utils import reset as reset_sign_in_attempts
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from accounts.models import User
+from common.admin import object_page
 
 
 class UserKindFilter(admin.SimpleListFilter):
@@ -42,9 +52,12 @@ class UserAdmin(DjangoUserAdmin):
         "system_application__application_uri",
     ]
     list_select_related = ["system_application"]
-    readonly_fields = ["system_application"]
+    # Set by the system, never typed in (and the split date widgets carry no labels of their own).
+    readonly_fields = ["system_application", "last_login", "date_joined"]
+    # Plain multiple selects: the two-box widget's icons carry ARIA that assistive tools reject.
+    filter_horizontal = ()
     system_user_fieldsets = [
-        (None, {"fields": ["username", "system_application"]}),
+        (None, {"fields": ["username", "system_application", "password_state"]}),
         (
             "Status",
             {
@@ -55,20 +68,93 @@ class UserAdmin(DjangoUserAdmin):
         ),
         ("Important dates", {"fields": ["date_joined"]}),
     ]
+    # What makes a system user what it is: fixed. Its application's page turns it off.
+    system_user_readonly_fields = [
+        "username",
+        "system_application",
+        "password_state",
+        "date_joined",
+    ]
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and obj.is_system_user:
             return self.system_user_fieldsets
         return super().get_fieldsets(request, obj)
 
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.is_system_user:
+            return [*super().get_readonly_fields(request, obj), *self.system_user_readonly_fields]
+        return super().get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting a system user would orphan its tokens' audit trail: disabling the
+        # application (or unticking its system user) is the way.
+        if obj is not None and obj.is_system_user:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description="password")
+    def password_state(self, user: User) -> str:
+        return "None: a system user cannot sign in."
+
+    def locked_out_attempts(self, user: User):
+        """django-axes' records that keep this user from signing in now (any address)."""
+        cool_off = timedelta(hours=settings.AXES_COOLOFF_TIME)
+        return AccessAttempt.objects.filter(
+            username=user.username,
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+            attempt_time__gte=timezone.now() - cool_off,
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = dict(extra_context or {})
+        user = self.get_object(request, object_id)
+        if user is not None and not user.is_system_user:
+            context["locked_out"] = self.locked_out_attempts(user).exists()
+            context["may_unlock"] = self.has_change_permission(request, user)
+        return super().change_view(request, object_id, form_url, context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/unlock/",
+                self.admin_site.admin_view(self.unlock_view),
+                name="accounts_user_unlock",
+            ),
+            *super().get_urls(),
+        ]
+
+    def unlock_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """End a sign-in cool-off now (django-axes' reset), after a confirmation."""
+        user = self.get_object(request, object_id)
+        if user is None:
+            raise Http404("No such user.")
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        change_url = reverse("admin:accounts_user_change", args=[quote(user.pk)])
+        if request.method == "POST":
+            return self._unlock(request, user, change_url)
+        return object_page(
+            self,
+            request,
+            user,
+            "admin/accounts/user/unlock.html",
+            f"Unlock sign-in for {user.username}?",
+            locked_out=self.locked_out_attempts(user).exists(),
+        )
+
+    def _unlock(self, request: HttpRequest, user: User, change_url: str) -> HttpResponse:
+        reset_sign_in_attempts(username=user.username)
+        self.log_change(request, user, "Unlocked sign-in.")
+        self.message_user(request, f"{user.username} can sign in again at once.", messages.SUCCESS)
+        return HttpResponseRedirect(change_url)
+
     @admin.display(description="kind", ordering="system_application")
     def kind_badge(self, user: User) -> str:
         if user.is_system_user:
             return format_html(
-                '<span class="badge badge-system" title="System user of {}" style="{}">'
-                "System user</span>",
+                '<span class="badge badge-system" title="System user of {}">System user</span>',
                 user.system_application,
-                "background:#6c5ce7;color:#fff;border-radius:3px;padding:1px 6px;",
             )
         return mark_safe('<span class="badge badge-person">Person</span>')
 

@@ -283,6 +283,7 @@ def _admin_race(client: _Client, world: _World, n: int, failures: list[str]) -> 
     form = {
         "description": "admin race",
         "expires_at": _in_days(5),
+        "scopes": [world.read.pk],
         "form_key": FORM_KEY_RE.search(page)[1],
     }
     results = _race(n, lambda i: client.request("POST", path, session, form))

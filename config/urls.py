@@ -12,7 +12,3 @@ urlpatterns = [
 
 # A database out of reach is a 503 "back shortly" page, whatever part of a request met it.
 handler500 = "common.views.server_error"
-
-admin.site.site_header = "Token portal administration"
-admin.site.site_title = "Token portal admin"
-admin.site.index_title = "Instance management"

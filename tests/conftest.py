@@ -1,5 +1,6 @@
 """Named personas and the world they live in. Tests read like stories about these people."""
 
+import importlib
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,6 +17,40 @@ from tokens.models import IssuedToken, ReferenceToken
 from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
 
 PASSWORD = "correct horse battery staple"
+# The scopes that a data migration adds to every instance.
+DEFAULT_SCOPES = importlib.import_module(
+    "trustedapps.migrations.0002_default_scopes"
+).DEFAULT_SCOPES
+
+
+def _add_default_scopes() -> None:
+    for name, description in DEFAULT_SCOPES.items():
+        Scope.objects.get_or_create(name=name, defaults={"description": description})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def default_scopes_in_a_reused_database(django_db_setup, django_db_blocker) -> None:
+    # A test database kept from an earlier run (--reuse-db) may have been emptied by its last
+    # transactional test: give it back what its migrations made.
+    with django_db_blocker.unblock():
+        _add_default_scopes()
+
+
+@pytest.fixture(autouse=True)
+def keep_default_scopes(request, django_db_blocker):
+    """Put back the scopes a migration made after a test that emptied every table.
+
+    Transactional tests (live server, threads) end with a flush; without this, later tests, and
+    the next run over a reused test database (`--reuse-db`), would find no `read` scope.
+    """
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    flushed = {"transactional_db", "live_server"} & set(request.fixturenames) or (
+        marker is not None and marker.kwargs.get("transaction")
+    )
+    if flushed:
+        with django_db_blocker.unblock():
+            _add_default_scopes()
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -32,6 +33,8 @@ from tokens.models import EXPIRING_SOON, ReferenceToken, TokenEvent, TokenKind, 
 from trustedapps.models import TrustedApplication
 
 UNUSED_FOR = timedelta(days=90)
+# "Revoked recently", on the dashboard and in the filter it links to.
+RECENTLY = timedelta(days=7)
 CONFIRMATION_SAMPLE = 20
 
 # What an admin may paste to find a token by its hint: "ABCD", "…ABCD", "...ABCD", "enrt_…ABCD".
@@ -47,9 +50,9 @@ def may_rotate(request: HttpRequest) -> bool:
     return request.user.is_instance_admin
 
 
-def _when(moment, empty: str = "—") -> str:
-    # Compact UTC timestamps keep the nine columns of the token list readable.
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else empty
+def _day(moment, empty: str = "—") -> str:
+    # The portal's one date format ("28 Dec 2026", config/formats); the token's page has the time.
+    return date_format(moment.astimezone(UTC), "DATE_FORMAT") if moment else empty
 
 
 def safe_next(request: HttpRequest, default: str) -> str:
@@ -106,7 +109,7 @@ def revoke_tokens(
         reason = form.cleaned_data["reason"]
         revoked = tokens.revoke(by=request.user, reason=reason, ip=remote_address(request))
         log_revocations(request, revoked, reason)
-        modeladmin.message_user(request, f"Revoked {len(revoked)} token(s).", messages.SUCCESS)
+        modeladmin.message_user(request, f"Revoked {count_of(len(revoked))}.", messages.SUCCESS)
         return None
     hidden = [("action", "revoke_tokens"), ("post", "yes")]
     if request.POST.get("select_across") == "1":
@@ -125,6 +128,11 @@ def revoke_tokens(
         hidden=hidden,
         subjects=subjects,
     )
+
+
+def count_of(n: int, noun: str = "token") -> str:
+    """ "1 token", "2 tokens": plain labels, never "token(s)"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def log_revocations(request: HttpRequest, revoked: list[ReferenceToken], reason: str) -> None:
@@ -196,21 +204,33 @@ class UnusedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RevokedRecentlyFilter(admin.SimpleListFilter):
+    title = "revoked"
+    parameter_name = "revoked"
+
+    def lookups(self, request, model_admin):
+        return [("7d", "In the last 7 days")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "7d":
+            return queryset.filter(revoked_at__gte=timezone.now() - RECENTLY)
+        return queryset
+
+
 @admin.register(ReferenceToken)
 class ReferenceTokenAdmin(admin.ModelAdmin):
     """All tokens. Issued only by their flows, never edited or deleted here: revoked rows stay."""
 
-    # What an admin scans first comes first: the table scrolls sideways on narrow screens.
+    # What an admin scans first comes first, and the list fits 1280 px beside the admin's
+    # sidebar: the token, what it is for, whom it acts as; scopes and times are on its page.
     list_display = [
         "masked",
-        "status_label",
-        "kind_short",
+        "description_or_dash",
         "user",
         "application_name",
-        "scope_names",
+        "status_label",
         "expires",
         "last_used",
-        "created",
     ]
     list_filter = [
         "kind",
@@ -218,6 +238,7 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         StatusFilter,
         ExpiresSoonFilter,
         UnusedFilter,
+        RevokedRecentlyFilter,
     ]
     search_fields = ["=hint", "description", "user__username", "application__application_uri"]
     search_help_text = "Description, username, application URI or hint (…ABCD)."
@@ -241,7 +262,7 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         "created_at",
         "expires_at",
         "last_used_at",
-        "last_used_ip",
+        "last_used_from",
         "revoked_at",
         "revoked_by",
         "revocation_reason",
@@ -308,7 +329,20 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
 
     @admin.display(description="token", ordering="hint")
     def masked(self, token: ReferenceToken) -> str:
-        return format_html('<span style="white-space: nowrap">{}</span>', token.masked)
+        # The kind under the hint: one column fewer, so the list fits beside both sidebars.
+        return format_html(
+            '<span class="nowrap">{}</span><span class="quiet">{}</span>',
+            token.masked,
+            "Service" if token.kind == TokenKind.SERVICE else "Personal",
+        )
+
+    @admin.display(description="description", ordering="description")
+    def description_or_dash(self, token: ReferenceToken) -> str:
+        return token.description or "—"
+
+    @admin.display(description="last used from")
+    def last_used_from(self, token: ReferenceToken) -> str:
+        return token.last_used_ip or "—"
 
     @admin.display(description="kind", ordering="kind")
     def kind_short(self, token: ReferenceToken) -> str:
@@ -318,17 +352,13 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
     def application_name(self, token: ReferenceToken) -> str:
         return token.application.name
 
-    @admin.display(description="created", ordering="created_at")
-    def created(self, token: ReferenceToken) -> str:
-        return _when(token.created_at)
-
     @admin.display(description="expires", ordering="expires_at")
     def expires(self, token: ReferenceToken) -> str:
-        return _when(token.expires_at, "never")
+        return _day(token.expires_at, "never")
 
     @admin.display(description="last used", ordering="last_used_at")
     def last_used(self, token: ReferenceToken) -> str:
-        return _when(token.last_used_at, "never")
+        return _day(token.last_used_at, "never")
 
     @admin.display(description="scopes")
     def scope_names(self, token: ReferenceToken) -> str:
@@ -475,14 +505,17 @@ def _token_link(token: ReferenceToken | None) -> str:
 
 
 class ActorFilter(admin.SimpleListFilter):
-    """Admins who acted, or nobody (the token's holder or a command); a full user list won't do."""
+    """The people who acted (owners revoking their own tokens, admins), or nobody (the token's
+    holder at the revocation URL, or a command); a list of every user would not do."""
 
     title = "actor"
     parameter_name = "actor"
 
     def lookups(self, request, model_admin):
-        staff = User.objects.filter(Q(is_staff=True) | Q(is_superuser=True)).order_by("username")
-        return [("none", "Holder or command"), *((str(u.pk), u.username) for u in staff)]
+        actors = User.objects.filter(
+            pk__in=TokenEvent.objects.filter(actor__isnull=False).values("actor").distinct()
+        ).order_by("username")
+        return [("none", "Holder or command"), *((str(u.pk), u.username) for u in actors)]
 
     def queryset(self, request, queryset):
         if self.value() == "none":
@@ -496,15 +529,35 @@ class ActorFilter(admin.SimpleListFilter):
 class TokenEventAdmin(admin.ModelAdmin):
     """The audit trail: read-only for everyone, superusers included."""
 
-    list_display = ["at", "action", "token_link", "token_kind", "application", "actor", "ip"]
+    list_display = [
+        "when",
+        "action",
+        "token_link",
+        "token_kind",
+        "application",
+        "actor",
+        "ip",
+        "reason",
+    ]
     list_filter = ["action", ActorFilter, ("token__application", admin.RelatedFieldListFilter)]
     search_fields = ["=token__hint", "actor__username"]
     search_help_text = "Token hint (…ABCD) or actor's username."
     list_select_related = ["token", "token__application", "actor"]
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    fields = ["at", "action", "token_link", "actor", "ip", "detail"]
+    fields = ["at", "action", "token_link", "actor", "ip", "reason"]
     readonly_fields = fields
+
+    @admin.display(description="at", ordering="at")
+    def when(self, event: TokenEvent) -> str:
+        return format_html(
+            '<span class="nowrap">{}</span>',
+            date_format(event.at.astimezone(UTC), "DATETIME_FORMAT"),
+        )
+
+    @admin.display(description="reason")
+    def reason(self, event: TokenEvent) -> str:
+        return event.detail or "—"
 
     def get_search_results(self, request, queryset, search_term):
         hint = _HINT_RE.match(search_term.strip())
@@ -519,7 +572,10 @@ class TokenEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="kind")
     def token_kind(self, event: TokenEvent) -> str:
-        return TokenKind(event.token.kind).label
+        return format_html(
+            '<span class="nowrap">{}</span>',
+            "Service" if event.token.kind == TokenKind.SERVICE else "Personal",
+        )
 
     @admin.display(description="application")
     def application(self, event: TokenEvent) -> str:

@@ -8,14 +8,29 @@ its UserAdmin and registers the extension in its place.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.admin import UserAdmin
 from accounts.models import User
-from tokens.admin import may_revoke, revoke_tokens
+from common.http import remote_address
+from tokens.admin import (
+    count_of,
+    log_revocations,
+    may_revoke,
+    may_rotate,
+    render_revoke_confirmation,
+    revoke_tokens,
+)
+from tokens.admin_forms import RevokeForm
 from tokens.models import ReferenceToken
+
+# A user's page lists their newest tokens near the top; the token list has them all.
+TOKENS_ON_USER_PAGE = 10
 
 
 class UserWithTokensAdmin(UserAdmin):
@@ -41,27 +56,72 @@ class UserWithTokensAdmin(UserAdmin):
                 " The user is inactive: these tokens stay in place but none of them validates "
                 "until the user is active again (revoke them to end them for good)."
             )
-        return format_html(
-            '<a href="{}">{} token(s)</a>, {} neither revoked nor expired.{}',
-            url,
-            total,
-            live,
-            note,
-        )
+        return format_html('<a href="{}">{}, {} live</a>.{}', url, count_of(total), live, note)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        if request.method == "GET":
-            user = self.get_object(request, object_id)
-            if user is not None and not user.is_active:
-                live = ReferenceToken.objects.filter(user=user).unexpired().count()
-                if live:
-                    self.message_user(
-                        request,
-                        f"{user} is inactive: their {live} unexpired token(s) stay in place "
-                        "but do not validate while the user is inactive.",
-                        messages.WARNING,
-                    )
-        return super().change_view(request, object_id, form_url, extra_context)
+        user = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if user is not None:
+            tokens = ReferenceToken.objects.filter(user=user).with_facts()
+            user_tokens = list(tokens[:TOKENS_ON_USER_PAGE])
+            live = ReferenceToken.objects.filter(user=user).unexpired().exists()
+            context.update(
+                user_tokens=user_tokens,
+                user_tokens_more=len(user_tokens) == TOKENS_ON_USER_PAGE,
+                all_tokens_url=reverse("admin:tokens_referencetoken_changelist")
+                + f"?user__id__exact={user.pk}",
+                may_revoke=may_revoke(request),
+                may_rotate=may_rotate(request),
+                revoke_all_url=reverse("admin:accounts_user_revoke_tokens", args=[quote(user.pk)])
+                if may_revoke(request) and live
+                else "",
+            )
+        if request.method == "GET" and user is not None and not user.is_active:
+            live = ReferenceToken.objects.filter(user=user).unexpired().count()
+            if live:
+                self.message_user(
+                    request,
+                    f"{user} is inactive: their {live} unexpired token(s) stay in place "
+                    "but do not validate while the user is inactive.",
+                    messages.WARNING,
+                )
+        return super().change_view(request, object_id, form_url, context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/revoke-tokens/",
+                self.admin_site.admin_view(self.revoke_all_view),
+                name="accounts_user_revoke_tokens",
+            ),
+            *super().get_urls(),
+        ]
+
+    def revoke_all_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Incident response for one person: revoke all their tokens, after asking why."""
+        if not may_revoke(request):
+            raise PermissionDenied
+        user = self.get_object(request, object_id)
+        if user is None:
+            raise Http404("No such user.")
+        change_url = reverse("admin:accounts_user_change", args=[quote(user.pk)])
+        tokens = ReferenceToken.objects.filter(user=user)
+        form = RevokeForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            revoked = tokens.revoke(by=request.user, reason=reason, ip=remote_address(request))
+            log_revocations(request, revoked, reason)
+            self.message_user(request, f"Revoked {count_of(len(revoked))}.", messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        return render_revoke_confirmation(
+            request,
+            self,
+            title=f"Revoke all tokens of {user.username}?",
+            tokens=tokens,
+            form=form,
+            hidden=[],
+            subjects=[user],
+        )
 
     def save_model(self, request, obj: User, form, change: bool) -> None:
         super().save_model(request, obj, form, change)

@@ -22,10 +22,32 @@ from tokens.admin import may_revoke, may_rotate
 from tokens.forms import ServiceTokenForm
 from tokens.models import IssuedToken, ReferenceToken, live_token_count
 from trustedapps.admin import TrustedApplicationAdmin
-from trustedapps.models import TrustedApplication
+from trustedapps.models import TokenPolicy, TrustedApplication
 
 # The application's change page lists its newest tokens; the token list has them all.
 TOKENS_ON_APP_PAGE = 50
+
+
+def service_tokens_notice(app: TrustedApplication) -> str:
+    """Why the application cannot have service access tokens, and what to change, in plain words;
+    empty when it can."""
+    if app.service_tokens_refusal() is None:
+        return ""
+    problems, fixes = [], []
+    if not TokenPolicy(app.token_policy).allows_service():
+        problems.append(f"its token policy is “{TokenPolicy(app.token_policy).label}”")
+        fixes.append("change the policy to Administrators only or Authenticated users")
+    if not app.has_system_user:
+        problems.append("it has no system user")
+        fixes.append("give it a system user (tick “System user”)")
+    if not app.is_enabled:
+        problems.append("it is disabled")
+        fixes.append("enable it")
+    sentence = " and ".join(fixes)
+    return (
+        f"Service access tokens are off for this application: {' and '.join(problems)}. "
+        f"To issue them, {sentence}, then save."
+    )
 
 
 class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
@@ -34,7 +56,7 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(active_token_count=live_token_count())
 
-    @admin.display(description="active tokens", ordering="active_token_count")
+    @admin.display(description="live tokens", ordering="active_token_count")
     def active_tokens(self, app: TrustedApplication) -> int:
         return app.active_token_count
 
@@ -51,6 +73,8 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
             context.update(
                 may_issue=self.may_issue(request, app),
                 service_tokens_refusal=app.service_tokens_refusal(),
+                service_tokens_notice=service_tokens_notice(app),
+                delete_refusal=self._delete_refusal(app),
                 app_tokens=app_tokens,
                 app_tokens_more=len(app_tokens) == TOKENS_ON_APP_PAGE,
                 all_tokens_url=reverse("admin:tokens_referencetoken_changelist")
@@ -59,6 +83,20 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
                 may_rotate=may_rotate(request),
             )
         return super().change_view(request, object_id, form_url, context)
+
+    def _delete_refusal(self, app: TrustedApplication) -> str:
+        if app.tokens.exists():
+            return (
+                "This application cannot be deleted: it has tokens, and their audit trail must "
+                "stay. To stop it, untick “Enabled”: none of its tokens validates from then on."
+            )
+        return ""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Its tokens protect it (and their audit trail): no Delete button that leads nowhere.
+        if obj is not None and self._delete_refusal(obj):
+            return False
+        return super().has_delete_permission(request, obj)
 
     def get_urls(self):
         return [
@@ -82,7 +120,7 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
         change_url = reverse("admin:trustedapps_trustedapplication_change", args=[quote(app.pk)])
         refusal = app.service_tokens_refusal()
         if refusal:
-            message = f"{app.name} cannot have application tokens: {refusal}"
+            message = f"{app.name} cannot have service access tokens: {refusal}"
             self.message_user(request, message, messages.ERROR)
             return HttpResponseRedirect(change_url)
         post = request.POST if request.method == "POST" else None
@@ -96,9 +134,9 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
             if issued is not None:
                 # The hint only: the admin history must never hold the token.
                 token = issued.token
-                issued_what = f"service token {token.masked} ({token.description})"
-                self.log_change(request, app, f"Issued {issued_what}.")
-                self.message_user(request, f"Issued service token {token.masked} for {app.name}.")
+                what = f"service access token {token.masked}"
+                self.log_change(request, app, f"Issued {what} ({token.description}).")
+                self.message_user(request, f"Issued {what} for {app.name}.")
                 return self._render_token_created(request, app, issued)
         if form.resubmission:
             self.message_user(request, form.resubmission, messages.WARNING)
@@ -124,7 +162,7 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
                 request,
                 app,
                 "admin/trustedapps/trustedapplication/token_created.html",
-                "Application token created",
+                "Service access token created",
                 token=issued.token,
                 plaintext=issued.plaintext,
                 scopes=" ".join(s.name for s in issued.token.scopes.all()),

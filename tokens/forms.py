@@ -145,13 +145,18 @@ class IssueTokenForm(forms.Form):
         label="Expiration",
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The token stops working at 00:00 UTC of this day.",
-        error_messages={"required": "Choose an expiration date.", "invalid": "Enter a date."},
+        error_messages={
+            "required": "Choose an expiration date.",
+            "invalid": "Enter a date, such as 2027-01-31.",
+        },
     )
+    # Least privilege: at least one scope, never all of an application's by default. Validated
+    # against every scope so that one of another application gets the model's own refusal.
     scopes = RowMultipleChoiceField(
         queryset=Scope.objects.all(),
-        required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: all of the application's scopes.",
+        help_text="Choose only what the token needs: at least one scope.",
+        error_messages={"required": "Choose at least one scope."},
     )
     # One-time key (common.once): a form sent again (reload, back button, double click, two
     # tabs) issues no second token. Its errors mean "answer as a resubmission", not "fix a field".
@@ -241,9 +246,6 @@ class PersonalTokenForm(IssueTokenForm):
         application = cast(forms.ModelChoiceField, self.fields["application"])
         application.queryset = TrustedApplication.objects.issuable_by(self.issuer)
         self.fields["expires_at"].required = False
-        self.fields["expires_at"].error_messages["invalid"] = "Enter a date, such as 2027-01-31."
-        self.fields["scopes"].required = True
-        self.fields["scopes"].error_messages["required"] = "Choose at least one scope."
 
     def chosen_application(self) -> TrustedApplication | None:
         return self.cleaned_data.get("application")

@@ -6,9 +6,11 @@ which extends TrustedApplicationAdmin: this app knows nothing of tokens.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
@@ -35,13 +37,14 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
         "application_uri",
         "token_policy",
         "system_user_link",
-        "scope_names",
         "is_enabled",
     ]
     list_filter = ["token_policy", "is_enabled"]
     search_fields = ["name", "application_uri", "notes"]
     list_select_related = ["system_user"]
-    filter_horizontal = ["allowed_scopes"]
+    # A few scopes: ticks read better than the two-box widget (whose icons carry ARIA that
+    # assistive tools reject).
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
     readonly_fields = ["system_user_link", "created_at"]
     fieldsets = [
         ("Identity", {"fields": ["name", "application_uri", "notes", "created_at"]}),
@@ -80,7 +83,7 @@ class ResourceServerAdmin(admin.ModelAdmin):
     list_display = ["client_id", "name", "scope_names", "is_enabled", "secret_rotated_at"]
     list_filter = ["is_enabled"]
     search_fields = ["client_id", "name"]
-    filter_horizontal = ["scopes"]
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
     fields = ["client_id", "name", "scopes", "is_enabled", "created_at", "secret_rotated_at"]
     readonly_fields = ["created_at", "secret_rotated_at"]
 

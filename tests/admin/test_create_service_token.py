@@ -30,6 +30,8 @@ def issue(client, app, **data):
     payload = {
         "description": "nightly export",
         "expires_at": in_days(30),
+        # Least privilege: an admin, too, ticks at least one scope.
+        "scopes": [s.pk for s in app.allowed_scopes.all()[:1]],
         "form_key": form_key,
         **data,
     }
@@ -90,9 +92,20 @@ def test_the_last_allowed_day_is_accepted(as_admin, reports_app):
     assert token.expires_at <= timezone.now() + timedelta(days=30)
 
 
-def test_no_scope_ticked_gives_all_of_the_apps_scopes(as_admin, sync_app):
-    issue(as_admin, sync_app)
-    assert {s.name for s in ReferenceToken.objects.get().scopes.all()} == {"read", "update"}
+def test_no_scope_ticked_is_refused_beside_the_scopes(as_admin, sync_app):
+    response = issue(as_admin, sync_app, scopes=[])
+    assert response.status_code == 200
+    assert "Choose at least one scope." in response.content.decode()
+    assert ReferenceToken.objects.count() == 0
+
+
+def test_the_form_has_no_stray_nonce_row_and_friendly_errors(as_admin, sync_app):
+    response = issue(as_admin, sync_app, description="", expires_at="")
+    body = response.content.decode()
+    assert "field-form_key" not in body and "Nonce" not in body
+    assert "Say what this token is for" in body
+    assert "Choose an expiration date." in body
+    assert "This field is required" not in body
 
 
 def test_neither_the_database_nor_the_admin_history_holds_the_token(as_admin, sync_app):
@@ -102,7 +115,9 @@ def test_neither_the_database_nor_the_admin_history_holds_the_token(as_admin, sy
     assert stored_anywhere(plaintext) == []
     entry = LogEntry.objects.get()
     token = ReferenceToken.objects.get()
-    assert entry.get_change_message() == f"Issued service token {token.masked} (nightly export)."
+    assert entry.get_change_message() == (
+        f"Issued service access token {token.masked} (nightly export)."
+    )
     assert plaintext not in entry.change_message + entry.object_repr
     assert plaintext not in str(as_admin.cookies)  # nor in the messages cookie
 
@@ -211,7 +226,12 @@ def test_the_token_stops_working_when_the_app_loses_its_system_user(as_admin, sy
 def test_sending_the_same_form_twice_issues_one_token(as_admin, sync_app):
     # A reload of the shown-once page re-posts the form: it must not issue (or show) another.
     form_key = as_admin.get(url(sync_app)).context["form"].initial["form_key"]
-    payload = {"description": "nightly export", "expires_at": in_days(30), "form_key": form_key}
+    payload = {
+        "description": "nightly export",
+        "expires_at": in_days(30),
+        "scopes": [sync_app.allowed_scopes.first().pk],
+        "form_key": form_key,
+    }
     assert as_admin.post(url(sync_app), payload).status_code == 200
     again = as_admin.post(url(sync_app), payload)
     assert again.status_code == 302
@@ -220,7 +240,11 @@ def test_sending_the_same_form_twice_issues_one_token(as_admin, sync_app):
 
 
 def test_a_form_without_its_one_time_key_issues_nothing(as_admin, sync_app):
-    payload = {"description": "nightly export", "expires_at": in_days(30)}
+    payload = {
+        "description": "nightly export",
+        "expires_at": in_days(30),
+        "scopes": [sync_app.allowed_scopes.first().pk],
+    }
     assert as_admin.post(url(sync_app), payload).status_code == 302
     assert not ReferenceToken.objects.exists()
 
@@ -235,7 +259,12 @@ def test_a_scope_id_past_the_database_range_is_a_field_error(as_admin, sync_app)
 def test_one_form_posted_by_many_requests_at_once_issues_one_token(as_admin, sync_app, race):
     # Two admins' worth of double clicks on one form: one token, every other post a resubmission.
     form_key = as_admin.get(url(sync_app)).context["form"].initial["form_key"]
-    payload = {"description": "nightly export", "expires_at": in_days(30), "form_key": form_key}
+    payload = {
+        "description": "nightly export",
+        "expires_at": in_days(30),
+        "scopes": [sync_app.allowed_scopes.first().pk],
+        "form_key": form_key,
+    }
     statuses = race(lambda i: same_browser(as_admin).post(url(sync_app), payload).status_code)
     assert sorted(statuses) == [200] + [302] * (len(statuses) - 1)
     assert ReferenceToken.objects.count() == 1

@@ -134,7 +134,13 @@ def test_a_stale_admin_confirms_before_creating_a_service_token_and_keeps_the_fo
 ):
     url = f"/admin/trustedapps/trustedapplication/{sync_app.pk}/create-token/"
     form_key = as_admin.get(url).context["form"].initial["form_key"]
-    form = {"description": "kept across sudo", "expires_at": "", "form_key": form_key}
+    scopes = [sync_app.allowed_scopes.first().pk]
+    form = {
+        "description": "kept across sudo",
+        "expires_at": "",
+        "scopes": scopes,
+        "form_key": form_key,
+    }
     from tests.admin.test_create_service_token import in_days
 
     form["expires_at"] = in_days(20)

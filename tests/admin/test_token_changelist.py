@@ -19,15 +19,18 @@ def listed(client, query: str = "") -> list[ReferenceToken]:
     return list(response.context["cl"].result_list)
 
 
-def test_it_shows_hint_kind_user_app_scopes_dates_and_status(
+def test_it_shows_hint_description_owner_app_kind_status_and_dates(
     as_admin, alice_token, sync_service_token
 ):
     page = as_admin.get(LIST).content.decode()
-    for column in ("Token", "Kind", "User", "Application", "Scopes", "Created", "Expires"):
+    for column in ("Token", "Description", "User", "Application", "Status", "Expires"):
         assert column in page
-    assert "Last used" in page and "Status" in page
+    assert "Last used" in page
     assert alice_token.token.masked in page and sync_service_token.token.masked in page
-    assert "read update" in page
+    assert "laptop sync" in page and "nightly job" in page
+    assert "Personal" in page and "Service" in page  # the kind, under the hint
+    # The portal's one date format.
+    assert f"{alice_token.token.expires_at:%-d %b %Y}" in page
     assert alice_token.plaintext not in page
     assert alice_token.token.token_hash not in page
 

@@ -90,8 +90,11 @@ def test_the_button_shows_for_admins_when_the_app_can_have_service_tokens(as_adm
 def test_the_button_is_absent_with_the_reason_when_the_app_cannot(as_admin, closed_app):
     page = as_admin.get(change_url(closed_app)).content.decode()
     assert "create-token/" not in page
-    assert "No application tokens for this application" in page
-    assert "policy is &#x27;none&#x27;" in page
+    # In plain words, as a visible notice: what is wrong and what to change.
+    assert '<p class="portal-notice service-tokens-refusal" role="note">' in page
+    assert "Service access tokens are off for this application: its token policy is" in page
+    assert "change the policy to Administrators only or Authenticated users" in page
+    assert "give it a system user" in page
 
 
 def test_staff_who_may_not_issue_see_no_button(dave, sync_app):
@@ -133,3 +136,14 @@ def test_staff_without_permission_get_403(erin, sync_app):
     client = signed_in(erin)
     assert client.get(LIST).status_code == 403
     assert client.get(change_url(sync_app)).status_code == 403
+
+
+def test_an_application_with_tokens_offers_no_delete_and_says_why(as_admin, sync_app, alice_token):
+    page = as_admin.get(change_url(sync_app)).content.decode()
+    assert "deletelink" not in page
+    assert "This application cannot be deleted: it has tokens" in page
+    assert as_admin.get(f"{change_url(sync_app).rsplit('change/', 1)[0]}delete/").status_code == 403
+
+
+def test_an_application_without_tokens_can_be_deleted(as_admin, closed_app):
+    assert "deletelink" in as_admin.get(change_url(closed_app)).content.decode()

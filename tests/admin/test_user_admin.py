@@ -94,7 +94,7 @@ def test_deactivating_a_user_keeps_the_tokens_but_they_stop_validating(
     as_admin, alice, alice_token
 ):
     page = as_admin.get(f"{LIST}{alice.pk}/change/").content.decode()
-    assert "1 token(s)" in page
+    assert "1 token, 1 live" in page
     alice.is_active = False
     alice.save()
     response = as_admin.get(f"{LIST}{alice.pk}/change/")
@@ -122,3 +122,71 @@ def test_deactivating_from_the_form_says_the_tokens_stop(as_admin, alice, alice_
 
 def test_staff_without_permission_get_403(erin):
     assert signed_in(erin).get(LIST).status_code == 403
+
+
+def test_a_users_page_lists_their_tokens_near_the_top_with_revoke_all(as_admin, alice, alice_token):
+    page = as_admin.get(f"{LIST}{alice.pk}/change/").content.decode()
+    assert page.index('id="user-tokens"') < page.index('name="username"')
+    assert alice_token.token.masked in page
+    assert f'href="{LIST}{alice.pk}/revoke-tokens/"' in page
+    assert "Revoke all tokens…" in page
+
+
+def test_revoke_all_tokens_from_the_users_page_asks_why_then_revokes(
+    as_admin, alice, alice_token, orders_api
+):
+    url = f"{LIST}{alice.pk}/revoke-tokens/"
+    confirmation = as_admin.get(url)
+    assert confirmation.status_code == 200
+    assert "1 token will be revoked" in confirmation.content.decode()
+    assert describe(alice_token.plaintext) is not None  # GET changes nothing
+    assert as_admin.post(url, {"reason": ""}).status_code == 200  # a reason is required
+    response = as_admin.post(url, {"reason": "laptop stolen"}, follow=True)
+    assert response.redirect_chain[-1][0] == f"{LIST}{alice.pk}/change/"
+    assert "Revoked 1 token." in response.content.decode()
+    token = ReferenceToken.objects.get(pk=alice_token.token.pk)
+    assert token.revocation_reason == "laptop stolen"
+    assert describe(alice_token.plaintext) is None
+
+
+def test_revoke_all_needs_the_revoke_permission(alice, alice_token, dave):
+    response = signed_in(dave).post(f"{LIST}{alice.pk}/revoke-tokens/", {"reason": "x"})
+    assert response.status_code == 403
+    assert describe(alice_token.plaintext) is not None
+
+
+def test_a_locked_out_person_can_be_unlocked_from_their_page(as_admin, alice):
+    from axes.models import AccessAttempt
+    from django.conf import settings
+
+    AccessAttempt.objects.create(
+        username="alice",
+        ip_address="203.0.113.9",
+        user_agent="test",
+        failures_since_start=settings.AXES_FAILURE_LIMIT,
+        get_data="",
+        post_data="",
+    )
+    page = as_admin.get(f"{LIST}{alice.pk}/change/").content.decode()
+    assert "is locked out after too many failed sign-ins" in page
+    assert f'href="{LIST}{alice.pk}/unlock/"' in page
+    assert as_admin.get(f"{LIST}{alice.pk}/unlock/").status_code == 200
+    response = as_admin.post(f"{LIST}{alice.pk}/unlock/", follow=True)
+    assert "Alice can sign in again at once." in response.content.decode()
+    assert not AccessAttempt.objects.filter(username="alice").exists()
+    assert "locked out" not in as_admin.get(f"{LIST}{alice.pk}/change/").content.decode()
+
+
+def test_a_system_user_is_read_only_and_cannot_be_deleted(as_admin, sync_app):
+    system_user = sync_app.system_user
+    response = as_admin.get(f"{LIST}{system_user.pk}/change/")
+    page = response.content.decode()
+    assert 'name="username"' not in page  # read-only: shown, not editable
+    assert "None: a system user cannot sign in." in page
+    assert "deletelink" not in page
+    assert as_admin.post(f"{LIST}{system_user.pk}/delete/", {"post": "yes"}).status_code == 403
+    system_user.refresh_from_db()
+    # The badge fits one line and carries no inline style.
+    listing = as_admin.get(f"{LIST}?kind=system").content.decode()
+    assert '<span class="badge badge-system" title="System user of' in listing
+    assert "style=" not in listing.split('class="badge badge-system"')[1].split(">")[0]

@@ -3,11 +3,15 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import timezone
 
 from tokens.format import is_well_formed
+from tokens.forms import start_of_day_utc, today_utc
 from tokens.introspection import describe
 from tokens.models import ReferenceToken, TokenEvent
+
+
+def midnight_utc_in(days: int):
+    return start_of_day_utc(today_utc() + timedelta(days=days))
 
 
 def test_it_prints_a_personal_token_alone_on_stdout(run, alice, sync_app):
@@ -33,8 +37,9 @@ def test_it_prints_a_personal_token_alone_on_stdout(run, alice, sync_app):
     assert f"#{token.pk} acting as alice for com.example/sync, scopes read" in out.stderr
     assert (token.kind, token.user, token.created_by) == ("personal", alice, alice)
     assert token.description == "backup script"
-    expected_expiry = timezone.now() + timedelta(days=7)
-    assert abs(token.expires_at - expected_expiry) < timedelta(minutes=1)
+    # 00:00 UTC, 7 days from today, as the browser's tokens expire.
+    assert token.expires_at == midnight_utc_in(7)
+    assert "expires " + f"{midnight_utc_in(7):%-d %b %Y} 00:00 UTC" in out.stderr
     active = describe(plaintext)
     assert (active.username, active.scopes) == ("alice", ("read",))
 
@@ -52,16 +57,22 @@ def test_by_default_it_gives_all_scopes_and_30_days(run, alice, sync_app):
     run("issue_token", "personal", "--user", "alice", "--app", "com.example/sync")
     token = ReferenceToken.objects.get()
     assert sorted(token.scopes.values_list("name", flat=True)) == ["read", "update"]
-    expected_expiry = timezone.now() + timedelta(days=30)
-    assert abs(token.expires_at - expected_expiry) < timedelta(minutes=1)
+    assert token.expires_at == midnight_utc_in(30)
 
 
 def test_by_default_it_keeps_within_a_shorter_application_lifetime(run, admin_user, reports_app):
     reports_app.max_token_lifetime_days = 7
     reports_app.save()
     run("issue_token", "service", "--app", "com.example/reports", "--as-admin", "admin")
-    expected_expiry = timezone.now() + timedelta(days=7)
-    assert abs(ReferenceToken.objects.get().expires_at - expected_expiry) < timedelta(minutes=1)
+    assert ReferenceToken.objects.get().expires_at == midnight_utc_in(7)
+
+
+def test_all_asks_for_every_scope_explicitly(run, alice, sync_app):
+    run(
+        "issue_token", "personal", "--user", "alice", "--app", "com.example/sync", "--scopes", "all"
+    )
+    token = ReferenceToken.objects.get()
+    assert sorted(token.scopes.values_list("name", flat=True)) == ["read", "update"]
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,7 @@ def test_an_admin_creates_a_service_token_validates_and_revokes_it(
     page.get_by_label("Reason").fill("rotated after the e2e test")
     screenshot(page, "admin-token-revoke-confirmation")
     page.get_by_role("button", name="Yes, revoke").click()
-    expect(page.get_by_text("Revoked 1 token(s).")).to_be_visible()
+    expect(page.get_by_text("Revoked 1 token.")).to_be_visible()
     screenshot(page, "admin-token-list-after-revoke")
 
     assert introspect_over_http(token, orders_api) == {"active": False}

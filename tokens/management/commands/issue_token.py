@@ -1,11 +1,11 @@
 from argparse import ArgumentParser
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from common.cli import note, positive_int, refusal
+from tokens.forms import start_of_day_utc, today_utc
 from tokens.management.cli import person_named
 from tokens.models import IssuedToken, ReferenceToken, TokenKind
 from trustedapps.management.cli import application_with_uri, scopes_named
@@ -41,8 +41,8 @@ class Command(BaseCommand):
             kind.add_argument(
                 "--scopes",
                 default="",
-                help="Space- or comma-separated subset of the application's scopes "
-                "(default: all of them).",
+                help="Space- or comma-separated subset of the application's scopes, or 'all' "
+                "(the default: all of them).",
             )
             kind.add_argument(
                 "--expires-in-days",
@@ -57,7 +57,8 @@ class Command(BaseCommand):
         application = application_with_uri(options["app"])
         arguments = {
             "application": application,
-            "scopes": scopes_named(options["scopes"]),
+            # "all" (or nothing) asks for every scope of the application, explicitly.
+            "scopes": [] if options["scopes"].strip() == "all" else scopes_named(options["scopes"]),
             "expires_at": _expiry(application, options["expires_in_days"]),
             "description": options["description"],
         }
@@ -76,11 +77,12 @@ class Command(BaseCommand):
         self.stdout.write(issued.plaintext)
 
 
-def _expiry(application: TrustedApplication, days: int | None) -> timezone.datetime:
+def _expiry(application: TrustedApplication, days: int | None) -> datetime:
+    """00:00 UTC, N days from today (UTC), as the tokens created in the browser expire."""
     if days is None:
-        return timezone.now() + application.default_token_lifetime
+        days = application.default_token_lifetime.days
     try:
-        return timezone.now() + timedelta(days=days)
+        return start_of_day_utc(today_utc() + timedelta(days=days))
     except OverflowError:
         raise CommandError(f"{days} days is beyond any possible date.") from None
 
@@ -91,5 +93,5 @@ def _summary(issued: IssuedToken) -> str:
         f"Issued {token.get_kind_display().lower()} #{token.pk} acting as {token.user} for "
         f"{token.application.application_uri}, scopes "
         f"{' '.join(s.name for s in token.scopes.all())}, "
-        f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC. It is shown once, below; keep it now."
+        f"expires {token.expires_at:%-d %b %Y %H:%M} UTC. It is shown once, below; keep it now."
     )

@@ -1,0 +1,142 @@
+"""The admin site of the portal: a dashboard on its index, and its sections in the order an
+instance admin works (Security, Tokens, Accounts, then sign-in protection).
+
+It is the default admin site (tokens.admin_apps.PortalAdminConfig), so every `admin.site.register`
+and `admin.site.urls` use it unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+# The admin's sections, in this order; anything else comes after, as Django sorts it.
+SECTION_ORDER = ["trustedapps", "tokens", "accounts", "auth", "axes"]
+SECTION_NAMES = {"axes": "Sign-in protection"}
+# Each figure counts at most this many rows, so the index stays fast on a million tokens.
+FIGURE_CAP = 10_000
+LATEST_EVENTS = 8
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    count: int
+    url: str
+    warning: bool = False
+
+    @property
+    def shown(self) -> str:
+        return f"{FIGURE_CAP:,}+" if self.count > FIGURE_CAP else f"{self.count:,}"
+
+
+def _capped(queryset: QuerySet) -> int:
+    return queryset.order_by()[: FIGURE_CAP + 1].count()
+
+
+class PortalAdminSite(admin.AdminSite):
+    site_header = "Token portal administration"
+    site_title = "Token portal admin"
+    index_title = "Instance management"
+    index_template = "admin/index.html"
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
+        apps = super().get_app_list(request, app_label)
+        for app in apps:
+            app["name"] = SECTION_NAMES.get(app["app_label"], app["name"])
+        if app_label is None:
+            # Groups belong with the people they group.
+            accounts = next((a for a in apps if a["app_label"] == "accounts"), None)
+            auth = next((a for a in apps if a["app_label"] == "auth"), None)
+            if accounts and auth:
+                accounts["models"] = [*accounts["models"], *auth["models"]]
+                apps.remove(auth)
+
+        def position(app: dict) -> int:
+            label = app["app_label"]
+            return SECTION_ORDER.index(label) if label in SECTION_ORDER else len(SECTION_ORDER)
+
+        return sorted(apps, key=position)
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None):
+        context = {**(extra_context or {}), **dashboard(request)}
+        return super().index(request, context)
+
+
+def dashboard(request: HttpRequest) -> dict[str, Any]:
+    """The figures an instance admin checks first, each linking to the list it counts."""
+    from axes.models import AccessAttempt
+
+    from tokens.admin import RECENTLY, UNUSED_FOR
+    from tokens.models import EXPIRING_SOON, ReferenceToken, TokenEvent, TokenKind
+
+    user = request.user
+    figures: list[Figure] = []
+    events: list[TokenEvent] = []
+    now = timezone.now()
+    if user.has_perm("tokens.view_referencetoken"):
+        tokens = reverse("admin:tokens_referencetoken_changelist")
+        live = ReferenceToken.objects.unexpired(now)
+        figures += [
+            Figure(
+                "Live personal access tokens",
+                _capped(live.filter(kind=TokenKind.PERSONAL)),
+                f"{tokens}?kind__exact=personal&status=active",
+            ),
+            Figure(
+                "Live service access tokens",
+                _capped(live.filter(kind=TokenKind.SERVICE)),
+                f"{tokens}?kind__exact=service&status=active",
+            ),
+            Figure(
+                "Expiring within 7 days",
+                _capped(ReferenceToken.objects.expiring_within(EXPIRING_SOON, now)),
+                f"{tokens}?expires=7d",
+                warning=True,
+            ),
+            Figure(
+                "Unused for 90 days",
+                _capped(ReferenceToken.objects.unused_since(now - UNUSED_FOR)),
+                f"{tokens}?unused=90d",
+            ),
+            Figure(
+                "Revoked in the last 7 days",
+                _capped(ReferenceToken.objects.filter(revoked_at__gte=now - RECENTLY)),
+                f"{tokens}?revoked=7d",
+            ),
+        ]
+    if user.has_perm("axes.view_accessattempt"):
+        cool_off = timedelta(hours=settings.AXES_COOLOFF_TIME)
+        locked = AccessAttempt.objects.filter(
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+            attempt_time__gte=now - cool_off,
+        )
+        figures.append(
+            Figure(
+                "Locked-out sign-ins",
+                _capped(locked),
+                reverse("admin:axes_accessattempt_changelist"),
+                warning=True,
+            )
+        )
+    if user.has_perm("tokens.view_tokenevent"):
+        events = list(
+            TokenEvent.objects.select_related("token", "token__application", "actor")[
+                :LATEST_EVENTS
+            ]
+        )
+    return {
+        "figures": figures,
+        "latest_events": events,
+        "events_url": reverse("admin:tokens_tokenevent_changelist")
+        if user.has_perm("tokens.view_tokenevent")
+        else "",
+    }
