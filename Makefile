@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench stress install clean
+# `make run PORT=8001` serves on another port.
+PORT ?= 8000
+
+.PHONY: run test lint bench stress install clean check-port
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,10 +18,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
+# The port first: a busy one fails fast, before anything is migrated or seeded.
+check-port:
+	@$(PYTHON) -c 'import socket as k, sys; s = k.socket(); s.setsockopt(k.SOL_SOCKET, k.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' \
+		$(PORT) 2>/dev/null || { echo "make run: port $(PORT) on 127.0.0.1 is busy (or not a port)." \
+		"Stop what listens there, or choose another: make run PORT=8001" >&2; exit 1; }
+
+run: check-port install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py seed_demo --port $(PORT)
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 lint: install
 	$(BIN)/ruff check .
@@ -36,4 +45,4 @@ stress: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal} $(BIN)/python bench/stress.py $(STRESS_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles artifacts
+	rm -rf $(VENV) db.sqlite3 staticfiles artifacts .demo-credentials.json

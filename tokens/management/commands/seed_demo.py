@@ -1,25 +1,74 @@
+"""Demo data for `make run`, and what a person needs to try it in the first five minutes."""
+
+from __future__ import annotations
+
+import json
+import os
+from argparse import ArgumentParser
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
+from common.cli import positive_int
+from tokens.forms import start_of_day_utc, today_utc
+from tokens.models import ReferenceToken
 from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
 
 DEMO_PASSWORD = "demo-password-123"
 DEMO_SERVER = "demo-api"
+DEMO_TOKEN_DESCRIPTION = "Demo token (make run)"
+# Only a hash of a secret is kept, so the demo's own secrets live in this ignored local file:
+# a second `make run` keeps them working for whatever already uses them.
+CREDENTIALS_FILE = settings.BASE_DIR / ".demo-credentials.json"
 
 
 class Command(BaseCommand):
     help = (
-        "Load idempotent demo data: an admin, a user, two trusted applications and a resource "
-        "server. Prints the sign-ins and the resource server's credentials (its secret is "
-        "rotated on every run, since only its hash is kept)."
+        "Load idempotent demo data: an admin, a user, two trusted applications, a resource "
+        "server and a personal token of the user. Prints the sign-ins and a curl line that "
+        "validates the demo token. The server's secret and the token are kept in an ignored "
+        "local file (.demo-credentials.json) and reused while they still work; --rotate "
+        "makes new ones."
     )
 
-    @transaction.atomic
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--port", type=positive_int, default=8000, help="For the URLs shown.")
+        parser.add_argument(
+            "--rotate", action="store_true", help="New server secret and demo token."
+        )
+        parser.add_argument(
+            "--credentials-file",
+            type=Path,
+            default=CREDENTIALS_FILE,
+            help="Where the demo's secrets are kept (default: .demo-credentials.json).",
+        )
+
     def handle(self, *args, **options) -> None:
+        # Printed after the transaction, and so after whatever it sends on commit (a notice of
+        # the new demo token): the last lines before the server starts are the ones to use.
+        with transaction.atomic():
+            admin, secret, token, path = self._seed(options)
+        base = f"http://127.0.0.1:{options['port']}"
+        self.stdout.write(
+            f"Resource server: client_id={DEMO_SERVER} client_secret={secret}\n"
+            f"  (kept in {path.name}; `manage.py seed_demo --rotate` makes new ones)\n"
+            f"\n"
+            f"Validate alice's demo token as the resource server would:\n"
+            f"  curl -s -u {DEMO_SERVER}:{secret} -d token={token} {base}/connect/introspect\n"
+            f"\n"
+            f"Demo sign-ins (password for both: {DEMO_PASSWORD}):\n"
+            f"  alice  a person                {base}/\n"
+            f"  {admin.username}  instance administrator  {base}/admin/\n"
+        )
+
+    def _seed(self, options) -> tuple[User, str, str, Path]:
         read, update = Scope.objects.get(name="read"), Scope.objects.get(name="update")
         admin = _person("admin", "Ada", "Admin", superuser=True)
-        _person("alice", "Alice", "Example")
+        alice = _person("alice", "Alice", "Example")
 
         sync, _ = TrustedApplication.objects.get_or_create(
             application_uri="com.example/sync",
@@ -43,19 +92,42 @@ class Command(BaseCommand):
         )
         reports.allowed_scopes.add(read)
 
-        server = ResourceServer.objects.filter(client_id=DEMO_SERVER).first() or ResourceServer(
-            client_id=DEMO_SERVER, name="Demo API"
-        )
-        secret = server.set_secret()
-        server.save()
+        path: Path = options["credentials_file"]
+        kept = {} if options["rotate"] else _read(path)
+        server = ResourceServer.objects.filter(client_id=DEMO_SERVER).first()
+        secret = kept.get("client_secret", "")
+        if server is None or not secret or not server.check_secret(secret):
+            server = server or ResourceServer(client_id=DEMO_SERVER, name="Demo API")
+            secret = server.set_secret()
+            server.save()
         server.scopes.add(read, update)
 
-        self.stdout.write(
-            f"Demo sign-ins (password for both: {DEMO_PASSWORD}):\n"
-            f"  alice  a person                http://127.0.0.1:8000/\n"
-            f"  {admin.username}  instance administrator  http://127.0.0.1:8000/admin/\n"
-            f"Resource server: client_id={DEMO_SERVER} client_secret={secret}\n"
-        )
+        token = kept.get("token", "")
+        if not token or not ReferenceToken.objects.matching(token).unexpired().exists():
+            token = ReferenceToken.objects.issue_personal(
+                user=alice,
+                application=sync,
+                expires_at=start_of_day_utc(today_utc() + timedelta(days=30)),
+                scopes=[read],
+                description=DEMO_TOKEN_DESCRIPTION,
+            ).plaintext
+        _write(path, {"client_secret": secret, "token": token})
+        return admin, secret, token, path
+
+
+def _read(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {key: value for key, value in data.items() if isinstance(value, str)}
+
+
+def _write(path: Path, data: dict[str, str]) -> None:
+    # Readable by its owner only: it holds a working secret and token (of the demo).
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(data, file, indent=2)
 
 
 def _person(username: str, first: str, last: str, superuser: bool = False) -> User:
