@@ -14,3 +14,6 @@ STORAGES = {
 import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore", "No directory at", UserWarning)
+
+# Issuing sends the owner a notice; the races' notices are not this command's output.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
