@@ -18,11 +18,7 @@ class PortalUserQuerySet(models.QuerySet["User"]):
         return self.filter(system_application__isnull=False)
 
 
-# Assigned at module level so that type checkers see the queryset's methods on the manager.
-_PortalUserManagerBase = UserManager.from_queryset(PortalUserQuerySet)
-
-
-class PortalUserManager(_PortalUserManagerBase):
+class PortalUserManager(UserManager["User"]):
     def holds_admin_permission(self, user_id: int) -> bool:
         """One query: does this (non-superuser) user hold the instance-admin permission?"""
         app_label, codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
@@ -54,9 +50,10 @@ class User(AbstractUser):
         help_text="E-mail me 7 days and 1 day before one of my tokens expires.",
     )
 
-    objects = PortalUserManager()
+    # django-stubs cannot type a manager that replaces AbstractUser's, nor AbstractUser.Meta.
+    objects = PortalUserManager.from_queryset(PortalUserQuerySet)()  # type: ignore[misc]
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         swappable = "AUTH_USER_MODEL"
 
     @property

@@ -126,7 +126,7 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
         post = request.POST if request.method == "POST" else None
         form = ServiceTokenForm(post, request=request, application=app)
         if form.is_valid():
-            action = f"create an application token for {app.name}"
+            action = f"create a service access token for {app.name}"
             confirm = admin_confirmation_needed(self, request, app, action=action)
             if confirm is not None:
                 return confirm  # sudo mode: the password again, then this form goes on
@@ -146,7 +146,7 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
             request,
             app,
             "admin/trustedapps/trustedapplication/create_token.html",
-            f"Create an application token for {app.name}",
+            f"Create a service access token for {app.name}",
             form=form,
             system_user=getattr(app, "system_user", None),
         )

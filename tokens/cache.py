@@ -228,7 +228,7 @@ class FactsCache:
 def _connect(conninfo: str | dict | None):
     import psycopg
 
-    keepalives = {
+    keepalives: dict[str, Any] = {
         "keepalives": 1,
         "keepalives_idle": 10,
         "keepalives_interval": 5,

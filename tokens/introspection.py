@@ -44,10 +44,14 @@ from trustedapps.models import (
     hash_secret,
 )
 
+_PreparedCursor: type | None
 try:  # psycopg 3, the driver of pyproject.toml: prepared statements for the hot query
-    from django.db.backends.postgresql.base import ServerBindingCursor
+    # The stubs describe psycopg 2's backend, which has no server-binding cursor.
+    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        ServerBindingCursor,
+    )
 
-    class _PreparedCursor(ServerBindingCursor):
+    class _PreparedCursor(ServerBindingCursor):  # type: ignore[no-redef]
         def execute(self, query, params=None, *, prepare=None, binary=None):
             # Binary results skip parsing timestamps from text (a fifth of the Python cost).
             return super().execute(query, params, prepare=True, binary=True)

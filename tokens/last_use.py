@@ -122,7 +122,7 @@ def _write(uses: dict[int, tuple[datetime, str | None]], interval: timedelta) ->
                 FROM unnest(%s::bigint[], %s::timestamptz[], %s::inet[]) AS u(id, at, ip)
                 WHERE t.id = u.id
                   AND (t.last_used_at IS NULL OR t.last_used_at <= u.at - %s)""",
-                [list(ids), list(times), list(ips), interval],
+                [list(ids), list(times), list(ips), interval],  # type: ignore[list-item]
             )
         return
     # One transaction for a batch; a single use (a check writing its own) needs none.

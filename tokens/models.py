@@ -184,11 +184,7 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
         return tokens
 
 
-# Assigned at module level so that type checkers see the queryset's methods on the manager.
-_ReferenceTokenManagerBase = models.Manager.from_queryset(ReferenceTokenQuerySet)
-
-
-class ReferenceTokenManager(_ReferenceTokenManagerBase):
+class ReferenceTokenManager(models.Manager["ReferenceToken"]):
     def issue_personal(
         self,
         *,
@@ -233,7 +229,7 @@ class ReferenceTokenManager(_ReferenceTokenManagerBase):
         if not admin.is_instance_admin:
             raise refuse(
                 None,
-                "Only instance administrators may issue service tokens "
+                "Only instance administrators may issue service access tokens "
                 "(superusers, or users with the 'Can issue service access tokens' permission).",
                 "not_admin",
             )
@@ -241,7 +237,7 @@ class ReferenceTokenManager(_ReferenceTokenManagerBase):
         if reason:
             raise refuse(
                 "application",
-                f"{application.name} cannot have service tokens: {reason}",
+                f"{application.name} cannot have service access tokens: {reason}",
                 "no_service_tokens",
             )
         system_user = User.objects.filter(system_application=application, is_active=True).first()
@@ -461,7 +457,7 @@ class ReferenceToken(models.Model):
         max_length=8, choices=ExpiryNotice.choices, blank=True, default="", editable=False
     )
 
-    objects = ReferenceTokenManager()
+    objects = ReferenceTokenManager.from_queryset(ReferenceTokenQuerySet)()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -31,7 +31,9 @@ def recipients(token: ReferenceToken, *, expiry: bool = False) -> list[str]:
 
     `expiry`: an expiry notice, which a person may have turned off.
     """
-    people = [token.user] if token.kind == TokenKind.PERSONAL else [token.created_by]
+    people: list[User | None] = (
+        [token.user] if token.kind == TokenKind.PERSONAL else [token.created_by]
+    )
     found = [
         person.email
         for person in people

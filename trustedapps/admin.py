@@ -101,7 +101,7 @@ class ResourceServerAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: ResourceServer, form, change: bool) -> None:
         if not change:
             # Kept on the instance only until response_add shows it; never stored or logged.
-            obj._new_secret = obj.set_secret()
+            setattr(obj, "_new_secret", obj.set_secret())  # noqa: B010 - not a field of the model
         super().save_model(request, obj, form, change)
 
     @method_decorator(sensitive_variables("secret"))
@@ -109,7 +109,7 @@ class ResourceServerAdmin(admin.ModelAdmin):
         secret = getattr(obj, "_new_secret", None)
         if secret is None or "_popup" in request.POST:
             return super().response_add(request, obj, post_url_continue)
-        del obj._new_secret
+        delattr(obj, "_new_secret")
         self.message_user(request, f"Registered resource server {obj.client_id}.", messages.SUCCESS)
         return self._render_secret(request, obj, secret, "Resource server registered")
 

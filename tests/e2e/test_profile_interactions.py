@@ -62,6 +62,8 @@ def test_switching_application_clamps_the_date_and_says_so(
     sign_in(page, "carol")
     page.goto("/profile/security/tokens/new/")
     page.get_by_label("Application").select_option(label="Sync")
+    # Wait for htmx to swap in Sync's fields before typing into them.
+    expect(page.get_by_text("Sync allows at most 365 days")).to_be_visible()
     page.get_by_role("radio", name="Custom date").check()
     far = (timezone.now().astimezone(UTC).date() + timedelta(days=200)).isoformat()
     page.locator("#id_expires_at").fill(far)

@@ -225,3 +225,10 @@ def test_htmx_comes_from_this_site_and_carries_the_csrf_token(alice_client):
     assert not re.search(r'<script[^>]+src="(https?:)?//', content)  # no CDN
     assert re.search(r"<body hx-headers='\{\"X-CSRFToken\": \"\w+\"\}'>", content)
     assert '<link rel="stylesheet" href="/static/css/portal.css">' in content
+
+
+def test_staff_see_a_link_to_the_administration_and_others_do_not(alice_client, carol):
+    assert b">Administration</a>" not in alice_client.get(URL).content
+    staff = Client()
+    staff.force_login(carol)
+    assert b'href="/admin/">Administration</a>' in staff.get(URL).content

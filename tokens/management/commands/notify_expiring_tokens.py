@@ -17,6 +17,7 @@ _ORDER = {"": 0, ExpiryNotice.WEEK: 1, ExpiryNotice.DAY: 2}
 
 def due_notice(token: ReferenceToken, now: datetime) -> str:
     """The notice a live token expiring within a week is due now ("7d" or "1d")."""
+    assert token.expires_at is not None
     return ExpiryNotice.DAY if token.expires_at - now <= DAY else ExpiryNotice.WEEK
 
 
