@@ -18,7 +18,9 @@ class PortalUserQuerySet(models.QuerySet["User"]):
         return self.filter(system_application__isnull=False)
 
 
-class PortalUserManager(UserManager["User"]):
+# A named subclass: migrations record this manager (UserManager is used in migrations), and
+# they can only name a class that its module defines. The stubs cannot type a dynamic base.
+class PortalUserManager(UserManager.from_queryset(PortalUserQuerySet)):  # type: ignore[misc]
     def holds_admin_permission(self, user_id: int) -> bool:
         """One query: does this (non-superuser) user hold the instance-admin permission?"""
         app_label, codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
@@ -51,7 +53,7 @@ class User(AbstractUser):
     )
 
     # django-stubs cannot type a manager that replaces AbstractUser's, nor AbstractUser.Meta.
-    objects = PortalUserManager.from_queryset(PortalUserQuerySet)()  # type: ignore[misc]
+    objects = PortalUserManager()  # type: ignore[misc]
 
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         swappable = "AUTH_USER_MODEL"

@@ -280,7 +280,8 @@ def introspect_view(request: HttpRequest) -> HttpResponse:
         return _invalid_client()
     if active is None:
         return HttpResponse(INACTIVE, content_type=JSON)
-    return JsonResponse(_answer(active, client_id))
+    # json.dumps straight: JsonResponse's encoder class is built per call, for types never here.
+    return HttpResponse(json.dumps(_answer(active, client_id)), content_type=JSON)
 
 
 @public_endpoint("POST")

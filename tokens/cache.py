@@ -194,7 +194,8 @@ class FactsCache:
                     self._receive(conn)
             except (psycopg.Error, OSError) as exc:
                 if not self._stop.is_set():
-                    logger.warning("Token cache listener disconnected: %s", exc.__class__.__name__)
+                    # psycopg's messages name the server and user, never a password.
+                    logger.warning("Token cache listener disconnected: %s", str(exc)[:200])
             finally:
                 self._set_connected(False)
             self._stop.wait(self.reconnect_delay)
@@ -250,14 +251,29 @@ _process_lock = threading.Lock()
 def process_cache() -> FactsCache | None:
     """This worker process's cache, listener started; None when TOKEN_CACHE is off."""
     from django.conf import settings
-    from django.db import connection
 
-    if not getattr(settings, "TOKEN_CACHE", False) or connection.vendor != "postgresql":
+    if not getattr(settings, "TOKEN_CACHE", False):
         return None
     cache = _process_cache
-    if cache is not None and cache._listener_pid == os.getpid():
+    # The hot path: one check per request, so no system call and no database wrapper here.
+    if cache is not None and cache._listener_pid == _pid:
         return cache
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
     return _start_process_cache()
+
+
+_pid = os.getpid()
+
+
+def _after_fork() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _start_process_cache() -> FactsCache:

@@ -51,6 +51,7 @@ def record(
     use this process already recorded.
     """
     interval = _interval()
+    buffer = buffered()
     with _lock:
         known = last_used_at
         seen = _recent.get(token_id) if cached else None
@@ -63,9 +64,9 @@ def record(
         if len(_recent) >= _REMEMBER_AT_MOST:
             _forget_older_than(now - interval)
         _recent[token_id] = now
-        if buffered():
+        if buffer:
             _pending[token_id] = (now, ip)
-    if not buffered():
+    if not buffer:
         _write({token_id: (now, ip)}, interval)
     else:
         _start_flusher()

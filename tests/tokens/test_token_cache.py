@@ -512,3 +512,16 @@ def test_the_holder_sees_a_use_recorded_but_not_yet_written(
     described = describe(alice_token.plaintext, cache=worker)
     assert described is not None
     assert describe(alice_token.plaintext, cache=worker).last_used_at is not None
+
+
+def test_any_change_to_a_resource_server_row_is_announced(worker, alice_token, orders_api):
+    # Columns added later (a server's resource URIs, carried by the answer's `aud`) are
+    # covered without a trigger of their own: every change of the row is announced.
+    cached_and_active(worker, alice_token.plaintext, orders_api)
+
+    sql(
+        "UPDATE trustedapps_resourceserver SET name = 'Orders, renamed' WHERE id = %s",
+        [orders_api.server.pk],
+    )
+
+    assert eventually(lambda: len(worker) == 0)
