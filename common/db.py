@@ -1,8 +1,4 @@
-"""Telling a database outage (answer 503, retry later) from a query the database refused (a bug).
-
-Only the first is worth a "try again" page; a refused query (a NUL byte, a value out of range, a
-missing table) stays an error, so that it is seen and fixed rather than passed off as an outage.
-"""
+"""Telling a database outage (worth a 503 and a retry) from a database error that is a bug."""
 
 from __future__ import annotations
 
@@ -13,33 +9,48 @@ import time
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.db.backends.signals import connection_created
 
-logger = logging.getLogger("portal.database")
+# PostgreSQL SQLSTATE classes of a server that cannot serve now, though the request is fine:
+# connection exception, transaction rollback (serialization, deadlock), insufficient resources
+# (too many connections), object not in prerequisite state (lock not available), operator
+# intervention (shutdown, statement timeout), system error (I/O).
+_PG_TRANSIENT_CLASSES = {"08", "40", "53", "55", "57", "58"}
 
-# Seconds a client is told to wait; outages seen so far ended within seconds of the server's
-# return (connections are re-made on the next request).
-RETRY_AFTER_SECONDS = 5
+# SQLite's OperationalError also covers "no such table" and SQL syntax errors; only these are
+# the file being unavailable for now.
+_SQLITE_TRANSIENT = {
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_NOMEM",
+    "SQLITE_INTERRUPT",
+    "SQLITE_PROTOCOL",
+}
 
-# PostgreSQL's classes for a connection that failed or a server going away (SQLSTATE 08, 57P0x).
-_PG_OUTAGE_STATES = ("08", "57P01", "57P02", "57P03")
-_SQLITE_OUTAGE_WORDS = ("unable to open", "database is locked", "disk i/o", "closed database")
 
-
-def is_outage(error: BaseException) -> bool:
-    """Is `error` the database being out of reach (rather than refusing a query)?"""
-    if isinstance(error, InterfaceError):  # the connection itself is gone
-        return True
-    if not isinstance(error, DatabaseError):
+def is_outage(error: DatabaseError) -> bool:
+    """True when the database could not serve the query (down, unreachable, overloaded); False
+    when it refused this query (a value it cannot store, a missing table): that is a bug."""
+    if isinstance(error, InterfaceError):
+        return True  # the connection is closed or broken
+    if not isinstance(error, OperationalError):
         return False
     cause = error.__cause__
-    module = type(cause).__module__ if cause is not None else ""
-    if module.startswith("psycopg"):
-        state = getattr(cause, "sqlstate", None)
-        # No SQLSTATE: the client library failed (refused connection, server closed it).
-        return isinstance(error, OperationalError) and (
-            state is None or state.startswith(_PG_OUTAGE_STATES)
-        )
-    message = str(error).lower()
-    return any(words in message for words in _SQLITE_OUTAGE_WORDS)
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate:
+        return sqlstate[:2] in _PG_TRANSIENT_CLASSES
+    sqlite_error = getattr(cause, "sqlite_errorname", None)
+    if sqlite_error:
+        return sqlite_error in _SQLITE_TRANSIENT
+    # No answer from a server at all: the connection was refused or dropped.
+    return True
+
+
+logger = logging.getLogger("portal.database")
+
+# Seconds an HTML page tells a client to wait (the public endpoints say the same).
+RETRY_AFTER_SECONDS = 5
 
 
 class OutageLog:

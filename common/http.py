@@ -1,6 +1,7 @@
 """What every token view needs of HTTP, whichever site it belongs to (profile, admin, API)."""
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
 
 
 def remote_address(request: HttpRequest) -> str | None:
@@ -11,6 +12,6 @@ def remote_address(request: HttpRequest) -> str | None:
 def no_store(response: HttpResponse) -> HttpResponse:
     """Keep a response out of every cache and the back button: it holds a secret or a token's
     state. RFC 6749 asks exactly `Cache-Control: no-store` of token endpoints."""
-    response["Cache-Control"] = "no-store"
+    patch_cache_control(response, no_store=True)
     response["Pragma"] = "no-cache"
     return response

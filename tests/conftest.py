@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
+from tokens.introspection import InvalidClient, authenticate_caller
 from tokens.models import IssuedToken, ReferenceToken
 from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
 
@@ -140,6 +141,15 @@ class RegisteredServer:
         self.server = server
         self.client_id = server.client_id
         self.secret = secret
+
+
+def authenticates(client_id: str, secret: str) -> bool:
+    """Whether the validation URL would accept these caller credentials (production's check)."""
+    try:
+        authenticate_caller(client_id, secret)
+    except InvalidClient:
+        return False
+    return True
 
 
 def register_server(client_id: str, scopes: list[Scope]) -> RegisteredServer:

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
+import re
 import secrets
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
@@ -37,6 +40,8 @@ from tokens.format import hash_token, is_well_formed
 from tokens.models import ReferenceToken, TokenKind
 from tokens.status import COLUMN_FIELDS, TokenFacts, evaluate
 from trustedapps.models import (
+    CLIENT_ID_MAX_LENGTH,
+    VISIBLE_ASCII,
     ResourceServer,
     Scope,
     TokenPolicy,
@@ -81,7 +86,52 @@ class ActiveToken:
     issued_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
+    # For a resource server: its client_id, or (client_id, resource URI, ...) (RFC 8707).
+    audience: str | tuple[str, ...] | None = None
 
+    def introspection_answer(self) -> dict[str, object]:
+        """The RFC 7662 answer for the resource server the token was introspected for."""
+        answer: dict[str, object] = {
+            "active": True,
+            "token_kind": self.kind,
+            "scope": " ".join(self.scopes),
+            "client_id": self.application_uri,
+            "sub": str(self.user_id),
+            "username": self.username,
+            "iat": int(self.issued_at.timestamp()),
+            "jti": str(self.id),
+            "aud": list(self.audience) if isinstance(self.audience, tuple) else self.audience,
+        }
+        if self.expires_at is not None:
+            answer["exp"] = int(self.expires_at.timestamp())
+        return answer
+
+    def holder_answer(self) -> dict[str, object]:
+        """What /api/tokens/self tells the token's holder."""
+        return {
+            "active": True,
+            "token_kind": self.kind,
+            "application": self.application_uri,
+            "scopes": list(self.scopes),
+            "user": {"id": str(self.user_id), "username": self.username},
+            "created_at": iso_datetime(self.issued_at),
+            "expires_at": iso_datetime(self.expires_at),
+            "last_used_at": iso_datetime(self.last_used_at),
+            "jti": str(self.id),
+        }
+
+
+def iso_datetime(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a `Z`, as the public endpoints answer dates."""
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+# The caller's row. Resource URIs as text: raw SQL skips the ORM's JSON decoding, and the cast
+# reads the same on SQLite (text) and PostgreSQL (jsonb).
+_SERVER_COLUMNS = (
+    "rs.id, rs.client_id, rs.secret_hash, rs.is_enabled, CAST(rs.resource_uris AS TEXT)"
+)
+_SERVER_WIDTH = 5
 
 # One SQL expression per field of TokenFacts, in the record's order (COLUMN_FIELDS): the column
 # list is generated from it, and the row is read back by the same names.
@@ -163,13 +213,20 @@ def _sql() -> dict[str, str]:
     server_owns = """EXISTS (SELECT 1 FROM {server_scopes} rss
                      WHERE rss.resourceserver_id = rs.id AND rss.scope_id = ts.scope_id)"""
     for_server = (
-        "SELECT rs.id, rs.secret_hash, rs.is_enabled, "  # noqa: S608
+        "SELECT "  # noqa: S608
+        + _SERVER_COLUMNS
+        + ", "
         + columns
         + ", s.name, "
         + server_owns
         + " FROM {server} rs LEFT JOIN {token} t ON t.token_hash = %s"
         + joins
-        + " WHERE rs.client_id = %s"
+        + " WHERE rs.client_id IN (%s, %s)"
+    )
+    for_caller = (
+        "SELECT "  # noqa: S608
+        + _SERVER_COLUMNS
+        + " FROM {server} rs WHERE rs.client_id IN (%s, %s)"
     )
     for_holder = (
         "SELECT "  # noqa: S608
@@ -182,6 +239,7 @@ def _sql() -> dict[str, str]:
     # values go as parameters.
     return {
         "server": for_server.format(**tables, **constants),
+        "caller": for_caller.format(**tables, **constants),
         "holder": for_holder.format(**tables, **constants),
     }
 
@@ -199,19 +257,104 @@ def introspect(
 ) -> ActiveToken | None:
     """The token as the resource server `client_id` may see it, or None when it is not active.
 
-    Raises InvalidClient for a bad caller. A malformed token is inactive without any query: the
-    answer is the same constant for every caller, so there is nothing to protect.
+    Raises InvalidClient for a bad caller, always first: a resource server with a wrong secret is
+    told so whatever token it sends. A malformed token costs no token lookup, only the caller's.
     """
+    client_ids, secret_hashes = _caller(client_id, client_secret)
     if not is_well_formed(token):
+        _authenticated(_remembered(NO_TOKEN, client_ids, cache, _caller_rows)[0], secret_hashes)
         return None
-    token_hash = hash_token(token)
-    caller, cached = _remembered(token_hash, client_id, cache, _server_facts)
-    if caller is None:
+    servers, cached = _remembered(hash_token(token), client_ids, cache, _server_facts)
+    server = _authenticated(servers, secret_hashes)
+    active = _active_token(server.facts, now, client_ip, cached)
+    return active and dataclasses.replace(active, audience=server.audience)
+
+
+@sensitive_variables()
+def authenticate_caller(
+    client_id: str, client_secret: str, *, cache: FactsCache | None = None
+) -> None:
+    """Raise InvalidClient unless this is an enabled resource server's id and secret."""
+    client_ids, secret_hashes = _caller(client_id, client_secret)
+    _authenticated(_remembered(NO_TOKEN, client_ids, cache, _caller_rows)[0], secret_hashes)
+
+
+# RFC 6749 appendix A: client ids and secrets are VSCHAR. Anything else (a NUL, a non-ASCII
+# letter, a lone surrogate from JSON) names no resource server: refused before it reaches the
+# database, which may reject such a string with an error that is no outage.
+_CLIENT_ID = re.compile(rf"{VISIBLE_ASCII}{{1,{CLIENT_ID_MAX_LENGTH}}}")
+_CLIENT_SECRET = re.compile(r"[\x20-\x7e]+")
+
+# The cache key of a caller-only lookup (a malformed token): no token hash looks like it.
+NO_TOKEN = ""
+
+
+@sensitive_variables()
+def _caller(client_id: str, client_secret: str) -> tuple[tuple[str, str], set[str]]:
+    """The client ids the caller may mean (always two, for one statement) and its secret's hashes.
+
+    RFC 6749 section 2.3.1 has clients form-encode the id and secret before HTTP Basic; many
+    (django-oauth-toolkit, Authlib, curl) send them raw. Both readings are tried: a reading that
+    is not what was meant names another server, or none, and never matches that one's secret.
+    """
+    client_ids = [c for c in _readings(client_id) if _CLIENT_ID.fullmatch(c)]
+    secrets_ = [s for s in _readings(client_secret) if _CLIENT_SECRET.fullmatch(s)]
+    if not client_ids or not secrets_:
         raise InvalidClient
-    secret_hash, server_enabled, facts = caller
-    if not server_enabled or not _same_hash(secret_hash, hash_secret(client_secret)):
-        raise InvalidClient
-    return _active_token(facts, now, client_ip, cached)
+    return (client_ids[0], client_ids[-1]), {hash_secret(s) for s in secrets_}
+
+
+def _readings(value: object) -> list[str]:
+    if not isinstance(value, str):
+        return []
+    if "%" not in value:
+        return [value]
+    try:
+        decoded = unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        return [value]
+    return [value, decoded] if decoded != value else [value]
+
+
+@dataclass(frozen=True)
+class _Server:
+    """A resource server the caller may be, and (when a token was asked) the token's facts as
+    that server may see them. Cached as they are: the secret is compared on every check."""
+
+    secret_hash: str = field(repr=False)
+    enabled: bool
+    audience: str | tuple[str, ...]
+    facts: TokenFacts | None = None
+
+
+def _authenticated(servers: tuple[_Server, ...], secret_hashes: set[str]) -> _Server:
+    """The enabled server whose secret this is; else InvalidClient."""
+    for server in servers:
+        if server.enabled and any(_same_hash(server.secret_hash, h) for h in secret_hashes):
+            return server
+    raise InvalidClient
+
+
+def _servers(rows: list[tuple], *, with_facts: bool) -> tuple[_Server, ...]:
+    by_server: dict[object, list[tuple]] = {}
+    for row in rows:
+        by_server.setdefault(row[0], []).append(row)
+    return tuple(
+        _Server(
+            secret_hash=server_rows[0][2],
+            enabled=bool(server_rows[0][3]),
+            audience=_audience(server_rows[0][1], server_rows[0][4]),
+            facts=_facts([r[_SERVER_WIDTH:] for r in server_rows], for_server=True)
+            if with_facts
+            else None,
+        )
+        for server_rows in by_server.values()
+    )
+
+
+def _audience(client_id: str, resource_uris: str | None) -> str | tuple[str, ...]:
+    uris = json.loads(resource_uris) if resource_uris and resource_uris != "[]" else []
+    return (client_id, *uris) if uris else client_id
 
 
 @sensitive_variables()
@@ -225,14 +368,13 @@ def describe(
     return _active_token(facts, now, None, cached)
 
 
-def _server_facts(token_hash: str, client_id: str) -> tuple[str, bool, TokenFacts | None] | None:
-    """The caller's secret hash and switch, and the token's facts as it may see them; None for
-    no such caller."""
-    rows = _fetch(_sql()["server"], [token_hash, client_id])
-    if not rows:
-        return None
-    _, secret_hash, server_enabled = rows[0][:3]
-    return secret_hash, bool(server_enabled), _facts([row[3:] for row in rows], for_server=True)
+def _server_facts(token_hash: str, client_ids: tuple[str, str]) -> tuple[_Server, ...]:
+    """The servers the caller may be, each with the token's facts as it may see them."""
+    return _servers(_fetch(_sql()["server"], [token_hash, *client_ids]), with_facts=True)
+
+
+def _caller_rows(_: str, client_ids: tuple[str, str]) -> tuple[_Server, ...]:
+    return _servers(_fetch(_sql()["caller"], list(client_ids)), with_facts=False)
 
 
 def _holder_facts(token_hash: str, _: None) -> TokenFacts | None:
@@ -241,7 +383,7 @@ def _holder_facts(token_hash: str, _: None) -> TokenFacts | None:
 
 def _remembered(
     token_hash: str,
-    caller: str | None,
+    caller: tuple[str, str] | None,
     cache: FactsCache | None,
     lookup: Callable[[str, Any], Any],
 ) -> tuple[Any, bool]:

@@ -14,13 +14,14 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
-from trustedapps.forms import RotateSecretForm
+from trustedapps.forms import ResourceServerForm, RotateSecretForm
 from trustedapps.models import ResourceServer, Scope, TrustedApplication
 
 
@@ -80,11 +81,27 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
 
 @admin.register(ResourceServer)
 class ResourceServerAdmin(admin.ModelAdmin):
-    list_display = ["client_id", "name", "scope_names", "is_enabled", "secret_rotated_at"]
+    form = ResourceServerForm
+    list_display = [
+        "client_id",
+        "name",
+        "scope_names",
+        "resource_uri_list",
+        "is_enabled",
+        "secret_rotated_at",
+    ]
     list_filter = ["is_enabled"]
     search_fields = ["client_id", "name"]
     formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
-    fields = ["client_id", "name", "scopes", "is_enabled", "created_at", "secret_rotated_at"]
+    fields = [
+        "client_id",
+        "name",
+        "scopes",
+        "resource_uris",
+        "is_enabled",
+        "created_at",
+        "secret_rotated_at",
+    ]
     readonly_fields = ["created_at", "secret_rotated_at"]
 
     def get_queryset(self, request):
@@ -93,6 +110,11 @@ class ResourceServerAdmin(admin.ModelAdmin):
     @admin.display(description="scopes")
     def scope_names(self, server: ResourceServer) -> str:
         return " ".join(scope.name for scope in server.scopes.all())
+
+    @admin.display(description="resource URIs")
+    def resource_uri_list(self, server: ResourceServer) -> str:
+        uris = format_html_join(mark_safe("<br>"), "{}", ((uri,) for uri in server.resource_uris))
+        return uris or "—"
 
     def get_readonly_fields(self, request, obj=None):
         # The client ID is what resource servers are configured with: fixed once created.

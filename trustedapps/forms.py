@@ -1,4 +1,4 @@
-"""Admin forms of the trusted applications and resource servers."""
+"""Admin forms of resource servers: their page, and rotating their secret."""
 
 from __future__ import annotations
 
@@ -46,3 +46,31 @@ class RotateSecretForm(forms.Form):
     def refusal(self) -> str:
         errors = self.non_field_errors() or self.errors.get("seen_rotated_at") or [OUT_OF_DATE]
         return " ".join(str(error) for error in errors)
+
+
+class ResourceUrisField(forms.Field):
+    """A list of URLs, typed one per line; the model validates each (validate_resource_uri)."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 60})
+
+    def prepare_value(self, value: object) -> object:
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: object) -> list[str]:
+        if isinstance(value, list):
+            return value
+        return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+
+class ResourceServerForm(forms.ModelForm):
+    resource_uris = ResourceUrisField(
+        label="Resource URIs",
+        required=False,
+        help_text="One per line: the absolute https:// URLs of the APIs this server serves "
+        "(RFC 8707; plain http only for localhost). Answered in `aud`, where libraries such as "
+        "django-oauth-toolkit match them against the request URL.",
+    )
+
+    class Meta:
+        model = ResourceServer
+        fields = ["client_id", "name", "scopes", "resource_uris", "is_enabled"]

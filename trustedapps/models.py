@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
@@ -161,12 +164,67 @@ class TrustedApplication(models.Model):
         return base
 
 
-class ResourceServerQuerySet(models.QuerySet["ResourceServer"]):
-    def authenticate(self, client_id: str, secret: str) -> ResourceServer | None:
-        server = self.filter(client_id=client_id, is_enabled=True).first()
-        if server is None or not server.check_secret(secret):
-            return None
-        return server
+# RFC 6749 appendix A: a client id is made of VSCHAR, printable ASCII. Without the space: a client
+# id with a leading or trailing space cannot be told apart in any configuration file.
+VISIBLE_ASCII = r"[\x21-\x7e]"
+CLIENT_ID_PATTERN = rf"\A{VISIBLE_ASCII}+\Z"
+CLIENT_ID_MESSAGE = (
+    "Visible ASCII characters only (no spaces), e.g. orders-api or urn:example:orders."
+)
+CLIENT_ID_MAX_LENGTH = 100
+_LOOPBACK_NAMES = {"localhost"}
+
+
+def validate_resource_uri(uri: object) -> None:
+    """An RFC 8707 resource indicator as resource servers match it against their request URLs:
+    absolute, https (http only on a loopback host, for development), no userinfo, no fragment,
+    no query (RFC 8707 section 2: "SHOULD NOT include a query component")."""
+    if not isinstance(uri, str) or not re.fullmatch(rf"{VISIBLE_ASCII}+", uri):
+        raise ValidationError(
+            "A resource URI is one absolute URL of visible ASCII characters.", code="invalid"
+        )
+    parts = urlsplit(uri)
+    try:
+        parts.port  # noqa: B018 - raises for a port that is no number
+    except ValueError:
+        raise ValidationError(f"{uri}: the port is not a number.", code="invalid") from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValidationError(f"{uri}: a resource URI is an absolute https:// URL.", code="invalid")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValidationError(
+            f"{uri}: plain http only for a loopback host (localhost, 127.0.0.1, [::1]); use https.",
+            code="insecure",
+        )
+    if "@" in parts.netloc:
+        raise ValidationError(f"{uri}: a resource URI holds no user name or password.")
+    if "#" in uri:
+        raise ValidationError(f"{uri}: a resource URI has no fragment (#...).")
+    if "?" in uri:
+        raise ValidationError(f"{uri}: a resource URI has no query (?...).")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_resource_uris(value: object) -> None:
+    if not isinstance(value, list):
+        raise ValidationError("Resource URIs are a list of URLs.", code="invalid")
+    errors = []
+    for uri in value:
+        try:
+            validate_resource_uri(uri)
+        except ValidationError as error:
+            errors.append(error)
+    if not errors and len(set(value)) != len(value):
+        errors.append(ValidationError("A resource URI is listed twice.", code="duplicate"))
+    if errors:
+        raise ValidationError(errors)
 
 
 def hash_secret(secret: str) -> str:
@@ -187,17 +245,23 @@ class ResourceServer(models.Model):
 
     client_id = models.CharField(
         "client ID",
-        max_length=100,
-        validators=[RegexValidator(r"^[A-Za-z0-9._~-]+$", "Letters, digits and ._~- only.")],
+        max_length=CLIENT_ID_MAX_LENGTH,
+        help_text="Any visible ASCII characters, so a URL or a URN can be one.",
+        validators=[RegexValidator(CLIENT_ID_PATTERN, CLIENT_ID_MESSAGE)],
     )
     name = models.CharField(max_length=200, blank=True)
     secret_hash = models.CharField(max_length=64, editable=False)
     scopes = models.ManyToManyField(Scope, blank=True, related_name="resource_servers")
+    resource_uris = models.JSONField(
+        "resource URIs",
+        default=list,
+        blank=True,
+        validators=[validate_resource_uris],
+        help_text="The absolute URLs of the APIs it serves (RFC 8707), answered in `aud`.",
+    )
     is_enabled = models.BooleanField("enabled", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
-
-    objects = ResourceServerQuerySet.as_manager()
 
     class Meta:
         ordering = ["client_id"]
@@ -232,6 +296,3 @@ class ResourceServer(models.Model):
             self.secret_rotated_at = timezone.now()
             self.save(update_fields=["secret_hash", "secret_rotated_at"])
         return secret
-
-    def check_secret(self, secret: str) -> bool:
-        return secrets.compare_digest(self.secret_hash, hash_secret(secret))

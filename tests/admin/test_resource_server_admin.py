@@ -6,7 +6,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 
 from tests.admin.conftest import signed_in, stored_anywhere
-from tests.conftest import same_browser
+from tests.conftest import authenticates, same_browser
 from tokens.introspection import InvalidClient, introspect
 from trustedapps.models import ResourceServer
 
@@ -46,7 +46,7 @@ def test_rotation_asks_first(as_admin, orders_api):
     response = as_admin.get(f"{LIST}{orders_api.server.pk}/rotate-secret/")
     assert response.status_code == 200
     assert "at once" in response.content.decode()
-    assert ResourceServer.objects.get().check_secret(orders_api.secret)
+    assert authenticates("orders-api", orders_api.secret)
 
 
 def test_rotating_gives_a_new_secret_and_the_old_one_stops_working_at_once(
@@ -85,7 +85,7 @@ def test_staff_who_may_only_view_cannot_rotate(orders_api):
         "rotate-secret" not in client.get(f"{LIST}{orders_api.server.pk}/change/").content.decode()
     )
     assert client.post(f"{LIST}{orders_api.server.pk}/rotate-secret/").status_code == 403
-    assert ResourceServer.objects.get().check_secret(orders_api.secret)
+    assert authenticates("orders-api", orders_api.secret)
 
 
 def test_rotating_an_unknown_server_is_404(as_admin):
@@ -123,7 +123,7 @@ def test_a_rotation_confirmed_on_an_out_of_date_page_changes_nothing(as_admin, o
     page = as_admin.get(second["Location"]).content.decode()
     assert "was just rotated" in page
     assert "shown-once-value" not in page
-    assert ResourceServer.objects.get().check_secret(winner)
+    assert authenticates(orders_api.client_id, winner)
     assert LogEntry.objects.count() == 1
 
 
@@ -133,7 +133,7 @@ def test_a_malformed_confirmation_is_refused_without_a_500(as_admin, orders_api,
         f"{LIST}{orders_api.server.pk}/rotate-secret/", {"seen_rotated_at": seen}
     )
     assert response.status_code == 302
-    assert ResourceServer.objects.get().check_secret(orders_api.secret)
+    assert authenticates(orders_api.client_id, orders_api.secret)
 
 
 def test_concurrent_rotations_have_one_winner_whose_secret_works(as_admin, orders_api, race):
@@ -143,5 +143,68 @@ def test_concurrent_rotations_have_one_winner_whose_secret_works(as_admin, order
     winners = [r for r in responses if r.status_code == 200]
     assert len(winners) == 1
     assert sorted(r.status_code for r in responses) == [200] + [302] * (len(responses) - 1)
-    assert ResourceServer.objects.get().check_secret(shown_secret(winners[0]))
+    assert authenticates(orders_api.client_id, shown_secret(winners[0]))
     assert LogEntry.objects.count() == 1
+
+
+def _change(client, server, read_scope, resource_uris: str):
+    return client.post(
+        f"{LIST}{server.pk}/change/",
+        {
+            "name": "Orders",
+            "scopes": [read_scope.pk],
+            "resource_uris": resource_uris,
+            "is_enabled": "on",
+        },
+    )
+
+
+def test_resource_uris_are_typed_one_per_line_and_answered_in_aud(
+    as_admin, orders_api, read_scope, alice_token
+):
+    response = _change(
+        as_admin,
+        orders_api.server,
+        read_scope,
+        "https://orders.example.com/api\r\n\r\n  http://127.0.0.1:8000/  \r\n",
+    )
+
+    assert response.status_code == 302
+    uris = ["https://orders.example.com/api", "http://127.0.0.1:8000/"]
+    assert ResourceServer.objects.get().resource_uris == uris
+    active = introspect(
+        alice_token.plaintext, client_id="orders-api", client_secret=orders_api.secret
+    )
+    assert active.audience == ("orders-api", *uris)
+    page = as_admin.get(f"{LIST}{orders_api.server.pk}/change/").content.decode()
+    assert "https://orders.example.com/api\nhttp://127.0.0.1:8000/</textarea>" in page
+
+
+def test_a_resource_uri_that_is_no_https_url_is_refused_beside_the_field(
+    as_admin, orders_api, read_scope
+):
+    response = _change(
+        as_admin, orders_api.server, read_scope, "https://ok.example.com/\nhttp://api.example.com/"
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["resource_uris"]
+    assert "plain http only for a loopback host" in errors["resource_uris"][0]
+    assert ResourceServer.objects.get().resource_uris == []
+
+
+def test_the_list_shows_each_servers_resource_uris(as_admin, orders_api, search_api):
+    orders_api.server.resource_uris = ["https://orders.example.com/api"]
+    orders_api.server.save()
+
+    response = as_admin.get(LIST)
+
+    rows = {
+        row.client_id: row
+        for row in response.context["cl"].result_list  # the rows the page renders
+    }
+    admin = response.context["cl"].model_admin
+    assert admin.resource_uri_list(rows["orders-api"]) == "https://orders.example.com/api"
+    assert admin.resource_uri_list(rows["search-api"]) == "—"
+    assert "https://orders.example.com/api" in response.content.decode()

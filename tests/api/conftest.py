@@ -31,7 +31,8 @@ def database_unreachable():
     PostgreSQL: the connection is closed and its settings point at a port where nothing listens,
     so the next query fails to connect, as when the server is down; the token cache's listener
     goes too (its connection would drop), so nothing cached is trusted meanwhile. SQLite (in
-    memory, which dies with its connection): the live connection is swapped for a closed one,
+    memory, which dies with its connection): the live connection is swapped for one that aborts
+    every statement with an OperationalError (SQLite's word for a database it cannot use now),
     then swapped back.
     """
     if connection.vendor == "postgresql":
@@ -48,13 +49,14 @@ def database_unreachable():
     else:
         connection.ensure_connection()
         alive = connection.connection
-        dead = sqlite3.connect(":memory:")
-        dead.close()
+        dead = sqlite3.connect(":memory:", check_same_thread=False)
+        dead.set_progress_handler(lambda: 1, 1)  # "interrupted", at the first step
         connection.connection = dead
         try:
             yield
         finally:
             connection.connection = alive
+            dead.close()
 
 
 @pytest.fixture

@@ -24,4 +24,14 @@ def test_post_is_405(client, db):
     response = client.post("/healthz")
 
     assert response.status_code == 405
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"
+
+
+def test_head_answers_like_get_without_the_body(client, db):
+    get = client.get("/healthz")
+    response = client.head("/healthz")
+
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response["Content-Length"] == str(len(get.content))
+    assert response["Cache-Control"] == "no-store"

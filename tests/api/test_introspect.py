@@ -1,12 +1,15 @@
 """POST /connect/introspect: what resource servers call on every request they serve."""
 
+import io
 import json
 import logging
 import time
 from datetime import timedelta
+from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -15,7 +18,7 @@ from tests.conftest import register_server
 from tokens.cache import APPLICATION_NAME, process_cache
 from tokens.format import make_token
 from tokens.models import ReferenceToken
-from trustedapps.models import Scope, TokenPolicy
+from trustedapps.models import ResourceServer, Scope, TokenPolicy
 
 URL = "/connect/introspect"
 INACTIVE = b'{"active": false}'
@@ -117,6 +120,83 @@ def test_url_encoded_basic_credentials_are_decoded(client, alice_token, read_sco
     )
 
     assert response.json()["active"] is True
+
+
+# A URN-like client id with every character that form-encoding changes.
+ODD_CLIENT_ID = "urn:example:orders/v1%2B+x"
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [ODD_CLIENT_ID, quote(ODD_CLIENT_ID, safe=""), quote_plus(ODD_CLIENT_ID), quote(ODD_CLIENT_ID)],
+    ids=["raw (django-oauth-toolkit, Authlib, curl)", "form-encoded", "quote_plus", "quote"],
+)
+def test_basic_credentials_are_read_raw_or_form_encoded(client, alice_token, read_scope, encoded):
+    odd = register_server(ODD_CLIENT_ID, [read_scope])
+
+    response = client.post(
+        URL,
+        f"token={alice_token.plaintext}",
+        content_type=FORM,
+        HTTP_AUTHORIZATION=basic(encoded, odd.secret),
+    )
+
+    assert response.json()["active"] is True
+    assert response.json()["aud"] == ODD_CLIENT_ID
+
+
+def test_a_client_id_that_is_another_ones_encoding_gets_its_own_answer(
+    client, alice_token, read_scope, update_scope
+):
+    # "a%2Bb" is both a client id of its own and the form-encoding of "a+b": each secret picks
+    # its server, and the answer names the server it picked.
+    plus = register_server("a+b", [read_scope])
+    percent = register_server("a%2Bb", [update_scope])
+
+    for server, scope in ((plus, "read"), (percent, "update")):
+        response = client.post(
+            URL,
+            f"token={alice_token.plaintext}",
+            content_type=FORM,
+            HTTP_AUTHORIZATION=basic("a%2Bb", server.secret),
+        )
+        assert (response.json()["aud"], response.json()["scope"]) == (server.client_id, scope)
+
+
+def test_a_client_id_with_colons_in_the_body(client, alice_token, read_scope):
+    odd = register_server(ODD_CLIENT_ID, [read_scope])
+    body = urlencode(
+        {"token": alice_token.plaintext, "client_id": ODD_CLIENT_ID, "client_secret": odd.secret}
+    )
+
+    assert client.post(URL, body, content_type=FORM).json()["active"] is True
+
+
+# --- The audience: the caller's client id and its resource URIs (RFC 8707) ------------------
+
+
+def test_the_audience_lists_the_callers_resource_uris(client, alice_token, orders_api):
+    orders_api.server.resource_uris = ["https://orders.example.com/api", "http://127.0.0.1:8000/"]
+    orders_api.server.save()
+
+    answer = ask(client, orders_api, alice_token.plaintext).json()
+
+    assert answer["aud"] == [
+        "orders-api",
+        "https://orders.example.com/api",
+        "http://127.0.0.1:8000/",
+    ]
+
+
+def test_resource_uris_cost_no_extra_query(
+    client, alice_token, orders_api, django_assert_num_queries
+):
+    orders_api.server.resource_uris = ["https://orders.example.com/api"]
+    orders_api.server.save()
+    ask(client, orders_api, alice_token.plaintext)  # its one last_used_at write
+
+    with django_assert_num_queries(1):
+        assert ask(client, orders_api, alice_token.plaintext).json()["aud"][1].startswith("https")
 
 
 # --- Inactive, for every reason, byte for byte the same ---------------------------------------
@@ -288,6 +368,51 @@ def test_a_bearer_header_is_no_caller_authentication(client, alice_token):
     _assert_invalid_client(response)
 
 
+def test_a_wrong_secret_is_401_whatever_the_token(client, orders_api):
+    # The caller comes first: a stale secret is told so even with a malformed token.
+    for token in ("garbage", "enrt_" + "0" * 64, make_token()):
+        response = client.post(
+            URL, f"token={token}", content_type=FORM, HTTP_AUTHORIZATION=basic("orders-api", "x")
+        )
+        _assert_invalid_client(response)
+
+
+def test_a_wrong_secret_is_401_before_a_missing_token_is_400(client, orders_api):
+    response = client.post(
+        URL, "token_type_hint=access_token", content_type=FORM, HTTP_AUTHORIZATION=basic("x", "y")
+    )
+
+    _assert_invalid_client(response)
+
+
+NUL_CREDENTIALS = {
+    "basic client id": {"HTTP_AUTHORIZATION": basic("orders-api\x00", "secret")},
+    "basic secret": {"HTTP_AUTHORIZATION": basic("orders-api", "sec\x00ret")},
+    "form client id": {"data": "client_id=orders%00api&client_secret=s"},
+    "json client id": {"data": {"client_id": "orders\u0000api", "client_secret": "s"}},
+    "json secret": {"data": {"client_id": "orders-api", "client_secret": "\u0000"}},
+    "non-ascii client id": {"HTTP_AUTHORIZATION": basic("ordérs-api", "secret")},
+    "lone surrogate": {"data": '{"client_id": "\\ud800", "client_secret": "s", "token": "x"}'},
+}
+
+
+@pytest.mark.parametrize("credentials", NUL_CREDENTIALS.values(), ids=NUL_CREDENTIALS)
+def test_credentials_no_server_can_have_are_401_not_a_fake_outage(
+    client, orders_api, alice_token, credentials, django_assert_num_queries, caplog
+):
+    # PostgreSQL refuses a NUL in a string: such a client id never reaches it.
+    request = dict(credentials)
+    data = request.pop("data", f"token={alice_token.plaintext}")
+    if isinstance(data, dict):
+        data = json.dumps({"token": alice_token.plaintext} | data)
+    content_type = "application/json" if data.startswith("{") else FORM
+    with django_assert_num_queries(0):
+        response = client.post(URL, data, content_type=content_type, **request)
+
+    _assert_invalid_client(response)
+    assert "Database unavailable" not in caplog.text
+
+
 def test_two_authentication_methods_at_once_are_refused(client, alice_token, orders_api):
     response = ask(
         client,
@@ -373,6 +498,57 @@ def test_odd_encodings_are_400_not_500(client, orders_api, body, content_type):
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_json_nested_4000_deep_is_400_not_500(client, orders_api):
+    # Regression: a RecursionError (no ValueError) escaped the JSON parser as a 500.
+    response = _post(client, orders_api, b"[" * 4000, "application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "The JSON body nests too deeply.",
+    }
+
+
+def _chunked(body: str) -> dict:
+    """The environ gunicorn gives a chunked request: no Content-Length, the body de-chunked in
+    a stream that ends where the body does."""
+    return {
+        "CONTENT_LENGTH": "",
+        "CONTENT_TYPE": FORM,
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input": io.BytesIO(body.encode()),
+        "wsgi.input_terminated": True,
+    }
+
+
+def test_a_chunked_body_is_read_when_the_server_ends_the_stream(client, orders_api, alice_token):
+    # gunicorn de-chunks a body and ends the stream (wsgi.input_terminated); Django, seeing no
+    # Content-Length, would read nothing.
+    response = _post(client, orders_api, b"", **_chunked(f"token={alice_token.plaintext}"))
+
+    assert response.json()["active"] is True
+
+
+def test_a_chunked_body_over_the_limit_is_413(client, orders_api):
+    response = _post(client, orders_api, b"", **_chunked("token=" + "A" * 5000))
+
+    assert response.status_code == 413
+
+
+def test_a_chunked_body_the_server_cannot_end_is_411(client, orders_api, alice_token):
+    response = _post(
+        client,
+        orders_api,
+        f"token={alice_token.plaintext}".encode(),
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+
+    assert response.status_code == 411
+    assert "Content-Length" in response.json()["error_description"]
     assert response["Cache-Control"] == "no-store"
 
 
@@ -481,6 +657,23 @@ def test_an_unreachable_database_is_503_never_active(
     assert orders_api.secret not in caplog.text
     # Once the database is back, so is the answer.
     assert ask(client, orders_api, alice_token.plaintext).json()["active"] is True
+
+
+def test_a_database_error_that_is_no_outage_is_never_reported_as_one(
+    alice_token, orders_api, caplog
+):
+    # A broken schema (here a table gone missing) is a bug to fix, not a reason to retry later.
+    table = ResourceServer._meta.db_table
+    client = Client(raise_request_exception=False)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} RENAME TO broken_{table}")
+        response = ask(client, orders_api, alice_token.plaintext)
+        transaction.set_rollback(True)
+
+    assert response.status_code == 500
+    assert "Retry-After" not in response
+    assert "Database unavailable" not in caplog.text
 
 
 @pytest.mark.skipif(
@@ -600,11 +793,14 @@ def test_a_revoked_token_costs_one_query(
         ask(client, orders_api, alice_token.plaintext)
 
 
-def test_a_malformed_token_costs_no_query(client, orders_api, django_assert_num_queries):
-    with django_assert_num_queries(0):
+def test_a_malformed_token_costs_the_caller_check_and_no_token_lookup(
+    client, orders_api, django_assert_num_queries
+):
+    with django_assert_num_queries(1) as queries:
         response = ask(client, orders_api, "enrt_" + "0" * 64)
 
     assert response.content == INACTIVE
+    assert "tokens_referencetoken" not in queries.captured_queries[0]["sql"]
 
 
 def test_missing_credentials_cost_no_query(client, alice_token, django_assert_num_queries):

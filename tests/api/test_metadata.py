@@ -45,5 +45,15 @@ def test_post_is_405(client, db):
     response = client.post(URL)
 
     assert response.status_code == 405
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"
     assert response["Cache-Control"] == "no-store"
+
+
+def test_head_answers_like_get_without_the_body(client, db):
+    get = client.get(URL, HTTP_HOST="localhost")
+    response = client.head(URL, HTTP_HOST="localhost")
+
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response["Content-Length"] == str(len(get.content))
+    assert response["Content-Type"] == "application/json"

@@ -1,5 +1,7 @@
 """POST /connect/revocation (RFC 7009): whoever holds a token may revoke it."""
 
+import io
+
 import pytest
 
 from tests.api.conftest import FORM, basic
@@ -113,6 +115,44 @@ def test_malformed_requests_get_a_fitting_status(client, body, content_type, sta
 
     assert response.status_code == status
     assert response["Cache-Control"] == "no-store"
+
+
+def test_json_nested_4000_deep_is_400_not_500(client, alice_token):
+    # Regression: a RecursionError (no ValueError) escaped the JSON parser as a 500.
+    response = client.generic("POST", URL, b"[" * 4000, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error_description"] == "The JSON body nests too deeply."
+
+
+def test_a_nul_in_the_token_is_400(client, alice_token):
+    response = client.post(URL, {"token": "enrt_\u0000"}, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error_description"] == "The token parameter holds a NUL character."
+
+
+def test_a_chunked_body_is_read_when_the_server_ends_the_stream(client, alice_token):
+    body = f"token={alice_token.plaintext}".encode()
+    response = client.generic(
+        "POST",
+        URL,
+        CONTENT_TYPE=FORM,
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
+    )
+
+    assert response.status_code == 200
+    assert ReferenceToken.objects.revoked().filter(pk=alice_token.token.pk).exists()
+
+
+def test_a_chunked_body_the_server_cannot_end_is_411(client, alice_token):
+    response = client.generic(
+        "POST", URL, CONTENT_TYPE=FORM, HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH=""
+    )
+
+    assert response.status_code == 411
+    assert not ReferenceToken.objects.revoked().exists()
 
 
 def test_get_is_405(client):

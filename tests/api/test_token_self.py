@@ -128,7 +128,7 @@ def test_post_is_405(client, alice_token):
     response = client.post(URL, HTTP_X_API_KEY=alice_token.plaintext)
 
     assert response.status_code == 405
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"
 
 
 def test_an_unreachable_database_is_503(client, alice_token, unreachable_database):
@@ -137,3 +137,19 @@ def test_an_unreachable_database_is_503(client, alice_token, unreachable_databas
 
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
+
+
+def test_head_answers_like_get_without_the_body(client, alice_token):
+    response = client.head(URL, HTTP_X_API_KEY=alice_token.plaintext)
+
+    assert response.status_code == 200
+    assert response.content == b""
+    assert int(response["Content-Length"]) > 0
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_head_with_a_bad_token_is_401_like_get(client, db):
+    response = client.head(URL, HTTP_X_API_KEY=make_token())
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="token-portal", error="invalid_token"'

@@ -4,6 +4,7 @@ import stat
 import pytest
 
 from accounts.models import User
+from tests.conftest import authenticates
 from tokens.introspection import introspect
 from tokens.models import ReferenceToken
 from trustedapps.models import ResourceServer, TokenPolicy, TrustedApplication
@@ -28,7 +29,7 @@ def test_it_loads_people_applications_a_resource_server_and_a_demo_token(run, db
         "com.example/reports": TokenPolicy.ADMINISTRATORS_ONLY,
     }
     secret = secret_of(out)
-    assert ResourceServer.objects.authenticate("demo-api", secret)
+    assert authenticates("demo-api", secret)
     # The curl line validates alice's demo token with the server's credentials, as pasted.
     curl = next(line for line in out.stdout.splitlines() if "curl" in line).split()
     token = curl[curl.index("-d") + 1].removeprefix("token=")
@@ -53,7 +54,7 @@ def test_a_second_run_keeps_the_secret_and_the_token_working(run, db, credential
     assert (User.objects.count(), TrustedApplication.objects.count()) == counts
     assert ResourceServer.objects.count() == 1
     assert secret_of(first) == secret_of(second)
-    assert ResourceServer.objects.authenticate("demo-api", secret_of(first))
+    assert authenticates("demo-api", secret_of(first))
     assert ReferenceToken.objects.count() == 1
     # Kept where git does not look, readable by its owner only.
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
@@ -64,12 +65,12 @@ def test_rotate_makes_new_ones_and_the_old_secret_stops(run, db, credentials):
     first = run("seed_demo", "--credentials-file", str(credentials))
     second = run("seed_demo", "--rotate", "--credentials-file", str(credentials))
     assert secret_of(first) != secret_of(second)
-    assert not ResourceServer.objects.authenticate("demo-api", secret_of(first))
-    assert ResourceServer.objects.authenticate("demo-api", secret_of(second))
+    assert not authenticates("demo-api", secret_of(first))
+    assert authenticates("demo-api", secret_of(second))
 
 
 def test_a_lost_credentials_file_gives_new_working_ones(run, db, credentials):
     run("seed_demo", "--credentials-file", str(credentials))
     credentials.unlink()
     out = run("seed_demo", "--credentials-file", str(credentials))
-    assert ResourceServer.objects.authenticate("demo-api", secret_of(out))
+    assert authenticates("demo-api", secret_of(out))

@@ -183,24 +183,37 @@ MALFORMED = [
 ]
 
 
+def _looks_up_a_token(queries) -> bool:
+    return any(ReferenceToken._meta.db_table in q["sql"] for q in queries.captured_queries)
+
+
 @pytest.mark.parametrize("token", [*MALFORMED, None, 42, b"enrt_"])
-def test_a_malformed_token_costs_no_query(token, orders_api, django_assert_num_queries):
+def test_a_malformed_token_costs_no_token_lookup(token, orders_api, django_assert_num_queries):
+    with django_assert_num_queries(1) as queries:  # the caller's credentials, nothing else
+        assert check(IssuedTokenLike(token), orders_api) is None
+    assert not _looks_up_a_token(queries)
     with django_assert_num_queries(0):
-        assert introspect(token, client_id="orders-api", client_secret="x") is None
         assert describe(token) is None
 
 
-def test_a_token_with_a_bad_checksum_or_lower_case_costs_no_query(
+def test_a_malformed_token_from_a_wrong_caller_is_an_invalid_client(orders_api):
+    # The caller is checked first, whatever the token: a stale secret is told so at once.
+    with pytest.raises(InvalidClient):
+        introspect("garbage", client_id="orders-api", client_secret="stale")
+
+
+def test_a_token_with_a_bad_checksum_or_lower_case_costs_no_token_lookup(
     alice_token, orders_api, django_assert_num_queries
 ):
     plaintext = alice_token.plaintext
     last = plaintext[-1]
     typo = plaintext[:-1] + ("0" if last != "0" else "1")
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(4) as queries:  # one caller check each
         assert check(IssuedTokenLike(typo), orders_api) is None
         assert check(IssuedTokenLike("enrt_" + plaintext[5:].lower()), orders_api) is None
         assert check(IssuedTokenLike(plaintext + "\n"), orders_api) is None
         assert check(IssuedTokenLike(" " + plaintext), orders_api) is None
+    assert not _looks_up_a_token(queries)
 
 
 def test_a_check_costs_the_same_queries_however_many_tokens_exist(

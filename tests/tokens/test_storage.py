@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
 
-from tokens.introspection import describe, introspect
+from tokens.introspection import InvalidClient, describe, introspect
 from tokens.models import ReferenceToken
 from trustedapps.models import Scope
 
@@ -118,9 +118,9 @@ def _tracebacks(tb):
 
 
 def test_an_error_report_during_a_check_never_shows_the_token(alice_token, orders_api):
-    # A caller's secret of the wrong type fails inside the check, after the lookup.
-    with pytest.raises(AttributeError) as excinfo:
+    # A caller's secret of the wrong type is refused inside the check, with the token in scope.
+    with pytest.raises(InvalidClient) as excinfo:
         introspect(alice_token.plaintext, client_id=orders_api.client_id, client_secret=42)
     ours = excinfo.value.__traceback__.tb_next
-    report = ExceptionReporter(None, AttributeError, excinfo.value, ours)
+    report = ExceptionReporter(None, InvalidClient, excinfo.value, ours)
     assert alice_token.plaintext not in report.get_traceback_html()

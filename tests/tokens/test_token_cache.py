@@ -364,6 +364,54 @@ def test_a_change_to_the_server_reaches_another_worker(worker, alice_token, orde
     assert eventually(lambda: not active(worker, alice_token.plaintext, orders_api))
 
 
+def test_new_resource_uris_reach_another_worker(worker, alice_token, orders_api):
+    cached_and_active(worker, alice_token.plaintext, orders_api)
+
+    sql(
+        "UPDATE trustedapps_resourceserver SET resource_uris = %s WHERE id = %s",
+        ['["https://orders.example.com/api"]', orders_api.server.pk],
+    )
+
+    def audience():
+        return introspect(
+            alice_token.plaintext,
+            client_id=orders_api.client_id,
+            client_secret=orders_api.secret,
+            cache=worker,
+        ).audience
+
+    assert eventually(lambda: audience() == ("orders-api", "https://orders.example.com/api"))
+
+
+def test_a_malformed_token_checks_its_caller_from_memory_until_the_secret_changes(
+    worker, orders_api
+):
+    def caller_accepted() -> bool:
+        try:
+            return (
+                introspect(
+                    "garbage", client_id="orders-api", client_secret=orders_api.secret, cache=worker
+                )
+                is None
+            )
+        except InvalidClient:
+            return False
+
+    def answered_from_memory() -> bool:
+        hits = worker.hits
+        assert caller_accepted()
+        return worker.hits == hits + 1
+
+    assert eventually(answered_from_memory)
+
+    sql(
+        "UPDATE trustedapps_resourceserver SET secret_hash = 'rotated' WHERE id = %s",
+        [orders_api.server.pk],
+    )
+
+    assert eventually(lambda: not caller_accepted())
+
+
 # --- Failing safe --------------------------------------------------------------------------
 
 
