@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from common.http import remote_address
 from tokens.format import is_well_formed
-from tokens.introspection import describe, introspect, iso_datetime
+from tokens.introspection import check_for_holder, check_for_resource_server, iso_datetime
 from tokens.models import REVOKED_BY_HOLDER, ReferenceToken
 from tokens.protocol import (
     INACTIVE,
@@ -49,7 +49,7 @@ def introspect_view(
     request: HttpRequest, *, caller: Credentials, token: str, client_ip: str | None
 ) -> HttpResponse:
     """RFC 7662 token introspection, for registered resource servers."""
-    active = introspect(
+    active = check_for_resource_server(
         token, client_id=caller.client_id, client_secret=caller.secret, client_ip=client_ip
     )
     if active is None:
@@ -101,7 +101,7 @@ def metadata_view(request: HttpRequest) -> HttpResponse:
 @sensitive_variables()
 def token_self_view(request: HttpRequest, *, token: str) -> HttpResponse:
     """The token of the request describes itself, so a script can check it and its expiry."""
-    active = describe(token)
+    active = check_for_holder(token)
     if active is None:
         raise TokenRefused(presented=True)
     return JsonResponse(active.holder_answer())

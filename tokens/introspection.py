@@ -246,7 +246,7 @@ def _sql() -> dict[str, str]:
 
 # Error reports show none of these functions' locals: they hold a token and a client secret.
 @sensitive_variables()
-def introspect(
+def check_for_resource_server(
     token: str,
     *,
     client_id: str,
@@ -358,7 +358,7 @@ def _audience(client_id: str, resource_uris: str | None) -> str | tuple[str, ...
 
 
 @sensitive_variables()
-def describe(
+def check_for_holder(
     token: str, *, now: datetime | None = None, cache: FactsCache | None = None
 ) -> ActiveToken | None:
     """The token as its holder may see it (scopes: those its application still allows)."""

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tests.admin.conftest import grant, signed_in, stored_anywhere
 from tests.conftest import same_browser
-from tokens.introspection import describe, introspect
+from tokens.introspection import check_for_holder, check_for_resource_server
 from tokens.models import ReferenceToken, TokenKind
 from trustedapps.models import TokenPolicy
 
@@ -71,7 +71,9 @@ def test_an_admin_gets_a_token_shown_once_that_acts_as_the_system_user(
     assert token.user == sync_app.system_user
     assert token.created_by == admin_user
     assert token.description == "nightly export"
-    active = introspect(plaintext, client_id=orders_api.client_id, client_secret=orders_api.secret)
+    active = check_for_resource_server(
+        plaintext, client_id=orders_api.client_id, client_secret=orders_api.secret
+    )
     assert active.username == "app.com.example-sync"
     assert active.scopes == ("read",)
 
@@ -217,10 +219,10 @@ def test_a_post_without_csrf_is_refused(admin_user, sync_app):
 
 def test_the_token_stops_working_when_the_app_loses_its_system_user(as_admin, sync_app):
     plaintext = TOKEN_RE.search(issue(as_admin, sync_app).content.decode()).group(0)
-    assert describe(plaintext) is not None
+    assert check_for_holder(plaintext) is not None
     sync_app.has_system_user = False
     sync_app.save()
-    assert describe(plaintext) is None
+    assert check_for_holder(plaintext) is None
 
 
 def test_sending_the_same_form_twice_issues_one_token(as_admin, sync_app):

@@ -7,7 +7,7 @@ from django.contrib.admin.models import LogEntry
 
 from tests.admin.conftest import signed_in, stored_anywhere
 from tests.conftest import authenticates, same_browser
-from tokens.introspection import InvalidClient, introspect
+from tokens.introspection import InvalidClient, check_for_resource_server
 from trustedapps.models import ResourceServer
 
 LIST = "/admin/trustedapps/resourceserver/"
@@ -33,7 +33,9 @@ def test_adding_a_server_shows_its_generated_secret_once(as_admin, read_scope, a
     secret = shown_secret(response)
     assert "will not be shown again" in response.content.decode()
 
-    active = introspect(alice_token.plaintext, client_id="billing-api", client_secret=secret)
+    active = check_for_resource_server(
+        alice_token.plaintext, client_id="billing-api", client_secret=secret
+    )
     assert active.scopes == ("read",)
     assert stored_anywhere(secret) == []
     assert all(secret not in e.change_message + e.object_repr for e in LogEntry.objects.all())
@@ -59,8 +61,12 @@ def test_rotating_gives_a_new_secret_and_the_old_one_stops_working_at_once(
     assert new != orders_api.secret
 
     with pytest.raises(InvalidClient):
-        introspect(alice_token.plaintext, client_id="orders-api", client_secret=orders_api.secret)
-    assert introspect(alice_token.plaintext, client_id="orders-api", client_secret=new)
+        check_for_resource_server(
+            alice_token.plaintext, client_id="orders-api", client_secret=orders_api.secret
+        )
+    assert check_for_resource_server(
+        alice_token.plaintext, client_id="orders-api", client_secret=new
+    )
     assert ResourceServer.objects.get().secret_rotated_at is not None
     assert stored_anywhere(new) == []
     entry = LogEntry.objects.get()
@@ -172,7 +178,7 @@ def test_resource_uris_are_typed_one_per_line_and_answered_in_aud(
     assert response.status_code == 302
     uris = ["https://orders.example.com/api", "http://127.0.0.1:8000/"]
     assert ResourceServer.objects.get().resource_uris == uris
-    active = introspect(
+    active = check_for_resource_server(
         alice_token.plaintext, client_id="orders-api", client_secret=orders_api.secret
     )
     assert active.audience == ("orders-api", *uris)

@@ -4,7 +4,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import LogEntry
 
 from tests.admin.conftest import grant, signed_in
-from tokens.introspection import describe
+from tokens.introspection import check_for_holder
 from tokens.models import ReferenceToken, TokenEvent
 
 LIST = "/admin/tokens/referencetoken/"
@@ -48,8 +48,8 @@ def test_confirming_revokes_them_with_the_reason_and_the_admin(
     token = ReferenceToken.objects.get(pk=alice_token.token.pk)
     assert token.revoked_by == admin_user
     assert token.revocation_reason == "leaked in a public repository"
-    assert describe(alice_token.plaintext) is None
-    assert describe(sync_service_token.plaintext) is not None  # not selected
+    assert check_for_holder(alice_token.plaintext) is None
+    assert check_for_holder(sync_service_token.plaintext) is not None  # not selected
     event = TokenEvent.objects.get(token=token, action="revoked")
     assert event.actor == admin_user and event.ip == "127.0.0.1"
     assert LogEntry.objects.get().get_change_message() == ("Revoked: leaked in a public repository")
@@ -72,9 +72,9 @@ def test_select_across_revokes_every_token_of_the_filter(
     page = as_admin.post(url, {**choose(alice_token), "select_across": "1"})
     assert 'name="select_across" value="1"' in page.content.decode()
     assert as_admin.post(url, {**confirm(alice_token), "select_across": "1"}).status_code == 302
-    assert describe(alice_token.plaintext) is None
-    assert describe(sync_service_token.plaintext) is None
-    assert describe(other.plaintext) is not None
+    assert check_for_holder(alice_token.plaintext) is None
+    assert check_for_holder(sync_service_token.plaintext) is None
+    assert check_for_holder(other.plaintext) is not None
 
 
 def test_already_revoked_tokens_keep_their_first_revocation(as_admin, alice, alice_token):
@@ -93,7 +93,7 @@ def test_staff_without_the_revoke_permission_cannot_run_it(alice_token):
     )
     client = signed_in(viewer)
     client.post(LIST, confirm(alice_token))
-    assert describe(alice_token.plaintext) is not None
+    assert check_for_holder(alice_token.plaintext) is not None
 
 
 def test_staff_with_the_revoke_permission_may(alice_token):
@@ -105,10 +105,10 @@ def test_staff_with_the_revoke_permission_may(alice_token):
         "change_referencetoken",
     )
     signed_in(revoker).post(LIST, confirm(alice_token))
-    assert describe(alice_token.plaintext) is None
+    assert check_for_holder(alice_token.plaintext) is None
 
 
 def test_an_instance_admin_who_may_see_tokens_may_revoke_them(alice_token, carol):
     # The model's rule (an instance admin may revoke any token) holds in the admin too.
     signed_in(grant(carol, "view_referencetoken")).post(LIST, confirm(alice_token))
-    assert describe(alice_token.plaintext) is None
+    assert check_for_holder(alice_token.plaintext) is None

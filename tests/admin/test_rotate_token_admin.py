@@ -8,7 +8,7 @@ from django.contrib.admin.models import LogEntry
 from accounts.sudo import SESSION_KEY
 from tests.admin.conftest import signed_in, stored_anywhere
 from tests.conftest import PASSWORD
-from tokens.introspection import describe
+from tokens.introspection import check_for_holder
 from tokens.models import ROTATED, ReferenceToken
 
 TOKEN_RE = re.compile(r"enrt_[0-9A-F]{64}")
@@ -44,8 +44,8 @@ def test_an_admin_rotates_a_personal_token_and_sees_the_new_one_once(
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     [plaintext] = set(TOKEN_RE.findall(response.content.decode()))
-    assert describe(plaintext).username == "alice"
-    assert describe(alice_token.plaintext) is None
+    assert check_for_holder(plaintext).username == "alice"
+    assert check_for_holder(alice_token.plaintext) is None
     old = ReferenceToken.objects.get(pk=alice_token.token.pk)
     assert (old.revoked_by, old.revocation_reason) == (admin_user, ROTATED)
     assert stored_anywhere(plaintext) == []
@@ -57,7 +57,7 @@ def test_an_admin_rotates_a_personal_token_and_sees_the_new_one_once(
 def test_a_service_token_rotates_into_one_acting_as_the_system_user(as_admin, sync_service_token):
     response = rotate(as_admin, sync_service_token.token)
     [plaintext] = set(TOKEN_RE.findall(response.content.decode()))
-    assert describe(plaintext).username == sync_service_token.token.user.username
+    assert check_for_holder(plaintext).username == sync_service_token.token.user.username
 
 
 def test_the_token_page_and_the_applications_table_offer_rotate(as_admin, alice_token, sync_app):

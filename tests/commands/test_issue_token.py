@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 
 from tokens.format import is_well_formed
 from tokens.forms import start_of_day_utc, today_utc
-from tokens.introspection import describe
+from tokens.introspection import check_for_holder
 from tokens.models import ReferenceToken, TokenEvent
 
 
@@ -40,7 +40,7 @@ def test_it_prints_a_personal_token_alone_on_stdout(run, alice, sync_app):
     # 00:00 UTC, 7 days from today, as the browser's tokens expire.
     assert token.expires_at == midnight_utc_in(7)
     assert "expires " + f"{midnight_utc_in(7):%-d %b %Y} 00:00 UTC" in out.stderr
-    active = describe(plaintext)
+    active = check_for_holder(plaintext)
     assert (active.username, active.scopes) == ("alice", ("read",))
 
 
@@ -49,7 +49,7 @@ def test_it_prints_a_service_token_acting_as_the_system_user(run, carol, sync_ap
     plaintext = out.stdout.strip()
     token = ReferenceToken.objects.get()
     assert (token.kind, token.user, token.created_by) == ("service", sync_app.system_user, carol)
-    assert describe(plaintext).username == "app.com.example-sync"
+    assert check_for_holder(plaintext).username == "app.com.example-sync"
     assert token.events.get().actor == carol
 
 

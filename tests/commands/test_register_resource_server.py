@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.conftest import authenticates
-from tokens.introspection import introspect
+from tokens.introspection import check_for_resource_server
 from trustedapps.models import ResourceServer
 
 
@@ -27,7 +27,9 @@ def test_it_prints_the_secret_alone_on_stdout(run, db):
 
 def test_the_printed_secret_lets_the_server_introspect(run, alice_token):
     secret = run("register_resource_server", "new-api", "--scopes", "read").stdout.strip()
-    active = introspect(alice_token.plaintext, client_id="new-api", client_secret=secret)
+    active = check_for_resource_server(
+        alice_token.plaintext, client_id="new-api", client_secret=secret
+    )
     assert active.scopes == ("read",)
 
 
@@ -79,7 +81,7 @@ def test_it_registers_resource_uris_for_the_audience(run, alice_token):
     uris = ["https://orders.example.com/api", "http://localhost:8000/"]
     assert ResourceServer.objects.get().resource_uris == uris
     assert "resource URI https://orders.example.com/api" in out.stderr
-    active = introspect(
+    active = check_for_resource_server(
         alice_token.plaintext, client_id="orders-api", client_secret=out.stdout.strip()
     )
     assert active.audience == ("orders-api", *uris)

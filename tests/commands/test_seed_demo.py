@@ -5,7 +5,7 @@ import pytest
 
 from accounts.models import User
 from tests.conftest import authenticates
-from tokens.introspection import introspect
+from tokens.introspection import check_for_resource_server
 from tokens.models import ReferenceToken
 from trustedapps.models import ResourceServer, TokenPolicy, TrustedApplication
 
@@ -35,7 +35,7 @@ def test_it_loads_people_applications_a_resource_server_and_a_demo_token(run, db
     token = curl[curl.index("-d") + 1].removeprefix("token=")
     assert curl[curl.index("-u") + 1] == f"demo-api:{secret}"
     assert curl[-1] == "http://127.0.0.1:8000/connect/introspect"
-    found = introspect(token, client_id="demo-api", client_secret=secret)
+    found = check_for_resource_server(token, client_id="demo-api", client_secret=secret)
     assert found is not None and found.username == "alice"
 
 

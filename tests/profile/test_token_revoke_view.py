@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from tests.profile.conftest import HTMX
-from tokens.introspection import introspect
+from tokens.introspection import check_for_resource_server
 from tokens.models import ReferenceToken, TokenEvent
 
 
@@ -15,7 +15,9 @@ def url(token: ReferenceToken) -> str:
 
 
 def is_active(issued, server) -> bool:
-    found = introspect(issued.plaintext, client_id=server.client_id, client_secret=server.secret)
+    found = check_for_resource_server(
+        issued.plaintext, client_id=server.client_id, client_secret=server.secret
+    )
     return found is not None
 
 

@@ -6,13 +6,13 @@ from django.utils import timezone
 
 from tests.conftest import register_server
 from tokens.format import make_token
-from tokens.introspection import InvalidClient, describe, introspect
+from tokens.introspection import InvalidClient, check_for_holder, check_for_resource_server
 from tokens.models import ReferenceToken
 from trustedapps.models import Scope
 
 
 def test_an_issued_token_is_active_for_a_server_that_owns_its_scopes(alice_token, orders_api):
-    active = introspect(
+    active = check_for_resource_server(
         alice_token.plaintext, client_id=orders_api.client_id, client_secret=orders_api.secret
     )
     assert active is not None
@@ -21,7 +21,7 @@ def test_an_issued_token_is_active_for_a_server_that_owns_its_scopes(alice_token
 
 
 def test_scopes_narrow_to_those_the_server_owns(alice_token, search_api):
-    active = introspect(
+    active = check_for_resource_server(
         alice_token.plaintext, client_id=search_api.client_id, client_secret=search_api.secret
     )
     assert active.scopes == ("read",)
@@ -32,20 +32,20 @@ def test_a_check_costs_one_query_within_the_last_used_interval(
 ):
     check = dict(client_id=orders_api.client_id, client_secret=orders_api.secret)
     with django_assert_num_queries(2):  # the lookup, and the first last_used_at write
-        introspect(alice_token.plaintext, **check)
+        check_for_resource_server(alice_token.plaintext, **check)
     with django_assert_num_queries(1):
-        introspect(alice_token.plaintext, **check)
+        check_for_resource_server(alice_token.plaintext, **check)
 
 
 def test_a_token_expires_at_its_exact_expiry(alice_token):
     expires_at = alice_token.token.expires_at
-    assert describe(alice_token.plaintext, now=expires_at - timedelta(microseconds=1))
-    assert describe(alice_token.plaintext, now=expires_at) is None
+    assert check_for_holder(alice_token.plaintext, now=expires_at - timedelta(microseconds=1))
+    assert check_for_holder(alice_token.plaintext, now=expires_at) is None
 
 
 def test_a_revoked_token_is_inactive(alice_token, alice):
     ReferenceToken.objects.get(pk=alice_token.token.pk).revoke(by=alice)
-    assert describe(alice_token.plaintext) is None
+    assert check_for_holder(alice_token.plaintext) is None
 
 
 # The lookup gathers each fact the rule needs (the rule itself is tests/tokens/test_status.py;
@@ -54,15 +54,17 @@ def test_a_revoked_token_is_inactive(alice_token, alice):
 
 
 def check(issued, server):
-    return introspect(issued.plaintext, client_id=server.client_id, client_secret=server.secret)
+    return check_for_resource_server(
+        issued.plaintext, client_id=server.client_id, client_secret=server.secret
+    )
 
 
 def test_a_token_is_inactive_at_its_exact_expiry_for_a_resource_server(alice_token, orders_api):
     expires_at = alice_token.token.expires_at
     check_at = dict(client_id=orders_api.client_id, client_secret=orders_api.secret)
     just_before = expires_at - timedelta(microseconds=1)
-    assert introspect(alice_token.plaintext, now=just_before, **check_at)
-    assert introspect(alice_token.plaintext, now=expires_at, **check_at) is None
+    assert check_for_resource_server(alice_token.plaintext, now=just_before, **check_at)
+    assert check_for_resource_server(alice_token.plaintext, now=expires_at, **check_at) is None
 
 
 def test_a_token_of_a_disabled_application_is_inactive_until_it_is_enabled(
@@ -118,7 +120,7 @@ def test_a_superuser_token_dies_when_the_superuser_is_demoted(admin_user, report
 def test_a_resource_server_without_a_shared_scope_sees_an_inactive_token(alice_token):
     billing_api = register_server("billing-api", [Scope.objects.create(name="billing")])
     assert check(alice_token, billing_api) is None
-    assert describe(alice_token.plaintext) is not None
+    assert check_for_holder(alice_token.plaintext) is not None
 
 
 def test_a_server_sees_only_scopes_the_token_was_given(alice, sync_app, read_scope, orders_api):
@@ -144,12 +146,16 @@ def test_an_active_check_says_whom_the_token_acts_for(sync_service_token, orders
 
 def test_a_wrong_secret_is_an_invalid_client(alice_token, orders_api):
     with pytest.raises(InvalidClient):
-        introspect(alice_token.plaintext, client_id="orders-api", client_secret="guess")
+        check_for_resource_server(
+            alice_token.plaintext, client_id="orders-api", client_secret="guess"
+        )
 
 
 def test_an_unknown_client_is_an_invalid_client(alice_token, orders_api):
     with pytest.raises(InvalidClient):
-        introspect(alice_token.plaintext, client_id="nobody", client_secret=orders_api.secret)
+        check_for_resource_server(
+            alice_token.plaintext, client_id="nobody", client_secret=orders_api.secret
+        )
 
 
 def test_a_disabled_resource_server_is_an_invalid_client(alice_token, orders_api):
@@ -164,7 +170,7 @@ def test_an_unknown_well_formed_token_is_inactive(orders_api, django_assert_num_
         assert check(IssuedTokenLike(make_token()), orders_api) is None
     # The caller is still authenticated when the token is unknown.
     with pytest.raises(InvalidClient):
-        introspect(make_token(), client_id="orders-api", client_secret="guess")
+        check_for_resource_server(make_token(), client_id="orders-api", client_secret="guess")
 
 
 class IssuedTokenLike:
@@ -193,13 +199,13 @@ def test_a_malformed_token_costs_no_token_lookup(token, orders_api, django_asser
         assert check(IssuedTokenLike(token), orders_api) is None
     assert not _looks_up_a_token(queries)
     with django_assert_num_queries(0):
-        assert describe(token) is None
+        assert check_for_holder(token) is None
 
 
 def test_a_malformed_token_from_a_wrong_caller_is_an_invalid_client(orders_api):
     # The caller is checked first, whatever the token: a stale secret is told so at once.
     with pytest.raises(InvalidClient):
-        introspect("garbage", client_id="orders-api", client_secret="stale")
+        check_for_resource_server("garbage", client_id="orders-api", client_secret="stale")
 
 
 def test_a_token_with_a_bad_checksum_or_lower_case_costs_no_token_lookup(
@@ -249,11 +255,15 @@ def test_a_check_of_an_administrators_only_token_by_a_non_superuser_costs_one_qu
 def test_last_used_is_written_at_most_once_per_interval(alice_token, orders_api):
     issued_at = alice_token.token.created_at
     check_at = dict(client_id=orders_api.client_id, client_secret=orders_api.secret)
-    introspect(alice_token.plaintext, now=issued_at + timedelta(seconds=1), **check_at)
-    introspect(alice_token.plaintext, now=issued_at + timedelta(seconds=30), **check_at)
+    check_for_resource_server(
+        alice_token.plaintext, now=issued_at + timedelta(seconds=1), **check_at
+    )
+    check_for_resource_server(
+        alice_token.plaintext, now=issued_at + timedelta(seconds=30), **check_at
+    )
     token = ReferenceToken.objects.get(pk=alice_token.token.pk)
     assert token.last_used_at == issued_at + timedelta(seconds=1)
-    introspect(
+    check_for_resource_server(
         alice_token.plaintext,
         now=issued_at + timedelta(seconds=61),
         client_ip="192.0.2.1",

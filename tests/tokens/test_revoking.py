@@ -1,6 +1,6 @@
 """Revoking is instant, idempotent, and keeps the row for the audit trail."""
 
-from tokens.introspection import describe
+from tokens.introspection import check_for_holder
 from tokens.models import ReferenceToken, TokenEvent
 from tokens.status import Inactive
 
@@ -17,9 +17,9 @@ def test_revoking_records_who_why_and_from_where(alice_token, alice):
 
 
 def test_a_revoked_token_is_inactive_at_once(alice_token, alice):
-    assert describe(alice_token.plaintext) is not None
+    assert check_for_holder(alice_token.plaintext) is not None
     alice_token.token.revoke(by=alice)
-    assert describe(alice_token.plaintext) is None
+    assert check_for_holder(alice_token.plaintext) is None
 
 
 def test_a_second_revoke_changes_and_records_nothing(alice_token, alice, admin_user):

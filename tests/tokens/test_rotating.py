@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from tokens import models as token_models
-from tokens.introspection import describe
+from tokens.introspection import check_for_holder
 from tokens.models import ROTATED, ReferenceToken, TokenEvent
 
 
@@ -31,8 +31,8 @@ def test_the_new_token_keeps_the_facts_of_the_old_one(alice, alice_token, update
     assert old.revoked_at is not None
     assert old.revoked_by == alice
     assert old.revocation_reason == ROTATED
-    assert describe(issued.plaintext) is not None
-    assert describe(alice_token.plaintext) is None
+    assert check_for_holder(issued.plaintext) is not None
+    assert check_for_holder(alice_token.plaintext) is None
 
 
 def test_the_audit_trail_shows_one_rotated_event_naming_both(alice, alice_token):
@@ -139,7 +139,7 @@ def test_a_failure_between_revoke_and_issue_leaves_the_old_token_active(
 
     token = ReferenceToken.objects.get()
     assert token.revoked_at is None
-    assert describe(alice_token.plaintext) is not None
+    assert check_for_holder(alice_token.plaintext) is not None
     assert not TokenEvent.objects.filter(action=TokenEvent.Action.ROTATED).exists()
 
 

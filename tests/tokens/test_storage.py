@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
 
-from tokens.introspection import InvalidClient, describe, introspect
+from tokens.introspection import InvalidClient, check_for_holder, check_for_resource_server
 from tokens.models import ReferenceToken
 from trustedapps.models import Scope
 
@@ -42,13 +42,13 @@ def test_no_table_holds_a_plaintext_token_after_issuing_and_using_many(
     ]
     for n, token in enumerate(issued):
         for server in (orders_api, search_api):
-            introspect(
+            check_for_resource_server(
                 token.plaintext,
                 client_id=server.client_id,
                 client_secret=server.secret,
                 client_ip="192.0.2.10",
             )
-        describe(token.plaintext)
+        check_for_holder(token.plaintext)
         if n % 3 == 0:
             token.token.revoke(by=alice, reason="rotation", ip="192.0.2.10")
     # Revoked by the command too, given the token itself.
@@ -120,7 +120,9 @@ def _tracebacks(tb):
 def test_an_error_report_during_a_check_never_shows_the_token(alice_token, orders_api):
     # A caller's secret of the wrong type is refused inside the check, with the token in scope.
     with pytest.raises(InvalidClient) as excinfo:
-        introspect(alice_token.plaintext, client_id=orders_api.client_id, client_secret=42)
+        check_for_resource_server(
+            alice_token.plaintext, client_id=orders_api.client_id, client_secret=42
+        )
     ours = excinfo.value.__traceback__.tb_next
     report = ExceptionReporter(None, InvalidClient, excinfo.value, ours)
     assert alice_token.plaintext not in report.get_traceback_html()

@@ -26,7 +26,7 @@ from tests.admin.conftest import signed_in
 from tokens import last_use
 from tokens.cache import APPLICATION_NAME, MISS, FactsCache, listener_conninfo, process_cache
 from tokens.format import hash_token, make_token
-from tokens.introspection import InvalidClient, describe, introspect
+from tokens.introspection import InvalidClient, check_for_holder, check_for_resource_server
 from tokens.models import ReferenceToken
 from trustedapps.models import TrustedApplication
 
@@ -62,7 +62,9 @@ def worker():
 def active(cache: FactsCache, token: str, server) -> bool:
     try:
         return (
-            introspect(token, client_id=server.client_id, client_secret=server.secret, cache=cache)
+            check_for_resource_server(
+                token, client_id=server.client_id, client_secret=server.secret, cache=cache
+            )
             is not None
         )
     except InvalidClient:
@@ -373,7 +375,7 @@ def test_new_resource_uris_reach_another_worker(worker, alice_token, orders_api)
     )
 
     def audience():
-        return introspect(
+        return check_for_resource_server(
             alice_token.plaintext,
             client_id=orders_api.client_id,
             client_secret=orders_api.secret,
@@ -389,7 +391,7 @@ def test_a_malformed_token_checks_its_caller_from_memory_until_the_secret_change
     def caller_accepted() -> bool:
         try:
             return (
-                introspect(
+                check_for_resource_server(
                     "garbage", client_id="orders-api", client_secret=orders_api.secret, cache=worker
                 )
                 is None
@@ -540,7 +542,7 @@ def test_a_cached_check_after_the_interval_records_a_use_again(
     cached_and_active(worker, alice_token.plaintext, orders_api)
     assert last_use.flush() == 1
 
-    token = introspect(
+    token = check_for_resource_server(
         alice_token.plaintext,
         client_id=orders_api.client_id,
         client_secret=orders_api.secret,
@@ -557,9 +559,9 @@ def test_the_holder_sees_a_use_recorded_but_not_yet_written(
     worker, alice_token, orders_api, buffered
 ):
     assert active(worker, alice_token.plaintext, orders_api)
-    described = describe(alice_token.plaintext, cache=worker)
+    described = check_for_holder(alice_token.plaintext, cache=worker)
     assert described is not None
-    assert describe(alice_token.plaintext, cache=worker).last_used_at is not None
+    assert check_for_holder(alice_token.plaintext, cache=worker).last_used_at is not None
 
 
 def test_any_change_to_a_resource_server_row_is_announced(worker, alice_token, orders_api):
