@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # `make run PORT=8001` serves on another port (`make serve PORT=8001` too).
 PORT ?= 8000
 
-.PHONY: run serve test lint bench install clean check-port
+.PHONY: run serve test lint bench stress install clean check-port
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Races against gunicorn on PostgreSQL (a throw-away database beside DATABASE_URL's); not in test.
+stress: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal} $(BIN)/python bench/stress.py $(STRESS_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles artifacts .demo-credentials.json

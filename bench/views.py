@@ -71,5 +71,7 @@ def change_view(request: HttpRequest) -> JsonResponse:
         app.save()
     elif change["what"] == "secret":
         server = ResourceServer.objects.get(pk=change["id"])
-        return JsonResponse({"secret": server.rotate_secret()})
+        return JsonResponse(
+            {"secret": server.rotate_secret(seen_rotated_at=server.secret_rotated_at)}
+        )
     return JsonResponse({})

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db.backends.signals import connection_created
 
 # PostgreSQL SQLSTATE classes of a server that cannot serve now, though the request is fine:
 # connection exception, transaction rollback (serialization, deadlock), insufficient resources
@@ -40,3 +45,51 @@ def is_outage(error: DatabaseError) -> bool:
         return sqlite_error in _SQLITE_TRANSIENT
     # No answer from a server at all: the connection was refused or dropped.
     return True
+
+
+logger = logging.getLogger("portal.database")
+
+# Seconds an HTML page tells a client to wait (the public endpoints say the same).
+RETRY_AFTER_SECONDS = 5
+
+
+class OutageLog:
+    """One log line when an outage starts and one when it ends, not one per refused request.
+
+    Per process: each worker says it once. The outage ends when a connection is made again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._refused = 0
+
+    def refused(self, error: BaseException, where: str) -> None:
+        with self._lock:
+            self._refused += 1
+            first = self._since is None
+            if first:
+                self._since = time.monotonic()
+        if first:
+            logger.error(
+                "Database unavailable (%s: %s), first seen in %s; answering 503 until it is "
+                "back (logged once per outage).",
+                type(error).__name__,
+                str(error).strip().splitlines()[0] if str(error).strip() else "",
+                where,
+            )
+
+    def connected(self, **kwargs: object) -> None:
+        with self._lock:
+            since, refused = self._since, self._refused
+            self._since, self._refused = None, 0
+        if since is not None:
+            logger.warning(
+                "Database available again after %.1f s; %d request(s) were answered 503.",
+                time.monotonic() - since,
+                refused,
+            )
+
+
+outage_log = OutageLog()
+connection_created.connect(outage_log.connected, dispatch_uid="common.db.outage_log")

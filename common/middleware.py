@@ -1,11 +1,16 @@
-"""Request-wide concerns: a request id for the logs, the database's limits for web requests, and
-the public endpoints' short way past the middleware that only the HTML pages need.
+"""Middleware of the portal: request ids, the database's limits, the public endpoints' short
+cut, and the HTML pages' edge guards.
 
-Resource servers call the validation URL on every API request of theirs; sessions, CSRF, the
-sign-in lockout, messages and htmx do nothing for them but cost about as much as a cached check
-(make bench measures it). Views marked with `lean` are called straight from
-LeanEndpointMiddleware: the middleware above it (request id, security headers, CSP, static files,
-statement timeouts) still runs, and so does Django's error handling, which wraps every middleware.
+- `RequestIdMiddleware`: every log line of a request, and its response, carry one request id.
+- `DatabaseTimeoutMiddleware`: statement timeouts for web requests on PostgreSQL.
+- `LeanEndpointMiddleware` sends the public endpoints past the middleware that only the HTML pages
+  need. Resource servers call the validation URL on every API request of theirs; sessions, CSRF,
+  the sign-in lockout, messages and htmx do nothing for them but cost about as much as a cached
+  check (make bench measures it). Views marked with `lean` are called straight from there: the
+  middleware above it (request id, security headers, CSP, static files, statement timeouts) still
+  runs, and so does Django's error handling, which wraps every middleware.
+- `AdminQueryGuardMiddleware`: hostile bytes in admin lists; `DatabaseOutageMiddleware`: the
+  portal's 503 page when the database has gone away.
 """
 
 from __future__ import annotations
@@ -18,18 +23,20 @@ from functools import partial
 from typing import TypeVar
 
 from django.conf import settings
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.db import InterfaceError, OperationalError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.http import HttpRequest, HttpResponse
-from django.urls import Resolver404, resolve
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template import loader
+from django.urls import Resolver404, resolve, reverse
 
+from common.db import RETRY_AFTER_SECONDS, is_outage, outage_log
 from common.http import remote_address
 from common.logs import RequestContext, current_request
 from common.metrics import DATABASE_ERRORS
 
 logger = logging.getLogger(__name__)
 
-RETRY_AFTER_SECONDS = 5
 # A proxy's id (nginx's $request_id is 32 hex digits) is kept when it is plainly an id.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Resource servers call these on every API call of theirs: a stuck one must fail fast.
@@ -139,3 +146,63 @@ class LeanEndpointMiddleware:
             return self.get_response(request)
         request.resolver_match = match
         return match.func(request, *match.args, **match.kwargs)
+
+
+def outage_page(request: HttpRequest | None = None) -> HttpResponse:
+    """The portal's "try again shortly" page: 503 with Retry-After.
+
+    Rendered without the request, so that no context processor reaches for the session or the
+    signed-in user, which live in the database that is gone.
+    """
+    html = loader.render_to_string("503.html", {"retry_after": RETRY_AFTER_SECONDS})
+    response = HttpResponse(html, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class DatabaseOutageMiddleware:
+    """A view that finds the database out of reach answers the outage page, not a 500.
+
+    Queries the database refused (a bug, a hostile value) stay errors. Outages met outside views
+    (a session saved by its middleware) reach `common.views.server_error`, which does the same.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_outage(exception):
+            return None
+        outage_log.refused(exception, request.path)
+        return outage_page()
+
+
+class AdminQueryGuardMiddleware:
+    """Admin lists never send PostgreSQL a value it refuses: a NUL in a filter or search.
+
+    Such a value makes the query fail as it runs, past the admin's own checks (a 500). The
+    admin's answer to any unusable filter is a redirect to the bare list with `?e=1`, so that is
+    what a NUL anywhere in an admin address gets, before any query.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.prefix: str | None = None
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.prefix is None:
+            self.prefix = reverse("admin:index")
+        if request.path.startswith(self.prefix) and _has_nul(request):
+            return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
+        return self.get_response(request)
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    return any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for key, values in request.GET.lists()
+    )

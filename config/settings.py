@@ -86,6 +86,11 @@ MIDDLEWARE = [
     # The public endpoints (views marked common.middleware.lean) stop here: what follows serves
     # only the HTML pages, and cost them as much as a cached token check (measured in the README).
     "common.middleware.LeanEndpointMiddleware",
+    # Before anything reads the database: a NUL in an admin address is refused (common/).
+    "common.middleware.AdminQueryGuardMiddleware",
+    # A view that finds the database gone answers the portal's 503 page (config.urls has the
+    # same for failures outside views).
+    "common.middleware.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -13,3 +13,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("tokens.urls")),
 ]
+
+# A database out of reach is a 503 "back shortly" page, whatever part of a request met it.
+handler500 = "common.views.server_error"

@@ -1,10 +1,15 @@
 """Named personas and the world they live in. Tests read like stories about these people."""
 
 import importlib
+import threading
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection, connections
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
@@ -196,6 +201,55 @@ def sync_service_token(admin_user, sync_app, in_30_days) -> IssuedToken:
     return ReferenceToken.objects.issue_service(
         admin=admin_user, application=sync_app, expires_at=in_30_days, description="nightly job"
     )
+
+
+# Threads that race: as many as the suite can afford next to other runs on one PostgreSQL server
+# (make stress runs the same races with more, against a real server).
+RACERS = 8
+
+
+@pytest.fixture
+def race(transactional_db) -> Callable[..., list[Any]]:
+    """Run `attempt(i)` in n threads released together by a barrier; return their results.
+
+    Transactional: each thread has its own connection and sees only what was committed, as
+    concurrent requests of a real server do.
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("races need PostgreSQL: SQLite serialises every writer")
+
+    def run(attempt: Callable[[int], Any], n: int = RACERS) -> list[Any]:
+        barrier = threading.Barrier(n)
+        results: list[Any] = [None] * n
+        failures: list[BaseException] = []
+
+        def racer(i: int) -> None:
+            try:
+                barrier.wait(timeout=30)
+                results[i] = attempt(i)
+            except BaseException as failure:  # re-raised in the test's own thread below
+                failures.append(failure)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=racer, args=(i,)) for i in range(n)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        if failures:
+            raise failures[0]
+        return results
+
+    return run
+
+
+def same_browser(client: Client) -> Client:
+    """Another client with `client`'s cookies: a second request of the same browser."""
+    twin = Client()
+    for name, morsel in client.cookies.items():
+        twin.cookies[name] = morsel.value
+    return twin
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ from accounts.models import User
 from accounts.sudo import admin_confirmation_needed
 from common.http import no_store, remote_address
 from common.ids import is_row_id
-from common.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
+from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, new_form_key, used_once
 from tokens.admin_forms import RevokeForm
 from tokens.format import display_hint, is_well_formed
 from tokens.models import EXPIRING_SOON, ReferenceToken, TokenEvent, TokenKind, TokenStatus
@@ -447,13 +447,13 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         if request.method != "POST":
             context.update(
                 title=f"Rotate token {token.masked}?",
-                nonce=new_form_key(request),
+                form_key=new_form_key(request),
                 unusable_reason=token.unusable_reason(),
             )
             return TemplateResponse(request, "admin/tokens/referencetoken/rotate.html", context)
-        nonce = request.POST.get("nonce", "")
-        if not form_key_is_fresh(request, nonce):
-            self.message_user(request, ALREADY_USED, messages.WARNING)
+        key = form_key_of(request, request.POST.get("form_key", ""))
+        if key is None:
+            self.message_user(request, STALE, messages.WARNING)
             return HttpResponseRedirect(next_url)
         confirm = admin_confirmation_needed(
             self, request, token, action=f"rotate the token {token.masked}"
@@ -461,11 +461,14 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         if confirm is not None:
             return confirm
         try:
-            issued = token.rotate(by=request.user, ip=remote_address(request))
+            with used_once(key):
+                issued = token.rotate(by=request.user, ip=remote_address(request))
+        except FormKeyUsed:
+            self.message_user(request, ALREADY_USED, messages.WARNING)
+            return HttpResponseRedirect(next_url)
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
             return HttpResponseRedirect(next_url)
-        use_form_key(request, nonce)
         new = issued.token
         # The hints only: the admin history must never hold a token.
         self.log_change(request, token, f"Rotated: replaced by {new.masked}.")

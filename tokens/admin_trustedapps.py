@@ -8,20 +8,19 @@ its TrustedApplicationAdmin and registers the extension in its place.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
-from common.http import no_store, remote_address
-from common.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
+from common.http import no_store
 from tokens.admin import may_revoke, may_rotate
-from tokens.forms import CreateServiceTokenForm
-from tokens.models import ReferenceToken, live_token_count
+from tokens.forms import ServiceTokenForm
+from tokens.models import IssuedToken, ReferenceToken, live_token_count
 from trustedapps.admin import TrustedApplicationAdmin
 from trustedapps.models import TokenPolicy, TrustedApplication
 
@@ -109,10 +108,11 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
             *super().get_urls(),
         ]
 
+    @method_decorator(sensitive_post_parameters())
     @method_decorator(sensitive_variables("issued"))
     def create_token_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Issue a service access token (SAT) for the application and show it, once."""
-        app = self.get_object(request, object_id)
+        app = self.get_object(request, unquote(object_id))
         if app is None:
             raise Http404("No such trusted application.")
         if not self.may_issue(request, app):
@@ -120,63 +120,27 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
         change_url = reverse("admin:trustedapps_trustedapplication_change", args=[quote(app.pk)])
         refusal = app.service_tokens_refusal()
         if refusal:
-            self.message_user(
-                request, f"{app.name} cannot have service access tokens: {refusal}", messages.ERROR
-            )
+            message = f"{app.name} cannot have service access tokens: {refusal}"
+            self.message_user(request, message, messages.ERROR)
             return HttpResponseRedirect(change_url)
-
-        if request.method == "POST":
-            form = CreateServiceTokenForm(request.POST, application=app)
-        else:
-            form = CreateServiceTokenForm(application=app, initial={"nonce": new_form_key(request)})
-        if form.is_valid() and not form_key_is_fresh(request, form.cleaned_data["nonce"]):
-            self.message_user(request, ALREADY_USED, messages.WARNING)
-            return HttpResponseRedirect(change_url)
+        post = request.POST if request.method == "POST" else None
+        form = ServiceTokenForm(post, request=request, application=app)
         if form.is_valid():
-            confirm = admin_confirmation_needed(
-                self, request, app, action=f"create a service access token for {app.name}"
-            )
+            action = f"create a service access token for {app.name}"
+            confirm = admin_confirmation_needed(self, request, app, action=action)
             if confirm is not None:
-                return confirm
-            try:
-                issued = ReferenceToken.objects.issue_service(
-                    admin=request.user,
-                    application=app,
-                    expires_at=form.expires_at,
-                    scopes=form.cleaned_data["scopes"],
-                    description=form.cleaned_data["description"],
-                    ip=remote_address(request),
-                )
-            except ValidationError as error:
-                form.add_model_error(error)
-            else:
-                use_form_key(request, form.cleaned_data["nonce"])
-                token = issued.token
+                return confirm  # sudo mode: the password again, then this form goes on
+            issued = form.save()
+            if issued is not None:
                 # The hint only: the admin history must never hold the token.
-                self.log_change(
-                    request,
-                    app,
-                    f"Issued service access token {token.masked} ({token.description}).",
-                )
-                self.message_user(
-                    request,
-                    f"Issued service access token {token.masked} for {app.name}.",
-                    messages.SUCCESS,
-                )
-                # Rendered, not redirected: the plaintext exists only in this response.
-                return no_store(
-                    object_page(
-                        self,
-                        request,
-                        app,
-                        "admin/trustedapps/trustedapplication/token_created.html",
-                        "Service access token created",
-                        token=token,
-                        plaintext=issued.plaintext,
-                        scopes=" ".join(s.name for s in token.scopes.all()),
-                    )
-                )
-
+                token = issued.token
+                what = f"service access token {token.masked}"
+                self.log_change(request, app, f"Issued {what} ({token.description}).")
+                self.message_user(request, f"Issued {what} for {app.name}.")
+                return self._render_token_created(request, app, issued)
+        if form.resubmission:
+            self.message_user(request, form.resubmission, messages.WARNING)
+            return HttpResponseRedirect(change_url)
         return object_page(
             self,
             request,
@@ -185,6 +149,24 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
             f"Create a service access token for {app.name}",
             form=form,
             system_user=getattr(app, "system_user", None),
+        )
+
+    @method_decorator(sensitive_variables("issued"))
+    def _render_token_created(
+        self, request: HttpRequest, app: TrustedApplication, issued: IssuedToken
+    ) -> HttpResponse:
+        # Rendered, not redirected: the plaintext exists only in this response.
+        return no_store(
+            object_page(
+                self,
+                request,
+                app,
+                "admin/trustedapps/trustedapplication/token_created.html",
+                "Service access token created",
+                token=issued.token,
+                plaintext=issued.plaintext,
+                scopes=" ".join(s.name for s in issued.token.scopes.all()),
+            )
         )
 
 

@@ -1,14 +1,22 @@
+"""The forms that issue tokens: one base for personal (profile) and service (admin) tokens."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
+from common.http import remote_address
 from common.ids import is_row_id
-from tokens.models import DESCRIPTION_MAX_LENGTH
+from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, new_form_key, used_once
+from tokens.models import DESCRIPTION_MAX_LENGTH, IssuedToken, ReferenceToken
 from trustedapps.models import DEFAULT_TOKEN_LIFETIME, Scope, TrustedApplication
 
 
@@ -66,7 +74,7 @@ class RowMultipleChoiceField(forms.ModelMultipleChoiceField):
                     code="invalid_choice",
                     params={"value": pk},
                 )
-        return super()._check_values(value)
+        return super()._check_values(value)  # type: ignore[misc]  # a hook the stubs omit
 
 
 # Lifetimes offered as one click, as the token pages people know do; longer ones than the
@@ -121,8 +129,106 @@ def _parse_day(raw: str | None) -> date | None:
         return None
 
 
-class CreateTokenForm(forms.Form):
-    """Field names match the keys of the model's ValidationError, so refusals land beside them."""
+class IssueTokenForm(forms.Form):
+    """Description, expiry date (UTC) and scopes of a new token, and the form's one-time key.
+
+    Field names match the keys of the model's refusals, so `save()` puts each beside its field.
+    A subclass says for which application (`chosen_application`) and how to issue (`issue`).
+    """
+
+    description = forms.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH,
+        help_text="What the token is for, e.g. 'nightly export job'.",
+        error_messages={"required": "Say what this token is for, so you can recognise it later."},
+    )
+    expires_at = forms.DateField(
+        label="Expiration",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The token stops working at 00:00 UTC of this day.",
+        error_messages={
+            "required": "Choose an expiration date.",
+            "invalid": "Enter a date, such as 2027-01-31.",
+        },
+    )
+    # Least privilege: at least one scope, never all of an application's by default. Validated
+    # against every scope so that one of another application gets the model's own refusal.
+    scopes = RowMultipleChoiceField(
+        queryset=Scope.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Choose only what the token needs: at least one scope.",
+        error_messages={"required": "Choose at least one scope."},
+    )
+    # One-time key (common.once): a form sent again (reload, back button, double click, two
+    # tabs) issues no second token. Its errors mean "answer as a resubmission", not "fix a field".
+    form_key = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, data: Any = None, *, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        if not isinstance(request.user, User):  # the views that issue require sign-in
+            raise PermissionDenied
+        self.request = request
+        self.issuer: User = request.user
+        if not self.is_bound:
+            self.initial.setdefault("form_key", new_form_key(request))
+
+    def chosen_application(self) -> TrustedApplication | None:
+        raise NotImplementedError
+
+    def issue(self, expires_at: datetime) -> IssuedToken:
+        raise NotImplementedError
+
+    def clean_form_key(self) -> str:
+        key = form_key_of(self.request, self.cleaned_data["form_key"])
+        if key is None:
+            raise ValidationError(STALE, code="stale")
+        return key
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        day: date | None = cleaned.get("expires_at")
+        error = expiry_day_error(self.chosen_application(), day) if day is not None else None
+        if error:
+            self.add_error("expires_at", error)
+        return cleaned
+
+    @property
+    def resubmission(self) -> str | None:
+        """Why this post is answered as a resubmission (sent before, stale, of another
+        session) rather than issued or shown with field errors; None when it is not one."""
+        errors = self.errors.get("form_key") if self.is_bound else None
+        return " ".join(str(error) for error in errors) if errors else None
+
+    # Error reports (DEBUG pages, mails to ADMINS) show no local of this frame: one is the token.
+    @method_decorator(sensitive_variables("issued"))
+    def save(self) -> IssuedToken | None:
+        """Issue the token once per form key; None, with the reason on the form, if refused."""
+        try:
+            with used_once(self.cleaned_data["form_key"]):
+                issued = self.issue(start_of_day_utc(self.cleaned_data["expires_at"]))
+        except FormKeyUsed:
+            self.add_error("form_key", ValidationError(ALREADY_USED, code="used"))
+            return None
+        except ValidationError as refusal:
+            self.add_model_refusal(refusal)
+            return None
+        return issued
+
+    def add_model_refusal(self, refusal: ValidationError) -> None:
+        """A refusal of the model beside the field it names, or above the form."""
+        if not hasattr(refusal, "error_dict"):
+            self.add_error(None, refusal)
+            return
+        for field, errors in refusal.error_dict.items():
+            self.add_error(field if field in self.fields else None, errors)
+
+
+class PersonalTokenForm(IssueTokenForm):
+    """A personal access token of the signed-in person, for an application that allows it.
+
+    In the browser the lifetime may be a preset (`expires_in`: "7", "30", ...; "custom" or none
+    means the date), and at least one scope is chosen: least privilege, never all by default.
+    """
 
     application = RowChoiceField(
         queryset=TrustedApplication.objects.none(),
@@ -132,111 +238,75 @@ class CreateTokenForm(forms.Form):
             "invalid_choice": "You cannot create tokens for that application.",
         },
     )
-    description = forms.CharField(
-        max_length=DESCRIPTION_MAX_LENGTH,
-        error_messages={"required": "Say what this token is for, so you can recognise it later."},
-    )
-    # A preset ("7", "30", ...) sets the date; "custom" (or none, as scripts send) uses it.
     expires_in = forms.CharField(required=False)
-    expires_at = forms.DateField(
-        label="Expiration",
-        required=False,
-        error_messages={"invalid": "Enter a date, such as 2027-01-31."},
-    )
-    # Validated against every scope so that a scope of another application gets the model's own
-    # refusal ("Sync does not allow the scope(s): admin") rather than a generic one. Least
-    # privilege: the browser never grants all of an application's scopes by default.
-    scopes = RowMultipleChoiceField(
-        queryset=Scope.objects.all(),
-        error_messages={"required": "Choose at least one scope."},
-    )
-    # One-time nonce: a resubmitted form (reload, back button, double click) creates no token.
-    # A missing or unknown nonce is the view's to handle (as a form already used), not an error
-    # on a field nobody can see.
-    nonce = forms.CharField(widget=forms.HiddenInput, required=False)
+    field_order = ["application", "description", "expires_in", "expires_at", "scopes", "form_key"]
 
-    def __init__(self, *args, user: User, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["application"].queryset = TrustedApplication.objects.issuable_by(user)
+    def __init__(self, data: Any = None, *, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(data, request=request, **kwargs)
+        application = cast(forms.ModelChoiceField, self.fields["application"])
+        application.queryset = TrustedApplication.objects.issuable_by(self.issuer)
+        self.fields["expires_at"].required = False
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        application: TrustedApplication | None = cleaned.get("application")
-        day: date | None = cleaned.get("expires_at")
-        preset = cleaned.get("expires_in") or CUSTOM
-        if day is None and "expires_at" not in self.errors:
+    def chosen_application(self) -> TrustedApplication | None:
+        return self.cleaned_data.get("application")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = self.cleaned_data
+        if cleaned.get("expires_at") is None and "expires_at" not in self.errors:
+            preset = cleaned.get("expires_in") or CUSTOM
             if preset == CUSTOM:
                 self.add_error("expires_at", "Choose an expiration date.")
-                return cleaned
-            if not preset.isdigit() or int(preset) not in expiry_presets(application):
+            elif not preset.isdigit() or int(preset) not in expiry_presets(
+                self.chosen_application()
+            ):
                 self.add_error("expires_at", "Choose one of the lifetimes offered, or a date.")
-                return cleaned
-            day = cleaned["expires_at"] = today_utc() + timedelta(days=int(preset))
-        if day is None:
-            return cleaned
-        error = expiry_day_error(application, day)
-        if error:
-            self.add_error("expires_at", error)
-        return cleaned
+            else:
+                cleaned["expires_at"] = today_utc() + timedelta(days=int(preset))
+        return super().clean()
 
-    @property
-    def expires_at_utc(self) -> datetime:
-        return start_of_day_utc(self.cleaned_data["expires_at"])
-
-
-class CreateServiceTokenForm(forms.Form):
-    """Description, expiry date (UTC) and scopes of a new SAT; the model enforces the rules."""
-
-    description = forms.CharField(
-        max_length=DESCRIPTION_MAX_LENGTH,
-        help_text="What the token is for, e.g. 'nightly export job'.",
-        error_messages={"required": "Say what this token is for, so you can recognise it later."},
-    )
-    expires_on = forms.DateField(
-        label="Expires on (UTC)",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="The token stops working at 00:00 UTC of this day, as personal tokens do.",
-        error_messages={
-            "required": "Choose an expiration date.",
-            "invalid": "Enter a date, such as 2027-01-31.",
-        },
-    )
-    # Least privilege, as on the profile: at least one scope, never all of them by default.
-    scopes = RowMultipleChoiceField(
-        queryset=Scope.objects.none(),
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Choose only what the token needs: at least one scope.",
-        error_messages={"required": "Choose at least one scope."},
-    )
-    # One-time key (common.once): sending the form again issues no second token.
-    nonce = forms.CharField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args, application: TrustedApplication, **kwargs) -> None:
-        self.application = application
-        kwargs.setdefault("initial", {})
-        kwargs["initial"].setdefault("expires_on", default_expiry_day(application))
-        super().__init__(*args, **kwargs)
-        self.fields["scopes"].queryset = application.allowed_scopes.all()
-        self.fields["expires_on"].widget.attrs.update(
-            min=first_expiry_day().isoformat(), max=last_expiry_day(application).isoformat()
+    def issue(self, expires_at: datetime) -> IssuedToken:
+        return ReferenceToken.objects.issue_personal(
+            user=self.issuer,
+            application=self.cleaned_data["application"],
+            expires_at=expires_at,
+            scopes=self.cleaned_data["scopes"],
+            description=self.cleaned_data["description"],
+            ip=remote_address(self.request),
         )
 
-    def clean_expires_on(self) -> date:
-        expires_on = self.cleaned_data["expires_on"]
-        error = expiry_day_error(self.application, expires_on)
-        if error:
-            raise ValidationError(error)
-        return expires_on
 
-    @property
-    def expires_at(self) -> datetime:
-        return start_of_day_utc(self.cleaned_data["expires_on"])
+class ServiceTokenForm(IssueTokenForm):
+    """A service access token of `application`, acting as its system user; an admin issues it."""
 
-    def add_model_error(self, error: ValidationError) -> None:
-        """Show a refusal of the model beside the field it concerns, or above the form."""
-        fields = {"expires_at": "expires_on", "scopes": "scopes", "description": "description"}
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error)
-            return
-        for field, errors in error.error_dict.items():
-            self.add_error(fields.get(field), errors)
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        request: HttpRequest,
+        application: TrustedApplication,
+        **kwargs: Any,
+    ) -> None:
+        self.application = application
+        kwargs.setdefault("initial", {}).setdefault("expires_at", default_expiry_day(application))
+        super().__init__(data, request=request, **kwargs)
+        self.fields["expires_at"].label = "Expires on (UTC)"
+        self.fields["expires_at"].help_text += " Personal tokens follow the same rule."
+        self.fields["expires_at"].widget.attrs.update(
+            min=first_expiry_day().isoformat(), max=last_expiry_day(application).isoformat()
+        )
+        cast(
+            forms.ModelMultipleChoiceField, self.fields["scopes"]
+        ).queryset = application.allowed_scopes.all()
+
+    def chosen_application(self) -> TrustedApplication:
+        return self.application
+
+    def issue(self, expires_at: datetime) -> IssuedToken:
+        return ReferenceToken.objects.issue_service(
+            admin=self.issuer,
+            application=self.application,
+            expires_at=expires_at,
+            scopes=self.cleaned_data["scopes"],
+            description=self.cleaned_data["description"],
+            ip=remote_address(self.request),
+        )

@@ -24,10 +24,10 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.sudo import confirmation_needed
 from common.http import no_store, remote_address
 from common.ids import is_row_id
-from common.once import ALREADY_USED, form_key_is_fresh, new_form_key, use_form_key
+from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, new_form_key, used_once
 from tokens.forms import (
     CUSTOM,
-    CreateTokenForm,
+    PersonalTokenForm,
     clamped_expiry,
     default_expiry_day,
     expiry_presets,
@@ -102,7 +102,7 @@ def _application_fields(
     expires_value: Any,
     expires_in: Any,
     checked_scopes: Any,
-    form: CreateTokenForm | None = None,
+    form: PersonalTokenForm | None = None,
     note: str = "",
 ) -> dict[str, Any]:
     """What the application-dependent part of the form (expiry, scopes) shows."""
@@ -136,7 +136,7 @@ def _chosen_application(applications: Any, application_id: Any) -> TrustedApplic
 
 
 def _render_form(
-    request: HttpRequest, form: CreateTokenForm, status: int = 200, note: str = ""
+    request: HttpRequest, form: PersonalTokenForm, status: int = 200, note: str = ""
 ) -> HttpResponse:
     applications = form.fields["application"].queryset
     application = _chosen_application(applications, form["application"].value())
@@ -193,58 +193,47 @@ def _render_shown_once(
 @require_http_methods(["GET", "POST"])
 def token_create(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        form = CreateTokenForm(user=request.user, initial={"nonce": new_form_key(request)})
-        return _render_form(request, form)
-
+        return _render_form(request, PersonalTokenForm(request=request))
     if "choose_application" in request.POST or "select_all_scopes" in request.POST:
-        # The steps of the form without JavaScript: show the chosen application's scopes and
-        # limits (bringing the expiry within them), or tick every scope, keeping what was typed,
-        # without refusing anything yet.
-        data = request.POST
-        nonce = data.get("nonce", "")
-        applications = TrustedApplication.objects.issuable_by(request.user)
-        application = _chosen_application(applications, data.get("application"))
-        expires_at, expires_in, note = data.get("expires_at"), data.get("expires_in"), ""
-        scopes = data.getlist("scopes")
-        if application is not None:
-            expires_at, expires_in, note = clamped_expiry(application, expires_at, expires_in)
-            if "select_all_scopes" in data:
-                scopes = [scope.pk for scope in application.allowed_scopes.all()]
-        initial = {
-            "application": application.pk if application else None,
-            "description": data.get("description", ""),
-            "expires_at": expires_at,
-            "expires_in": expires_in,
-            "scopes": scopes,
-            "nonce": nonce if form_key_is_fresh(request, nonce) else new_form_key(request),
-        }
-        form = CreateTokenForm(user=request.user, initial=initial)
-        return _render_form(request, form, note=note)
-
-    form = CreateTokenForm(request.POST, user=request.user)
+        return _render_form_step(request)
+    form = PersonalTokenForm(request.POST, request=request)
     if form.is_valid():
-        nonce = form.cleaned_data["nonce"]
-        if not form_key_is_fresh(request, nonce):
-            messages.warning(request, ALREADY_USED)
-            return redirect("token_list")
         confirm = _confirm_password(request, "create a personal access token")
         if confirm is not None:
-            return confirm
-        try:
-            issued = ReferenceToken.objects.issue_personal(
-                user=request.user,
-                application=form.cleaned_data["application"],
-                expires_at=form.expires_at_utc,
-                scopes=form.cleaned_data["scopes"],
-                description=form.cleaned_data["description"],
-                ip=remote_address(request),
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            use_form_key(request, nonce)
+            return confirm  # sudo mode: the password again, then this form goes on
+        issued = form.save()
+        if issued is not None:
             return _render_shown_once(request, issued)
+    if form.resubmission:
+        messages.warning(request, form.resubmission)
+        return redirect("token_list")
     return _render_form(request, form, status=400)
+
+
+def _render_form_step(request: HttpRequest) -> HttpResponse:
+    """The steps of the form without JavaScript: show the chosen application's scopes and
+    limits (bringing the expiry within them), or tick every scope, keeping what was typed,
+    without refusing anything yet."""
+    data = request.POST
+    applications = TrustedApplication.objects.issuable_by(request.user)
+    application = _chosen_application(applications, data.get("application"))
+    expires_at, expires_in, note = data.get("expires_at"), data.get("expires_in"), ""
+    scopes = data.getlist("scopes")
+    if application is not None:
+        expires_at, expires_in, note = clamped_expiry(application, expires_at, expires_in)
+        if "select_all_scopes" in data:
+            scopes = [str(scope.pk) for scope in application.allowed_scopes.all()]
+    initial = {
+        "application": application.pk if application else None,
+        "description": data.get("description", ""),
+        "expires_at": expires_at,
+        "expires_in": expires_in,
+        "scopes": scopes,
+    }
+    if form_key_of(request, data.get("form_key", "")):
+        initial["form_key"] = data["form_key"]  # still this form's key: it may issue once
+    form = PersonalTokenForm(request=request, initial=initial)
+    return _render_form(request, form, note=note)
 
 
 @login_required
@@ -314,21 +303,24 @@ def token_rotate(request: HttpRequest, token_id: int) -> HttpResponse:
         template = "tokens/_rotate_panel.html" if request.htmx else "tokens/token_rotate.html"
         context = {
             "token": token,
-            "nonce": new_form_key(request),
+            "form_key": new_form_key(request),
             "unusable_reason": token.unusable_reason(),
         }
         return render(request, template, context)
-    nonce = request.POST.get("nonce", "")
-    if not form_key_is_fresh(request, nonce):
-        messages.warning(request, ALREADY_USED)
+    key = form_key_of(request, request.POST.get("form_key", ""))
+    if key is None:
+        messages.warning(request, STALE)
         return redirect("token_list")
     confirm = _confirm_password(request, f"rotate the token “{token.description}” ({token.masked})")
     if confirm is not None:
         return confirm
     try:
-        issued = token.rotate(by=request.user, ip=remote_address(request))
+        with used_once(key):
+            issued = token.rotate(by=request.user, ip=remote_address(request))
+    except FormKeyUsed:
+        messages.warning(request, ALREADY_USED)
+        return redirect("token_list")
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("token_list")
-    use_form_key(request, nonce)
     return _render_shown_once(request, issued, replaced=token)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
-from trustedapps.forms import ResourceServerForm
+from trustedapps.forms import ResourceServerForm, RotateSecretForm
 from trustedapps.models import ResourceServer, Scope, TrustedApplication
 
 
@@ -162,27 +162,35 @@ class ResourceServerAdmin(admin.ModelAdmin):
     @method_decorator(sensitive_variables("secret"))
     def rotate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Replace the secret: the old one stops working at once, the new one is shown once."""
-        server = self.get_object(request, object_id)
+        server = self.get_object(request, unquote(object_id))
         if server is None:
             raise Http404("No such resource server.")
         if not self.has_change_permission(request, server):
             raise PermissionDenied
-        if request.method == "POST":
-            confirm = admin_confirmation_needed(
-                self, request, server, action=f"rotate the secret of {server.client_id}"
-            )
+        form = RotateSecretForm(request.POST if request.method == "POST" else None, server=server)
+        secret = None
+        if form.is_valid():
+            action = f"rotate the secret of {server.client_id}"
+            confirm = admin_confirmation_needed(self, request, server, action=action)
             if confirm is not None:
-                return confirm
-            secret = server.rotate_secret()
+                return confirm  # sudo mode: the password again, then this rotation goes on
+            secret = form.save()
+        if secret is not None:
             self.log_change(request, server, "Rotated the secret.")
             self.message_user(request, f"Rotated the secret of {server.client_id}.")
             return self._render_secret(request, server, secret, "Secret rotated")
+        if form.is_bound:
+            # Another admin (or a second click) rotated it first: theirs is the secret in use.
+            self.message_user(request, form.refusal, messages.WARNING)
+            change_url = reverse("admin:trustedapps_resourceserver_change", args=[quote(server.pk)])
+            return HttpResponseRedirect(change_url)
         return object_page(
             self,
             request,
             server,
             "admin/trustedapps/resourceserver/rotate_secret.html",
             f"Rotate the secret of {server.client_id}?",
+            form=form,
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -1,10 +1,51 @@
-"""Admin forms of resource servers."""
+"""Admin forms of resource servers: their page, and rotating their secret."""
 
 from __future__ import annotations
 
-from django import forms
+from typing import Any
 
-from trustedapps.models import ResourceServer
+from django import forms
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
+
+from trustedapps.models import ResourceServer, SecretRotatedMeanwhile
+
+OUT_OF_DATE = "That page was out of date, so the secret was not rotated. Open it again."
+
+
+class RotateSecretForm(forms.Form):
+    """Confirms rotating a server's secret as the page showed it: when it was last rotated."""
+
+    # ISO 8601 with microseconds, so that two rotations never read alike.
+    seen_rotated_at = forms.DateTimeField(
+        widget=forms.HiddenInput, required=False, error_messages={"invalid": OUT_OF_DATE}
+    )
+
+    def __init__(self, data: Any = None, *, server: ResourceServer) -> None:
+        seen = server.secret_rotated_at.isoformat() if server.secret_rotated_at else ""
+        super().__init__(data, initial={"seen_rotated_at": seen})
+        self.server = server
+
+    @method_decorator(sensitive_variables("secret"))
+    def save(self) -> str | None:
+        """The new secret, or None (with the reason on the form) if someone rotated it since."""
+        try:
+            secret = self.server.rotate_secret(seen_rotated_at=self.cleaned_data["seen_rotated_at"])
+        except SecretRotatedMeanwhile as meanwhile:
+            when = f"{meanwhile.rotated_at:%Y-%m-%d %H:%M:%S} UTC" if meanwhile.rotated_at else ""
+            self.add_error(
+                None,
+                f"The secret of {self.server.client_id} was just rotated ({when}) by someone "
+                "else, after you opened this page; the new secret was shown to them. Nothing "
+                "was changed. Rotate again only if that secret is lost too.",
+            )
+            return None
+        return secret
+
+    @property
+    def refusal(self) -> str:
+        errors = self.non_field_errors() or self.errors.get("seen_rotated_at") or [OUT_OF_DATE]
+        return " ".join(str(error) for error in errors)
 
 
 class ResourceUrisField(forms.Field):

@@ -4,7 +4,7 @@ import hashlib
 import ipaddress
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -232,6 +232,14 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class SecretRotatedMeanwhile(Exception):
+    """The secret was rotated after the person asking last saw it: nothing was changed."""
+
+    def __init__(self, rotated_at: datetime | None) -> None:
+        super().__init__(f"The secret was rotated at {rotated_at}.")
+        self.rotated_at = rotated_at
+
+
 class ResourceServer(models.Model):
     """An API that asks the portal whether a token is active, for the scopes it owns."""
 
@@ -268,9 +276,23 @@ class ResourceServer(models.Model):
         self.secret_hash = hash_secret(secret)
         return secret
 
-    def rotate_secret(self) -> str:
-        """Replace the secret at once (the old one stops working) and return the new one."""
-        secret = self.set_secret()
-        self.secret_rotated_at = timezone.now()
-        self.save(update_fields=["secret_hash", "secret_rotated_at"])
+    def rotate_secret(self, *, seen_rotated_at: datetime | None) -> str:
+        """Replace the secret at once (the old one stops working) and return the new one.
+
+        `seen_rotated_at` is the last rotation as the person asking saw it. The row is locked,
+        so of concurrent rotations (several admins, a double click) each waits for the one
+        before it, then finds it rotated since and gets SecretRotatedMeanwhile: replacing it
+        would silently void the secret that the winner was just shown.
+        """
+        with transaction.atomic():
+            current = (
+                ResourceServer.objects.select_for_update()
+                .values_list("secret_rotated_at", flat=True)
+                .get(pk=self.pk)
+            )
+            if current != seen_rotated_at:
+                raise SecretRotatedMeanwhile(current)
+            secret = self.set_secret()
+            self.secret_rotated_at = timezone.now()
+            self.save(update_fields=["secret_hash", "secret_rotated_at"])
         return secret

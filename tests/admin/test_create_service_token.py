@@ -7,6 +7,7 @@ from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
 from tests.admin.conftest import grant, signed_in, stored_anywhere
+from tests.conftest import same_browser
 from tokens.introspection import check_for_holder, check_for_resource_server
 from tokens.models import ReferenceToken, TokenKind
 from trustedapps.models import TokenPolicy
@@ -25,13 +26,13 @@ def in_days(days: int) -> str:
 def issue(client, app, **data):
     """Open the form, as a person would, then send it with its one-time key."""
     opened = client.get(url(app))
-    nonce = opened.context["form"].initial["nonce"] if opened.status_code == 200 else ""
+    form_key = opened.context["form"].initial["form_key"] if opened.status_code == 200 else ""
     payload = {
         "description": "nightly export",
-        "expires_on": in_days(30),
+        "expires_at": in_days(30),
         # Least privilege: an admin, too, ticks at least one scope.
         "scopes": [s.pk for s in app.allowed_scopes.all()[:1]],
-        "nonce": nonce,
+        "form_key": form_key,
         **data,
     }
     return client.post(url(app), payload)
@@ -42,7 +43,7 @@ def test_the_form_offers_the_apps_scopes_and_a_30_day_default(as_admin, sync_app
     assert response.status_code == 200
     form = response.context["form"]
     assert {s.name for s in form.fields["scopes"].queryset} == {"read", "update"}
-    assert form.initial["expires_on"].isoformat() == in_days(30)
+    assert form.initial["expires_at"].isoformat() == in_days(30)
     assert "app.com.example-sync" in response.content.decode()  # whom the token acts as
 
 
@@ -50,7 +51,7 @@ def test_the_default_expiry_is_capped_to_the_apps_longest_lifetime(as_admin, rep
     reports_app.max_token_lifetime_days = 7
     reports_app.save()
     form = as_admin.get(url(reports_app)).context["form"]
-    assert form.initial["expires_on"].isoformat() == in_days(7)
+    assert form.initial["expires_at"].isoformat() == in_days(7)
 
 
 def test_an_admin_gets_a_token_shown_once_that_acts_as_the_system_user(
@@ -79,7 +80,7 @@ def test_an_admin_gets_a_token_shown_once_that_acts_as_the_system_user(
 
 def test_the_token_stops_at_midnight_utc_starting_the_chosen_day(as_admin, sync_app):
     # The same rule as personal tokens of the profile pages.
-    issue(as_admin, sync_app, expires_on=in_days(10))
+    issue(as_admin, sync_app, expires_at=in_days(10))
     expected = datetime.combine(
         timezone.now().astimezone(UTC).date() + timedelta(days=10), datetime.min.time(), UTC
     )
@@ -87,7 +88,7 @@ def test_the_token_stops_at_midnight_utc_starting_the_chosen_day(as_admin, sync_
 
 
 def test_the_last_allowed_day_is_accepted(as_admin, reports_app):
-    response = issue(as_admin, reports_app, expires_on=in_days(30))
+    response = issue(as_admin, reports_app, expires_at=in_days(30))
     assert response.status_code == 200
     token = ReferenceToken.objects.get()
     assert token.expires_at <= timezone.now() + timedelta(days=30)
@@ -101,9 +102,9 @@ def test_no_scope_ticked_is_refused_beside_the_scopes(as_admin, sync_app):
 
 
 def test_the_form_has_no_stray_nonce_row_and_friendly_errors(as_admin, sync_app):
-    response = issue(as_admin, sync_app, description="", expires_on="")
+    response = issue(as_admin, sync_app, description="", expires_at="")
     body = response.content.decode()
-    assert "field-nonce" not in body and "Nonce" not in body
+    assert "field-form_key" not in body and "Nonce" not in body
     assert "Say what this token is for" in body
     assert "Choose an expiration date." in body
     assert "This field is required" not in body
@@ -124,15 +125,15 @@ def test_neither_the_database_nor_the_admin_history_holds_the_token(as_admin, sy
 
 
 def test_a_date_beyond_the_apps_longest_lifetime_is_refused(as_admin, reports_app):
-    response = issue(as_admin, reports_app, expires_on=in_days(31))
+    response = issue(as_admin, reports_app, expires_at=in_days(31))
     assert response.status_code == 200
-    assert "at most 30 days" in str(response.context["form"].errors["expires_on"])
+    assert "at most 30 days" in str(response.context["form"].errors["expires_at"])
     assert not ReferenceToken.objects.exists()
 
 
 def test_a_past_date_is_refused(as_admin, sync_app):
-    response = issue(as_admin, sync_app, expires_on=in_days(0))
-    assert response.context["form"].errors["expires_on"]
+    response = issue(as_admin, sync_app, expires_at=in_days(0))
+    assert response.context["form"].errors["expires_at"]
     assert not ReferenceToken.objects.exists()
 
 
@@ -226,12 +227,12 @@ def test_the_token_stops_working_when_the_app_loses_its_system_user(as_admin, sy
 
 def test_sending_the_same_form_twice_issues_one_token(as_admin, sync_app):
     # A reload of the shown-once page re-posts the form: it must not issue (or show) another.
-    nonce = as_admin.get(url(sync_app)).context["form"].initial["nonce"]
+    form_key = as_admin.get(url(sync_app)).context["form"].initial["form_key"]
     payload = {
         "description": "nightly export",
-        "expires_on": in_days(30),
+        "expires_at": in_days(30),
         "scopes": [sync_app.allowed_scopes.first().pk],
-        "nonce": nonce,
+        "form_key": form_key,
     }
     assert as_admin.post(url(sync_app), payload).status_code == 200
     again = as_admin.post(url(sync_app), payload)
@@ -243,7 +244,7 @@ def test_sending_the_same_form_twice_issues_one_token(as_admin, sync_app):
 def test_a_form_without_its_one_time_key_issues_nothing(as_admin, sync_app):
     payload = {
         "description": "nightly export",
-        "expires_on": in_days(30),
+        "expires_at": in_days(30),
         "scopes": [sync_app.allowed_scopes.first().pk],
     }
     assert as_admin.post(url(sync_app), payload).status_code == 302
@@ -255,3 +256,18 @@ def test_a_scope_id_past_the_database_range_is_a_field_error(as_admin, sync_app)
     assert response.status_code == 200
     assert "scopes" in response.context["form"].errors
     assert not ReferenceToken.objects.exists()
+
+
+def test_one_form_posted_by_many_requests_at_once_issues_one_token(as_admin, sync_app, race):
+    # Two admins' worth of double clicks on one form: one token, every other post a resubmission.
+    form_key = as_admin.get(url(sync_app)).context["form"].initial["form_key"]
+    payload = {
+        "description": "nightly export",
+        "expires_at": in_days(30),
+        "scopes": [sync_app.allowed_scopes.first().pk],
+        "form_key": form_key,
+    }
+    statuses = race(lambda i: same_browser(as_admin).post(url(sync_app), payload).status_code)
+    assert sorted(statuses) == [200] + [302] * (len(statuses) - 1)
+    assert ReferenceToken.objects.count() == 1
+    assert LogEntry.objects.count() == 1

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 
 from tests.admin.conftest import signed_in, stored_anywhere
-from tests.conftest import authenticates
+from tests.conftest import authenticates, same_browser
 from tokens.introspection import InvalidClient, check_for_resource_server
 from trustedapps.models import ResourceServer
 
@@ -106,6 +106,51 @@ def test_the_client_id_cannot_change_after_creation(as_admin, orders_api, read_s
     server = ResourceServer.objects.get()
     assert server.client_id == "orders-api"
     assert server.name == "Orders"
+
+
+def rotate_page_key(client, server) -> str:
+    """The rotation as the confirmation page shows it (when the secret was last rotated)."""
+    return (
+        client.get(f"{LIST}{server.pk}/rotate-secret/").context["form"].initial["seen_rotated_at"]
+    )
+
+
+def test_a_rotation_confirmed_on_an_out_of_date_page_changes_nothing(as_admin, orders_api):
+    # Two admins open the page; the first rotates; the second's confirmation must not void the
+    # secret the first was just shown.
+    seen = rotate_page_key(as_admin, orders_api.server)
+    first = as_admin.post(f"{LIST}{orders_api.server.pk}/rotate-secret/", {"seen_rotated_at": seen})
+    winner = shown_secret(first)
+    second = as_admin.post(
+        f"{LIST}{orders_api.server.pk}/rotate-secret/", {"seen_rotated_at": seen}
+    )
+    assert second.status_code == 302
+    assert second["Location"] == f"{LIST}{orders_api.server.pk}/change/"
+    page = as_admin.get(second["Location"]).content.decode()
+    assert "was just rotated" in page
+    assert "shown-once-value" not in page
+    assert authenticates(orders_api.client_id, winner)
+    assert LogEntry.objects.count() == 1
+
+
+@pytest.mark.parametrize("seen", ["\x00", "yesterday", "9" * 40])
+def test_a_malformed_confirmation_is_refused_without_a_500(as_admin, orders_api, seen):
+    response = as_admin.post(
+        f"{LIST}{orders_api.server.pk}/rotate-secret/", {"seen_rotated_at": seen}
+    )
+    assert response.status_code == 302
+    assert authenticates(orders_api.client_id, orders_api.secret)
+
+
+def test_concurrent_rotations_have_one_winner_whose_secret_works(as_admin, orders_api, race):
+    seen = rotate_page_key(as_admin, orders_api.server)
+    url = f"{LIST}{orders_api.server.pk}/rotate-secret/"
+    responses = race(lambda i: same_browser(as_admin).post(url, {"seen_rotated_at": seen}))
+    winners = [r for r in responses if r.status_code == 200]
+    assert len(winners) == 1
+    assert sorted(r.status_code for r in responses) == [200] + [302] * (len(responses) - 1)
+    assert authenticates(orders_api.client_id, shown_secret(winners[0]))
+    assert LogEntry.objects.count() == 1
 
 
 def _change(client, server, read_scope, resource_uris: str):

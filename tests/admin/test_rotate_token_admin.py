@@ -25,8 +25,8 @@ def make_stale(client) -> None:
 
 
 def rotate(client, token, **extra):
-    nonce = client.get(rotate_url(token)).context["nonce"]
-    return client.post(rotate_url(token), {"nonce": nonce, **extra})
+    form_key = client.get(rotate_url(token)).context["form_key"]
+    return client.post(rotate_url(token), {"form_key": form_key, **extra})
 
 
 def test_the_confirmation_page_changes_nothing(as_admin, alice_token):
@@ -71,7 +71,7 @@ def test_from_the_applications_table_it_goes_back_there(as_admin, alice_token, s
     back = f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/"
     opened = as_admin.get(rotate_url(alice_token.token) + f"?next={back}")
     response = as_admin.post(
-        rotate_url(alice_token.token), {"nonce": opened.context["nonce"], "next": back}
+        rotate_url(alice_token.token), {"form_key": opened.context["form_key"], "next": back}
     )
     assert f'href="{back}"'.encode() in response.content
 
@@ -91,7 +91,7 @@ def test_a_revoked_token_is_refused_with_a_message(as_admin, alice_token, alice)
     opened = as_admin.get(rotate_url(alice_token.token))
     alice_token.token.revoke(by=alice)
     response = as_admin.post(
-        rotate_url(alice_token.token), {"nonce": opened.context["nonce"]}, follow=True
+        rotate_url(alice_token.token), {"form_key": opened.context["form_key"]}, follow=True
     )
     assert b"cannot be rotated. It is revoked." in response.content
     assert ReferenceToken.objects.count() == 1
@@ -108,20 +108,22 @@ def test_staff_who_may_only_revoke_cannot_rotate(alice_token, erin):
 
 
 def test_a_stale_admin_confirms_the_password_before_rotating(as_admin, alice_token):
-    nonce = as_admin.get(rotate_url(alice_token.token)).context["nonce"]
+    form_key = as_admin.get(rotate_url(alice_token.token)).context["form_key"]
     make_stale(as_admin)
 
-    response = as_admin.post(rotate_url(alice_token.token), {"nonce": nonce})
+    response = as_admin.post(rotate_url(alice_token.token), {"form_key": form_key})
     assert b"Confirm your password" in response.content
-    assert dict(response.context["carried"])["nonce"] == nonce
+    assert dict(response.context["carried"])["form_key"] == form_key
     assert ReferenceToken.objects.count() == 1
 
-    wrong = as_admin.post(rotate_url(alice_token.token), {"nonce": nonce, "sudo_password": "x"})
+    wrong = as_admin.post(
+        rotate_url(alice_token.token), {"form_key": form_key, "sudo_password": "x"}
+    )
     assert wrong.status_code == 403
     assert ReferenceToken.objects.count() == 1
 
     response = as_admin.post(
-        rotate_url(alice_token.token), {"nonce": nonce, "sudo_password": PASSWORD}
+        rotate_url(alice_token.token), {"form_key": form_key, "sudo_password": PASSWORD}
     )
     assert TOKEN_RE.search(response.content.decode())
     assert ReferenceToken.objects.count() == 2
@@ -131,12 +133,17 @@ def test_a_stale_admin_confirms_before_creating_a_service_token_and_keeps_the_fo
     as_admin, sync_app
 ):
     url = f"/admin/trustedapps/trustedapplication/{sync_app.pk}/create-token/"
-    nonce = as_admin.get(url).context["form"].initial["nonce"]
+    form_key = as_admin.get(url).context["form"].initial["form_key"]
     scopes = [sync_app.allowed_scopes.first().pk]
-    form = {"description": "kept across sudo", "expires_on": "", "scopes": scopes, "nonce": nonce}
+    form = {
+        "description": "kept across sudo",
+        "expires_at": "",
+        "scopes": scopes,
+        "form_key": form_key,
+    }
     from tests.admin.test_create_service_token import in_days
 
-    form["expires_on"] = in_days(20)
+    form["expires_at"] = in_days(20)
     make_stale(as_admin)
 
     response = as_admin.post(url, form)

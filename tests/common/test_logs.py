@@ -70,7 +70,7 @@ def a_day_of_work(alice, bob, sync_app, orders_api) -> list[str]:
     sign_in(browser, PASSWORD_AS_USERNAME, "x")
     assert sign_in(browser, "alice", PASSWORD).status_code == 302
     page = browser.get("/profile/security/tokens/new/").content.decode()
-    nonce = re.search(r'name="nonce" value="([^"]+)"', page)[1]
+    form_key = re.search(r'name="form_key" value="([^"]+)"', page)[1]
     expiry = (timezone.now().astimezone(UTC) + timedelta(days=30)).date().isoformat()
     created = browser.post(
         "/profile/security/tokens/new/",
@@ -79,7 +79,7 @@ def a_day_of_work(alice, bob, sync_app, orders_api) -> list[str]:
             "description": "ci",
             "expires_at": expiry,
             "scopes": [sync_app.allowed_scopes.first().pk],
-            "nonce": nonce,
+            "form_key": form_key,
         },
     )
     token = TOKEN_RE.search(created.content.decode())[0]

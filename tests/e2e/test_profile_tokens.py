@@ -22,7 +22,10 @@ def sign_in(page: Page, username: str) -> None:
 
 def fill_create_form(page: Page, description: str) -> None:
     page.get_by_role("link", name="Create user access token").first.click()
+    # Choosing the application makes htmx swap in its scopes: tick one only after the swap, or a
+    # slow machine's swap unticks it (the form then asks for a scope and no token is shown).
     page.get_by_label("Application").select_option(label="Sync")
+    page.wait_for_load_state("networkidle")
     page.get_by_label("Description").fill(description)
     page.get_by_role("checkbox", name=re.compile(r"^read")).check()
 

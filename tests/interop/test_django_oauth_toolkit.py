@@ -80,7 +80,9 @@ def test_a_revoked_token_is_refused_at_once(dot_server, dot_registered, alice_to
 
 
 def test_a_wrong_secret_is_refused(dot_server, dot_registered, alice_token):
-    dot_registered.rotate_secret()  # the resource server still sends the old one
+    dot_registered.rotate_secret(
+        seen_rotated_at=dot_registered.secret_rotated_at
+    )  # the resource server still sends the old one
 
     assert call(dot_server, "/api/orders", alice_token.plaintext).status_code == 403
 

@@ -169,3 +169,46 @@ def test_without_a_declared_proxy_the_header_is_not_believed(alice, settings):
     for n in range(settings.AXES_FAILURE_LIMIT):
         attempt(Client(HTTP_X_FORWARDED_FOR=f"10.9.9.{n}"), "alice", "wrong")
     assert attempt(Client(HTTP_X_FORWARDED_FOR="10.9.9.99"), "alice", PASSWORD).status_code == 429
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "/login/",
+        "/login/?next=/login/",
+        "/logout/",
+        "https://evil.example/",
+        "//evil.example/",
+        "\x00",
+        "/\x00",
+        "javascript:alert(1)",
+    ],
+)
+def test_a_signed_in_person_is_never_sent_round_in_circles_or_away(alice, next_url):
+    client = Client()
+    client.force_login(alice)
+    response = client.get(LOGIN, {"next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert client.get("/", follow=True).redirect_chain[-1][0] == "/profile/security/tokens/"
+
+
+def test_a_signed_in_person_still_follows_a_next_of_this_site(alice):
+    client = Client()
+    client.force_login(alice)
+    response = client.get(LOGIN, {"next": "/profile/security/tokens/new/"})
+    assert response["Location"] == "/profile/security/tokens/new/"
+
+
+def test_signing_in_with_next_pointing_at_sign_in_lands_on_the_tokens(alice):
+    response = Client().post(
+        LOGIN, {"username": "alice", "password": PASSWORD, "next": "/login/"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == "/profile/security/tokens/"
+
+
+@pytest.mark.parametrize(("username", "password"), [("ali\x00ce", PASSWORD), ("alice", "pass\x00")])
+def test_a_nul_in_the_sign_in_form_is_refused_beside_its_field(alice, username, password):
+    response = attempt(Client(), username, password)
+    assert response.status_code == 200
+    assert b"Null characters are not allowed." in response.content

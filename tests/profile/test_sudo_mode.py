@@ -25,7 +25,9 @@ def create_form(alice_client, sync_app, read_scope) -> dict:
         "description": "typed before the password",
         "expires_at": (timezone.now() + timedelta(days=10)).date().isoformat(),
         "scopes": [str(read_scope.pk)],
-        "nonce": alice_client.session["token_form_nonces"][-1],
+        "form_key": alice_client.get("/profile/security/tokens/new/")
+        .context["form"]
+        .initial["form_key"],
     }
 
 
@@ -45,7 +47,7 @@ def test_a_stale_confirmation_asks_for_the_password_and_keeps_what_was_typed(
     assert response["Cache-Control"] == "no-store"
     carried = dict(response.context["carried"])
     assert carried["description"] == "typed before the password"
-    assert carried["nonce"] == create_form["nonce"]
+    assert carried["form_key"] == create_form["form_key"]
     assert ReferenceToken.objects.count() == 0
 
     for name, value in carried.items():
@@ -65,7 +67,12 @@ def test_a_confirmation_lasts_for_reauth_max_age(alice_client, create_form, sett
     make_stale(alice_client)
     alice_client.post("/profile/security/tokens/new/", {**create_form, "sudo_password": PASSWORD})
     alice_client.get("/profile/security/tokens/new/")
-    second = {**create_form, "nonce": alice_client.session["token_form_nonces"][-1]}
+    second = {
+        **create_form,
+        "form_key": alice_client.get("/profile/security/tokens/new/")
+        .context["form"]
+        .initial["form_key"],
+    }
 
     assert alice_client.post("/profile/security/tokens/new/", second).status_code == 201
 
@@ -113,14 +120,14 @@ def test_failed_confirmations_lead_to_the_sign_in_lockout(alice_client, create_f
 
 def test_rotating_asks_too(alice_client, alice_token):
     url = f"/profile/security/tokens/{alice_token.token.pk}/rotate/"
-    nonce = alice_client.get(url).context["nonce"]
+    form_key = alice_client.get(url).context["form_key"]
     make_stale(alice_client)
 
-    response = alice_client.post(url, {"nonce": nonce})
+    response = alice_client.post(url, {"form_key": form_key})
     assert b"Confirm your password" in response.content
     assert ReferenceToken.objects.count() == 1
 
-    response = alice_client.post(url, {"nonce": nonce, "sudo_password": PASSWORD})
+    response = alice_client.post(url, {"form_key": form_key, "sudo_password": PASSWORD})
     assert response.status_code == 201
     assert ReferenceToken.objects.count() == 2
 

@@ -9,6 +9,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
+from tests.conftest import same_browser
 from tests.profile.conftest import HTMX
 from tokens.format import hash_token
 from tokens.models import ReferenceToken, TokenEvent
@@ -26,8 +27,8 @@ def in_days(days: int) -> str:
     return (today() + timedelta(days=days)).isoformat()
 
 
-def fresh_nonce(client: Client) -> str:
-    return re.search(r'name="nonce" value="([^"]+)"', client.get(URL).content.decode())[1]
+def fresh_form_key(client: Client) -> str:
+    return re.search(r'name="form_key" value="([^"]+)"', client.get(URL).content.decode())[1]
 
 
 def create(client: Client, app, extra: dict | None = None, **fields):
@@ -37,7 +38,7 @@ def create(client: Client, app, extra: dict | None = None, **fields):
         "expires_at": in_days(30),
         # Least privilege: the browser always sends at least one chosen scope.
         "scopes": [scope.pk for scope in app.allowed_scopes.all()[:1]],
-        "nonce": fresh_nonce(client),
+        "form_key": fresh_form_key(client),
         **fields,
     }
     return client.post(URL, data, **(extra or {}))
@@ -192,7 +193,7 @@ def test_resubmitting_the_same_form_creates_no_second_token(alice_client, sync_a
         "description": "once",
         "expires_at": in_days(5),
         "scopes": [sync_app.allowed_scopes.first().pk],
-        "nonce": fresh_nonce(alice_client),
+        "form_key": fresh_form_key(alice_client),
     }
     first = alice_client.post(URL, data)
     assert first.status_code == 201
@@ -205,14 +206,16 @@ def test_resubmitting_the_same_form_creates_no_second_token(alice_client, sync_a
     assert b"That form was already used, so no new token was created." in page.content
 
 
-@pytest.mark.parametrize("nonce", ["made-up", "", "n" * 5000])
-def test_a_form_without_a_nonce_of_this_session_creates_nothing(alice_client, sync_app, nonce):
-    response = create(alice_client, sync_app, nonce=nonce)
+@pytest.mark.parametrize("form_key", ["made-up", "", "n" * 5000])
+def test_a_form_whose_key_this_session_was_not_given_creates_nothing(
+    alice_client, sync_app, form_key
+):
+    response = create(alice_client, sync_app, form_key=form_key)
     assert response.status_code == 302
     assert ReferenceToken.objects.count() == 0
 
 
-def test_a_form_without_any_nonce_creates_nothing(alice_client, sync_app):
+def test_a_form_without_any_key_creates_nothing(alice_client, sync_app):
     data = {
         "application": sync_app.pk,
         "description": "x",
@@ -224,13 +227,13 @@ def test_a_form_without_any_nonce_creates_nothing(alice_client, sync_app):
     assert ReferenceToken.objects.count() == 0
 
 
-def test_a_refused_form_keeps_its_nonce_for_the_corrected_submission(alice_client, sync_app):
-    nonce = fresh_nonce(alice_client)
+def test_a_refused_form_keeps_its_key_for_the_corrected_submission(alice_client, sync_app):
+    form_key = fresh_form_key(alice_client)
     data = {
         "application": sync_app.pk,
         "expires_at": in_days(5),
         "scopes": [sync_app.allowed_scopes.first().pk],
-        "nonce": nonce,
+        "form_key": form_key,
     }
     assert alice_client.post(URL, {**data, "description": ""}).status_code == 400
     assert alice_client.post(URL, {**data, "description": "fixed"}).status_code == 201
@@ -361,7 +364,7 @@ def test_choosing_an_application_without_javascript_creates_nothing(carol, sync_
             "choose_application": "1",
             "application": sync_app.pk,
             "description": "half typed",
-            "nonce": fresh_nonce(client),
+            "form_key": fresh_form_key(client),
         },
     )
     assert response.status_code == 200
@@ -380,13 +383,15 @@ def test_switching_to_an_application_with_a_shorter_limit_clamps_the_date_and_sa
     client = Client()
     client.force_login(carol)
     data = {"choose_application": "1", "application": reports_app.pk, "description": "d"}
-    response = client.post(URL, {**data, "expires_at": in_days(200), "nonce": fresh_nonce(client)})
+    response = client.post(
+        URL, {**data, "expires_at": in_days(200), "form_key": fresh_form_key(client)}
+    )
     content = response.content.decode()
     limit = today() + timedelta(days=30)
     assert f'name="expires_at" id="id_expires_at" value="{limit.isoformat()}"' in content
     assert f"the expiration date moved to {limit:%-d %b %Y}" in content
     # A preset it does not offer becomes its longest one.
-    response = client.post(URL, {**data, "expires_in": "90", "nonce": fresh_nonce(client)})
+    response = client.post(URL, {**data, "expires_in": "90", "form_key": fresh_form_key(client)})
     content = response.content.decode()
     assert 'name="expires_in" value="30" checked' in content
     assert "Reports allows tokens of at most 30 days: the expiration is now 30 days." in content
@@ -399,7 +404,7 @@ def test_select_all_without_javascript_ticks_every_scope(alice_client, sync_app)
             "select_all_scopes": "1",
             "application": sync_app.pk,
             "description": "d",
-            "nonce": fresh_nonce(alice_client),
+            "form_key": fresh_form_key(alice_client),
         },
     )
     assert response.status_code == 200
@@ -414,7 +419,7 @@ def test_it_needs_the_csrf_token(alice, sync_app):
     client.force_login(alice)
     response = client.post(
         URL,
-        {"application": sync_app.pk, "description": "x", "expires_at": in_days(3), "nonce": "n"},
+        {"application": sync_app.pk, "description": "x", "expires_at": in_days(3), "form_key": "n"},
     )
     assert response.status_code == 403
     assert ReferenceToken.objects.count() == 0
@@ -423,3 +428,50 @@ def test_it_needs_the_csrf_token(alice, sync_app):
 def test_it_answers_other_methods_with_405(alice_client):
     assert alice_client.put(URL).status_code == 405
     assert alice_client.delete(URL).status_code == 405
+
+
+# Races (PostgreSQL): the database, not the session, makes "one form, one token" hold.
+
+
+def test_one_form_posted_by_many_requests_at_once_issues_one_token(alice_client, sync_app, race):
+    # A double click, or a form replayed from several tabs at the same moment.
+    data = {
+        "application": sync_app.pk,
+        "description": "double click",
+        "expires_at": in_days(5),
+        "scopes": [sync_app.allowed_scopes.first().pk],
+        "form_key": fresh_form_key(alice_client),
+    }
+    statuses = race(lambda i: same_browser(alice_client).post(URL, data).status_code)
+    assert sorted(statuses) == [201] + [302] * (len(statuses) - 1)
+    assert ReferenceToken.objects.count() == 1
+    assert TokenEvent.objects.count() == 1
+
+
+def test_a_burst_of_forms_of_one_session_issues_once_each_and_never_again(
+    alice_client, sync_app, race
+):
+    # Ten forms opened in tabs and sent together, then all sent again (a reload of each tab).
+    keys = race(lambda i: fresh_form_key(same_browser(alice_client)), n=10)
+    forms = [
+        {
+            "application": sync_app.pk,
+            "description": f"tab {i}",
+            "expires_at": in_days(5),
+            "scopes": [sync_app.allowed_scopes.first().pk],
+            "form_key": key,
+        }
+        for i, key in enumerate(keys)
+    ]
+    first = race(lambda i: same_browser(alice_client).post(URL, forms[i]).status_code, n=10)
+    assert first == [201] * 10
+    again = race(lambda i: same_browser(alice_client).post(URL, forms[i]).status_code, n=10)
+    assert again == [302] * 10
+    assert ReferenceToken.objects.count() == 10
+
+
+@pytest.mark.parametrize("field", ["description", "expires_at", "expires_in", "application"])
+def test_a_nul_in_any_field_is_refused_without_a_query_error(alice_client, sync_app, field):
+    response = create(alice_client, sync_app, **{field: "a\x00b"})
+    assert response.status_code == 400
+    assert ReferenceToken.objects.count() == 0

@@ -10,10 +10,10 @@ def rotate_url(issued) -> str:
     return f"/profile/security/tokens/{issued.token.pk}/rotate/"
 
 
-def confirmation_nonce(client, issued) -> str:
+def confirmation_form_key(client, issued) -> str:
     response = client.get(rotate_url(issued))
     assert response.status_code == 200
-    return response.context["nonce"]
+    return response.context["form_key"]
 
 
 def test_the_confirmation_page_changes_nothing(alice_client, alice_token):
@@ -32,8 +32,8 @@ def test_with_htmx_the_confirmation_replaces_the_row(alice_client, alice_token):
 
 
 def test_it_shows_the_new_token_once_and_revokes_the_old_one(alice_client, alice_token):
-    nonce = confirmation_nonce(alice_client, alice_token)
-    response = alice_client.post(rotate_url(alice_token), {"nonce": nonce})
+    form_key = confirmation_form_key(alice_client, alice_token)
+    response = alice_client.post(rotate_url(alice_token), {"form_key": form_key})
 
     assert response.status_code == 201
     assert response["Cache-Control"] == "no-store"
@@ -47,19 +47,19 @@ def test_it_shows_the_new_token_once_and_revokes_the_old_one(alice_client, alice
 
 
 def test_sending_the_form_again_makes_no_second_token(alice_client, alice_token):
-    nonce = confirmation_nonce(alice_client, alice_token)
-    alice_client.post(rotate_url(alice_token), {"nonce": nonce})
-    response = alice_client.post(rotate_url(alice_token), {"nonce": nonce}, follow=True)
+    form_key = confirmation_form_key(alice_client, alice_token)
+    alice_client.post(rotate_url(alice_token), {"form_key": form_key})
+    response = alice_client.post(rotate_url(alice_token), {"form_key": form_key}, follow=True)
 
     assert b"That form was already used" in response.content
     assert ReferenceToken.objects.count() == 2
 
 
 def test_a_revoked_token_is_refused_with_a_message(alice_client, alice_token, alice):
-    nonce = confirmation_nonce(alice_client, alice_token)
+    form_key = confirmation_form_key(alice_client, alice_token)
     alice_token.token.revoke(by=alice)
 
-    response = alice_client.post(rotate_url(alice_token), {"nonce": nonce}, follow=True)
+    response = alice_client.post(rotate_url(alice_token), {"form_key": form_key}, follow=True)
 
     assert b"cannot be rotated. It is revoked." in response.content
     assert ReferenceToken.objects.count() == 1

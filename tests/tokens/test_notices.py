@@ -21,7 +21,7 @@ def test_a_personal_token_created_in_the_browser_is_announced(alice, sync_app, r
     client = Client()
     client.force_login(alice)
     client.get("/profile/security/tokens/new/")
-    nonce = client.session["token_form_nonces"][-1]
+    form_key = client.get("/profile/security/tokens/new/").context["form"].initial["form_key"]
     response = client.post(
         "/profile/security/tokens/new/",
         {
@@ -29,7 +29,7 @@ def test_a_personal_token_created_in_the_browser_is_announced(alice, sync_app, r
             "description": "backup",
             "expires_at": (timezone.now() + timedelta(days=5)).date().isoformat(),
             "scopes": [read_scope.pk],
-            "nonce": nonce,
+            "form_key": form_key,
         },
     )
     assert response.status_code == 201

@@ -1,0 +1,94 @@
+"""HTML pages while the database is out of reach: the portal's 503 page, logged once per outage."""
+
+import logging
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
+
+from common.db import is_outage, outage_log
+from tests.api.conftest import database_unreachable
+
+
+@pytest.fixture
+def outage(transactional_db):
+    # transactional_db: a connection that was taken away cannot roll a test back.
+    return database_unreachable
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def assert_outage_page(response) -> None:
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response["Cache-Control"] == "no-store"
+    content = response.content.decode()
+    assert "The portal is back shortly" in content
+    assert 'class="site-header"' in content  # the portal's own look
+
+
+def test_the_profile_answers_503_with_retry_after(alice, outage):
+    client = signed_in(alice)
+    with outage():
+        assert_outage_page(client.get("/profile/security/tokens/"))
+        assert_outage_page(client.get("/profile/security/tokens/new/"))
+    assert client.get("/profile/security/tokens/").status_code == 200
+
+
+def test_signing_in_answers_503(alice, outage):
+    with outage():
+        response = Client().post("/login/", {"username": "alice", "password": "x"})
+    assert_outage_page(response)
+
+
+def test_the_admin_answers_503(admin_user, outage):
+    client = signed_in(admin_user)
+    with outage():
+        assert_outage_page(client.get("/admin/"))
+        assert_outage_page(client.get("/admin/tokens/referencetoken/"))
+
+
+def test_an_outage_is_logged_once_not_per_request(alice, outage, caplog):
+    client = signed_in(alice)
+    # On SQLite the fixture swaps the in-memory database's connection back instead of making a
+    # new one, so an outage of an earlier test never ended: end it as a reconnection would.
+    outage_log.connected()
+    with caplog.at_level(logging.WARNING, logger="portal.database"), outage():
+        for _ in range(3):
+            client.get("/profile/security/tokens/")
+    errors = [r for r in caplog.records if r.name == "portal.database" and r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert "Database unavailable" in errors[0].getMessage()
+    if connection.vendor == "postgresql":
+        # The end of the outage is the next connection made; it says how many were refused.
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="portal.database"):
+            assert client.get("/profile/security/tokens/").status_code == 200
+        back = [r.getMessage() for r in caplog.records if r.name == "portal.database"]
+        assert len(back) == 1
+        assert "available again" in back[0]
+        assert "3 request(s)" in back[0]
+
+
+def refused_query_error(sql: str) -> DatabaseError:
+    with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as c:
+        c.execute(sql)
+    return caught.value
+
+
+def test_a_query_the_database_refuses_is_no_outage(db):
+    # A bug or a hostile value must stay an error, never pass for "try again later".
+    assert not is_outage(refused_query_error("SELECT * FROM no_such_table"))
+    if connection.vendor == "postgresql":
+        assert not is_outage(refused_query_error("SELECT 1/0"))
+        assert not is_outage(refused_query_error("SELECT 'a\x00b'"))
+
+
+def test_a_connection_that_fails_is_an_outage(outage):
+    with outage(), pytest.raises(DatabaseError) as caught, connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    assert is_outage(caught.value)
