@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.db.backends.signals import connection_created
 
 # PostgreSQL SQLSTATE classes of a server that cannot serve now, though the request is fine:
@@ -29,7 +29,7 @@ _SQLITE_TRANSIENT = {
 }
 
 
-def is_outage(error: DatabaseError) -> bool:
+def is_outage(error: BaseException) -> bool:
     """True when the database could not serve the query (down, unreachable, overloaded); False
     when it refused this query (a value it cannot store, a missing table): that is a bug."""
     if isinstance(error, InterfaceError):

@@ -59,8 +59,9 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        if getattr(record, "request_id", None):
-            line += f" request_id={record.request_id}"
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            line += f" request_id={request_id}"
         return _mask(line)
 
 

@@ -50,9 +50,11 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        request.request_id = request_id
-        request.client_ip = remote_address(request)
-        reset = current_request.set(RequestContext(request_id, request.client_ip))
+        client_ip = remote_address(request)
+        # For the views and the access log; HttpRequest has no such attributes of its own.
+        request.request_id = request_id  # type: ignore[attr-defined]
+        request.client_ip = client_ip  # type: ignore[attr-defined]
+        reset = current_request.set(RequestContext(request_id, client_ip))
         try:
             response = self.get_response(request)
         finally:
@@ -87,13 +89,13 @@ def _limit_statements(request: HttpRequest, execute, sql, params, many, context)
                 cursor.execute("SET statement_timeout TO DEFAULT")
             else:
                 cursor.execute(f"SET statement_timeout = {int(timeout)}")
-        db.portal_statement_timeout = timeout
+        setattr(db, "portal_statement_timeout", timeout)  # noqa: B010 - our mark on the connection
     return execute(sql, params, many, context)
 
 
 def forget_statement_timeout(sender, connection: BaseDatabaseWrapper, **kwargs) -> None:
     # A new connection starts with the server's default (connection_created, see apps.py).
-    connection.portal_statement_timeout = None
+    setattr(connection, "portal_statement_timeout", None)  # noqa: B010 - our mark, as above
 
 
 class DatabaseTimeoutMiddleware:

@@ -235,7 +235,7 @@ CONTENT_SECURITY_POLICY = {
 }
 # No page needs any of these browser features (the copy button uses clipboard-write, allowed on
 # same-origin pages by default).
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in [
         "accelerometer",

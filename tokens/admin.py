@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, timedelta
+from typing import Protocol, cast
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +24,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.http import signed_in
 from accounts.models import User
 from accounts.sudo import admin_confirmation_needed
 from common.http import no_store, remote_address
@@ -29,7 +32,14 @@ from common.ids import is_row_id
 from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, new_form_key, used_once
 from tokens.admin_forms import RevokeForm
 from tokens.format import display_hint, is_well_formed
-from tokens.models import EXPIRING_SOON, ReferenceToken, TokenEvent, TokenKind, TokenStatus
+from tokens.models import (
+    EXPIRING_SOON,
+    ReferenceToken,
+    ReferenceTokenQuerySet,
+    TokenEvent,
+    TokenKind,
+    TokenStatus,
+)
 from trustedapps.models import TrustedApplication
 
 UNUSED_FOR = timedelta(days=90)
@@ -41,13 +51,20 @@ CONFIRMATION_SAMPLE = 20
 _HINT_RE = re.compile(r"^(?:enrt_)?(?:…|\.\.\.)?([0-9A-Fa-f]{4})$")
 
 
+class RevokesTokens(Protocol):
+    """An admin that offers `revoke_tokens`: it says which tokens a selection stands for."""
+
+    def tokens_to_revoke(self, queryset: QuerySet) -> ReferenceTokenQuerySet: ...
+
+
 def may_revoke(request: HttpRequest) -> bool:
-    return request.user.is_active and request.user.may_revoke_any_token
+    user = signed_in(request)
+    return user.is_active and user.may_revoke_any_token
 
 
 def may_rotate(request: HttpRequest) -> bool:
     # Rotating makes a credential: the same people who may issue service tokens.
-    return request.user.is_instance_admin
+    return signed_in(request).is_instance_admin
 
 
 def _day(moment, empty: str = "—") -> str:
@@ -103,11 +120,11 @@ def revoke_tokens(
     `tokens_to_revoke(queryset)` (the tokens of the selected users, say), `has_revoke_permission`
     and, if it likes, its own `revoke_confirmation_template`.
     """
-    tokens = modeladmin.tokens_to_revoke(queryset)
+    tokens = cast(RevokesTokens, modeladmin).tokens_to_revoke(queryset)
     form = RevokeForm(request.POST if request.POST.get("post") else None)
     if form.is_valid():
         reason = form.cleaned_data["reason"]
-        revoked = tokens.revoke(by=request.user, reason=reason, ip=remote_address(request))
+        revoked = tokens.revoke(by=signed_in(request), reason=reason, ip=remote_address(request))
         log_revocations(request, revoked, reason)
         modeladmin.message_user(request, f"Revoked {count_of(len(revoked))}.", messages.SUCCESS)
         return None
@@ -115,8 +132,8 @@ def revoke_tokens(
     if request.POST.get("select_across") == "1":
         hidden.append(("select_across", "1"))
     hidden += [
-        (admin.helpers.ACTION_CHECKBOX_NAME, pk)
-        for pk in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        (helpers.ACTION_CHECKBOX_NAME, pk)
+        for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
     ]
     subjects = [] if queryset.model is ReferenceToken else list(queryset[:CONFIRMATION_SAMPLE])
     return render_revoke_confirmation(
@@ -137,8 +154,8 @@ def count_of(n: int, noun: str = "token") -> str:
 
 def log_revocations(request: HttpRequest, revoked: list[ReferenceToken], reason: str) -> None:
     if revoked:
-        LogEntry.objects.log_actions(
-            request.user.pk,
+        LogEntry.objects.log_actions(  # type: ignore[call-overload]  # single_object: a bool, not a literal
+            signed_in(request).pk,
             revoked,
             CHANGE,
             change_message=f"Revoked: {reason}",
@@ -161,7 +178,7 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         # Without the ORDER BY, which would make the planner walk an index row by row.
-        counted = self.object_list.order_by()[: self.cap + 1].count()
+        counted = cast(QuerySet, self.object_list).order_by()[: self.cap + 1].count()
         return AtLeast(counted) if counted > self.cap else counted
 
 
@@ -270,10 +287,10 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         "rotated_to_link",
         "events_link",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs widen `fields`
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_facts()
+        return cast(ReferenceTokenQuerySet, super().get_queryset(request)).with_facts()
 
     def get_ordering(self, request):
         # Soonest first where the filter is about expiry, which also lets the expiry index
@@ -405,7 +422,7 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
             raise PermissionDenied
         token = self.get_object(request, object_id)
         if token is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         change_url = reverse("admin:tokens_referencetoken_change", args=[quote(token.pk)])
         next_url = safe_next(request, change_url)
         if token.revoked_at is not None:
@@ -434,7 +451,7 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
             raise PermissionDenied
         token = self.get_object(request, object_id)
         if token is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         change_url = reverse("admin:tokens_referencetoken_change", args=[quote(token.pk)])
         next_url = safe_next(request, change_url)
         context = {
@@ -521,7 +538,7 @@ class ActorFilter(admin.SimpleListFilter):
         if self.value() == "none":
             return queryset.filter(actor__isnull=True)
         if is_row_id(self.value()):
-            return queryset.filter(actor_id=int(self.value()))
+            return queryset.filter(actor_id=int(str(self.value())))
         return queryset
 
 
@@ -546,7 +563,7 @@ class TokenEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     fields = ["at", "action", "token_link", "actor", "ip", "reason"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs widen `fields`
 
     @admin.display(description="at", ordering="at")
     def when(self, event: TokenEvent) -> str:

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.admin import UserAdmin
+from accounts.http import signed_in
 from accounts.models import User
 from common.http import remote_address
 from tokens.admin import (
@@ -36,7 +37,7 @@ TOKENS_ON_USER_PAGE = 10
 class UserWithTokensAdmin(UserAdmin):
     readonly_fields = [*UserAdmin.readonly_fields, "token_summary"]
     actions = [revoke_tokens]
-    fieldsets = [*UserAdmin.fieldsets, ("Tokens", {"fields": ["token_summary"]})]
+    fieldsets = [*(UserAdmin.fieldsets or []), ("Tokens", {"fields": ["token_summary"]})]
     system_user_fieldsets = [
         *UserAdmin.system_user_fieldsets[:-1],
         ("Tokens", {"fields": ["token_summary"]}),
@@ -77,11 +78,11 @@ class UserWithTokensAdmin(UserAdmin):
                 else "",
             )
         if request.method == "GET" and user is not None and not user.is_active:
-            live = ReferenceToken.objects.filter(user=user).unexpired().count()
-            if live:
+            live_count = ReferenceToken.objects.filter(user=user).unexpired().count()
+            if live_count:
                 self.message_user(
                     request,
-                    f"{user} is inactive: their {live} unexpired token(s) stay in place "
+                    f"{user} is inactive: their {live_count} unexpired token(s) stay in place "
                     "but do not validate while the user is inactive.",
                     messages.WARNING,
                 )
@@ -109,7 +110,9 @@ class UserWithTokensAdmin(UserAdmin):
         form = RevokeForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
             reason = form.cleaned_data["reason"]
-            revoked = tokens.revoke(by=request.user, reason=reason, ip=remote_address(request))
+            revoked = tokens.revoke(
+                by=signed_in(request), reason=reason, ip=remote_address(request)
+            )
             log_revocations(request, revoked, reason)
             self.message_user(request, f"Revoked {count_of(len(revoked))}.", messages.SUCCESS)
             return HttpResponseRedirect(change_url)

@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from accounts.http import signed_in
 from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
@@ -58,11 +59,11 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
 
     @admin.display(description="live tokens", ordering="active_token_count")
     def active_tokens(self, app: TrustedApplication) -> int:
-        return app.active_token_count
+        return app.active_token_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def may_issue(self, request: HttpRequest, app: TrustedApplication | None = None) -> bool:
         # The dedicated permission gates issuing; seeing the application is the least it needs.
-        return request.user.is_instance_admin and self.has_view_permission(request, app)
+        return signed_in(request).is_instance_admin and self.has_view_permission(request, app)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         app = self.get_object(request, object_id)

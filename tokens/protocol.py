@@ -175,7 +175,7 @@ class TextParameter(forms.CharField):
             for v in self.validators
         ]
 
-    def to_python(self, value: object) -> str:
+    def to_python(self, value: object) -> str | None:
         if value not in self.empty_values and not isinstance(value, str):
             raise ValidationError(self.error_messages["type"], code="type")
         return super().to_python(value)
@@ -195,7 +195,7 @@ class ReportedAddress(forms.GenericIPAddressField):
 
 
 def _first_error(form: forms.Form) -> str:
-    return next(iter(form.errors.values()))[0]
+    return str(next(iter(form.errors.values()))[0])
 
 
 # --- Reading a request -----------------------------------------------------------------------
@@ -282,7 +282,7 @@ def body_params(request: HttpRequest) -> dict[str, object]:
     body = read_body(request)
     if not body:  # nothing to decode, whatever the (often absent) Content-Type says
         return {}
-    charset = request.content_params.get("charset", "").lower()
+    charset = (request.content_params or {}).get("charset", "").lower()
     if request.content_type == FORM and charset in _CHARSETS:
         return _parse_form(body)
     if request.content_type == JSON and charset in _CHARSETS:
@@ -379,6 +379,7 @@ def endpoint(
         @functools.wraps(view)
         @sensitive_variables()
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            response: HttpResponse
             if request.method not in allowed:
                 response = MethodNotAllowed(allowed).response()
             else:

@@ -7,20 +7,22 @@ the application-dependent fields), rendered by the same partial templates as the
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.forms import ModelChoiceField
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.http import SignedInRequest
 from accounts.sudo import confirmation_needed
 from common.http import no_store, remote_address
 from common.ids import is_row_id
@@ -50,13 +52,13 @@ from trustedapps.models import TrustedApplication
 TOKENS_PER_PAGE = 20
 
 
-def _own_tokens(request: HttpRequest) -> ReferenceTokenQuerySet:
+def _own_tokens(request: SignedInRequest) -> ReferenceTokenQuerySet:
     # One query for the tokens and their applications, one for all their scopes: the page costs
     # the same number of queries whatever the number of tokens.
     return ReferenceToken.objects.personal_of(request.user).with_facts()
 
 
-def _counts(request: HttpRequest) -> dict[str, int]:
+def _counts(request: SignedInRequest) -> dict[str, int]:
     """The figures of the line above the table; one query, also sent after an htmx revoke."""
     now = timezone.now()
     counts = ReferenceToken.objects.personal_of(request.user).aggregate(
@@ -78,7 +80,7 @@ def _counts(request: HttpRequest) -> dict[str, int]:
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: SignedInRequest) -> HttpResponse:
     show_all = request.GET.get("show") == "all"
     tokens = _own_tokens(request)
     counts = _counts(request)
@@ -136,9 +138,9 @@ def _chosen_application(applications: Any, application_id: Any) -> TrustedApplic
 
 
 def _render_form(
-    request: HttpRequest, form: PersonalTokenForm, status: int = 200, note: str = ""
+    request: SignedInRequest, form: PersonalTokenForm, status: int = 200, note: str = ""
 ) -> HttpResponse:
-    applications = form.fields["application"].queryset
+    applications = cast(ModelChoiceField, form.fields["application"]).queryset
     application = _chosen_application(applications, form["application"].value())
     expires_value = form["expires_at"].value()
     expires_in = form["expires_in"].value()
@@ -166,7 +168,7 @@ def _render_form(
     return render(request, "tokens/token_create.html", context, status=status)
 
 
-def _confirm_password(request: HttpRequest, action: str) -> HttpResponse | None:
+def _confirm_password(request: SignedInRequest, action: str) -> HttpResponse | None:
     """Sudo mode: None when the person may go on, else the page asking for their password."""
 
     def render_page(context: dict[str, Any], status: int) -> HttpResponse:
@@ -177,7 +179,7 @@ def _confirm_password(request: HttpRequest, action: str) -> HttpResponse | None:
 
 
 def _render_shown_once(
-    request: HttpRequest, issued: IssuedToken, replaced: ReferenceToken | None = None
+    request: SignedInRequest, issued: IssuedToken, replaced: ReferenceToken | None = None
 ) -> HttpResponse:
     response = render(
         request,
@@ -191,7 +193,7 @@ def _render_shown_once(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: SignedInRequest) -> HttpResponse:
     if request.method == "GET":
         return _render_form(request, PersonalTokenForm(request=request))
     if "choose_application" in request.POST or "select_all_scopes" in request.POST:
@@ -210,7 +212,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
     return _render_form(request, form, status=400)
 
 
-def _render_form_step(request: HttpRequest) -> HttpResponse:
+def _render_form_step(request: SignedInRequest) -> HttpResponse:
     """The steps of the form without JavaScript: show the chosen application's scopes and
     limits (bringing the expiry within them), or tick every scope, keeping what was typed,
     without refusing anything yet."""
@@ -238,7 +240,7 @@ def _render_form_step(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def application_fields(request: HttpRequest) -> HttpResponse:
+def application_fields(request: SignedInRequest) -> HttpResponse:
     """The expiry and scope fields of one application (htmx swaps them when it changes)."""
     applications = TrustedApplication.objects.issuable_by(request.user)
     application = _chosen_application(applications, request.GET.get("application"))
@@ -255,7 +257,7 @@ def application_fields(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke(request: SignedInRequest, token_id: int) -> HttpResponse:
     # Someone else's token is simply not found: its existence is none of this user's business.
     token = get_object_or_404(_own_tokens(request), pk=token_id)
     if request.method == "GET":
@@ -276,7 +278,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def token_detail(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_detail(request: SignedInRequest, token_id: int) -> HttpResponse:
     """One token's facts and its own audit trail (including the rotation that made it)."""
     token = get_object_or_404(
         _own_tokens(request).select_related("revoked_by", "created_by", "rotated_from"),
@@ -295,7 +297,7 @@ def token_detail(request: HttpRequest, token_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @sensitive_variables("issued")
-def token_rotate(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_rotate(request: SignedInRequest, token_id: int) -> HttpResponse:
     """Replace a live token by a new one with the same facts, shown once; the old one is revoked."""
     token = get_object_or_404(_own_tokens(request).select_related("user"), pk=token_id)
     if request.method == "GET":
