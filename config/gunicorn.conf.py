@@ -28,6 +28,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1
 
 # A worker stuck longer than this is killed and replaced (statement timeouts end well before);
 # on a restart or HUP, workers get graceful_timeout to finish their requests.
+# Threads: with the validation cache the database is off the hot path, and a sync worker spends
+# its time opening and closing connections. Measured on the cached check (make bench
+# --compare-servers, README): gthread with 4 threads served 4-5x a sync worker's rate.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
