@@ -195,43 +195,41 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ExpiresSoonFilter(admin.SimpleListFilter):
-    title = "expiry"
-    parameter_name = "expires"
+class OneChoiceFilter(admin.SimpleListFilter):
+    """A filter with a single choice, which narrows the list with one queryset method."""
+
+    choice: str
+    label: str
 
     def lookups(self, request, model_admin):
-        return [("7d", "Expires within 7 days")]
+        return [(self.choice, self.label)]
 
     def queryset(self, request, queryset):
-        if self.value() == "7d":
-            return queryset.expiring_within(EXPIRING_SOON)
-        return queryset
+        return self.narrow(queryset) if self.value() == self.choice else queryset
+
+    def narrow(self, queryset: ReferenceTokenQuerySet) -> ReferenceTokenQuerySet:
+        raise NotImplementedError
 
 
-class UnusedFilter(admin.SimpleListFilter):
-    title = "use"
-    parameter_name = "unused"
+class ExpiresSoonFilter(OneChoiceFilter):
+    title, parameter_name, choice, label = "expiry", "expires", "7d", "Expires within 7 days"
 
-    def lookups(self, request, model_admin):
-        return [("90d", "Unused for 90 days")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "90d":
-            return queryset.unused_since(timezone.now() - UNUSED_FOR)
-        return queryset
+    def narrow(self, queryset):
+        return queryset.expiring_within(EXPIRING_SOON)
 
 
-class RevokedRecentlyFilter(admin.SimpleListFilter):
-    title = "revoked"
-    parameter_name = "revoked"
+class UnusedFilter(OneChoiceFilter):
+    title, parameter_name, choice, label = "use", "unused", "90d", "Unused for 90 days"
 
-    def lookups(self, request, model_admin):
-        return [("7d", "In the last 7 days")]
+    def narrow(self, queryset):
+        return queryset.unused_since(timezone.now() - UNUSED_FOR)
 
-    def queryset(self, request, queryset):
-        if self.value() == "7d":
-            return queryset.filter(revoked_at__gte=timezone.now() - RECENTLY)
-        return queryset
+
+class RevokedRecentlyFilter(OneChoiceFilter):
+    title, parameter_name, choice, label = "revoked", "revoked", "7d", "In the last 7 days"
+
+    def narrow(self, queryset):
+        return queryset.filter(revoked_at__gte=timezone.now() - RECENTLY)
 
 
 @admin.register(ReferenceToken)

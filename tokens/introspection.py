@@ -265,14 +265,13 @@ def check_for_resource_server(
     Raises InvalidClient for a bad caller, always first: a resource server with a wrong secret is
     told so whatever token it sends. A malformed token costs no token lookup, only the caller's.
     """
-    client_ids, secret_hashes = _caller(client_id, client_secret)
     if not is_well_formed(token):
-        _authenticated(_remembered(NO_TOKEN, client_ids, cache, _caller_rows)[0], secret_hashes)
+        authenticate_caller(client_id, client_secret, cache=cache)
         return None
+    client_ids, secret_hashes = _caller(client_id, client_secret)
     servers, cached = _remembered(hash_token(token), client_ids, cache, _server_facts)
     server = _authenticated(servers, secret_hashes)
-    active = _active_token(server.facts, now, client_ip, cached)
-    return active and dataclasses.replace(active, audience=server.audience)
+    return _active_token(server.facts, now, client_ip, cached, audience=server.audience)
 
 
 @sensitive_variables()
@@ -467,7 +466,12 @@ def _facts(rows: list[tuple], *, for_server: bool) -> TokenFacts | None:
 
 
 def _active_token(
-    facts: TokenFacts | None, now: datetime | None, client_ip: str | None, cached: bool
+    facts: TokenFacts | None,
+    now: datetime | None,
+    client_ip: str | None,
+    cached: bool,
+    *,
+    audience: str | tuple[str, ...] | None = None,
 ) -> ActiveToken | None:
     if facts is None:
         return None
@@ -488,6 +492,7 @@ def _active_token(
         issued_at=facts.created_at,
         expires_at=facts.expires_at,
         last_used_at=last_used_at,
+        audience=audience,
     )
 
 
