@@ -55,6 +55,9 @@ def remote_address(request: HttpRequest) -> str | None:
 def no_store(response: HttpResponse) -> HttpResponse:
     """Keep a response out of every cache and the back button: it holds a secret or a token's
     state. RFC 6749 asks exactly `Cache-Control: no-store` of token endpoints."""
-    patch_cache_control(response, no_store=True)
+    if "Cache-Control" in response:
+        patch_cache_control(response, no_store=True)
+    else:  # the usual case, and the validation URL's: no header to merge with
+        response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
     return response

@@ -293,7 +293,6 @@ _CLIENT_SECRET = re.compile(r"[\x20-\x7e]+")
 NO_TOKEN = ""
 
 
-@sensitive_variables()
 def _caller(client_id: str, client_secret: str) -> tuple[tuple[str, str], set[str]]:
     """The client ids the caller may mean (always two, for one statement) and its secret's hashes.
 

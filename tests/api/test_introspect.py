@@ -12,11 +12,12 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.views.debug import ExceptionReporter
 
 from tests.api.conftest import FORM, basic
 from tests.conftest import register_server
 from tokens.cache import APPLICATION_NAME, process_cache
-from tokens.format import make_token
+from tokens.format import hash_token, make_token
 from tokens.models import ReferenceToken
 from trustedapps.models import ResourceServer, Scope, TokenPolicy
 
@@ -676,6 +677,26 @@ def test_a_database_error_that_is_no_outage_is_never_reported_as_one(
     assert response.status_code == 500
     assert "Retry-After" not in response
     assert "Database unavailable" not in caplog.text
+
+
+def test_the_error_report_of_a_failed_check_shows_no_token_and_no_secret(alice_token, orders_api):
+    # What a 500 mails to the admins (or logs): every frame's variables, unless marked
+    # sensitive. One mark on the endpoint hides the locals of every frame beneath it.
+    table = ResourceServer._meta.db_table
+    client = Client(raise_request_exception=False)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} RENAME TO broken_{table}")
+        response = ask(client, orders_api, alice_token.plaintext)
+        transaction.set_rollback(True)
+
+    assert response.status_code == 500
+    report = ExceptionReporter(response.wsgi_request, *response.exc_info)
+    frames = {frame["function"]: dict(frame["vars"]) for frame in report.get_traceback_frames()}
+    assert frames["check_for_resource_server"]["token"] == "********************"
+    everything = report.get_traceback_html() + report.get_traceback_text()
+    for secret in (alice_token.plaintext, orders_api.secret, hash_token(alice_token.plaintext)):
+        assert secret not in everything
 
 
 @pytest.mark.skipif(
