@@ -29,11 +29,11 @@ run: check-port install
 	$(BIN)/python manage.py seed_demo --port $(PORT)
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-# Production: static files collected, then gunicorn (config/gunicorn.conf.py). Migrations are a
+# Production: static files collected, then granian (config/serve.py). Migrations are a
 # step of their own (docs/deploy.md): with several nodes, run them once, before the nodes.
 serve: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/gunicorn --config config/gunicorn.conf.py
+	$(BIN)/python -m config.serve
 
 lint: install
 	$(BIN)/ruff check .

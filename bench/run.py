@@ -143,7 +143,7 @@ def _load(args, wrk, world, database_url, connection) -> None:
                     "worker_class": "gthread",
                     "threads": max(args.threads, 4),
                 },
-                "granian": {"server": "granian", "threads": max(args.threads, 1)},
+                "granian": {"server": "granian", "threads": args.threads},
             }
         else:
             specs = {"cached": {}, "uncached": {"env": {"TOKEN_CACHE": "0"}}}
@@ -194,11 +194,16 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--server",
-        choices=["gunicorn", "granian"],
-        default="gunicorn",
-        help="the WSGI server (gunicorn)",
+        choices=["granian", "gunicorn"],
+        default="granian",
+        help="the WSGI server (granian, as make serve runs it)",
     )
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (2)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1) + 1,
+        help="worker processes (2 x cores + 1, as make serve)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (1)")
     parser.add_argument(
         "--worker-class", default="sync", help="gunicorn worker class (sync; gthread keeps alive)"
@@ -525,17 +530,15 @@ class _Portal:
     def command(self) -> list[str]:
         bin_dir = Path(sys.executable).parent
         if self.server == "granian":
-            return [
-                str(bin_dir / "granian"),
-                "--interface=wsgi",
-                "--host=127.0.0.1",
-                f"--port={self.port}",
-                f"--workers={self.args.workers}",
-                f"--blocking-threads={self.threads}",
-                "--log-level=warning",
-                "--no-ws",
-                "config.wsgi:application",
-            ]
+            # The production server as `make serve` starts it (config/serve.py), without its
+            # access log: nginx in front logs every request (the deploy guide).
+            self.env.update(
+                PORT=str(self.port),
+                WEB_CONCURRENCY=str(self.args.workers),
+                SERVER_THREADS=str(self.threads),
+                SERVER_ACCESS_LOG="0",
+            )
+            return [sys.executable, "-m", "config.serve"]
         return [
             str(bin_dir / "gunicorn"),
             "config.wsgi:application",

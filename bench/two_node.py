@@ -1,6 +1,6 @@
 """The two-node revocation mode of `make bench` (`BENCH_ARGS=--two-node`).
 
-Two portal servers (node A and node B: separate gunicorn process trees, one PostgreSQL), both
+Two portal servers (node A and node B: separate server process trees, one PostgreSQL), both
 under load from wrk. For each change, a prober checks one token at node B as fast as it can
 while the change is made through node A: a token revoked at A's revocation URL, a user
 deactivated, an application disabled, a resource server's secret rotated (the last three through
@@ -77,7 +77,9 @@ def run_two_node(args, world, database_url: str, portal_class) -> None:
             for process in load:
                 process.terminate()
                 process.wait()
-    print(f"\nTwo-node revocation ({_cores()} cores, gunicorn {args.workers} workers per node):")
+    print(
+        f"\nTwo-node revocation ({_cores()} cores, {args.server} {args.workers} workers per node):"
+    )
     print(
         f"  {'change':<24} {'n':>3} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}"
         f" {'asked p99':>9} {'late actives':>12} {'B checks':>8}"

@@ -87,3 +87,26 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return _mask(json.dumps(entry, default=str))
+
+
+class AccessLineFields(logging.Filter):
+    """granian's access lines as `http.request` events whose fields a log shipper can index.
+
+    granian logs each request with its values as a mapping (config/serve.py names the format);
+    the same fields as gunicorn's JSON access lines (config/gunicorn.conf.py).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        values = record.args
+        if isinstance(values, dict):
+            record.event = "http.request"
+            record.fields = {
+                "peer": values.get("addr"),
+                "method": values.get("method"),
+                "path": values.get("path"),
+                "status": values.get("status"),
+                "duration_ms": round(float(values.get("dt_ms") or 0), 1),
+                "user_agent": values.get("_h0"),
+                "request_id": values.get("_h1") if values.get("_h1") != "-" else None,
+            }
+        return True

@@ -1,4 +1,5 @@
-"""The production server's configuration: `make serve`, or `gunicorn -c config/gunicorn.conf.py`.
+"""gunicorn, the documented alternative to granian (`make serve`, config/serve.py):
+`gunicorn -c config/gunicorn.conf.py`, with the same promises (access log, metrics, stops).
 
 Every value can be overridden from the environment (PORT, BIND, WEB_CONCURRENCY, ...) or on the
 command line; see docs/deploy.md.

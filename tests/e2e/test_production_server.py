@@ -1,4 +1,4 @@
-"""The portal as deployed: production settings (docs/production.env), `make serve` (gunicorn),
+"""The portal as deployed: production settings (docs/production.env), `make serve` (granian),
 PostgreSQL, and Chromium checking that every page keeps to the Content-Security-Policy.
 
 The test plays nginx's part by sending the headers the documented site file sets
@@ -15,6 +15,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.test_deploy_check import production_environment
+from tokens.models import ReferenceToken
 
 PROJECT = Path(__file__).resolve().parents[2]
 PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "127.0.0.1"}
@@ -47,17 +49,18 @@ class Server:
         self.process = process
         self.log_dir = log_dir
 
-    def get(self, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    def get(self, path: str, headers: dict | None = None) -> tuple[int, Message, bytes]:
+        """Status, headers (looked up in any case: granian sends them in lower case) and body."""
         request = urllib.request.Request(self.url + path, headers=headers or {})
         opener = urllib.request.build_opener(NoRedirect)
         try:
             with opener.open(request, timeout=10) as response:
-                return response.status, dict(response.headers), response.read()
+                return response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
+            return error.code, error.headers, error.read()
 
     def stop(self) -> None:
-        """SIGTERM to make and gunicorn (one process group): a graceful stop, as systemd does."""
+        """SIGTERM to make and the server (one process group): a graceful stop, as systemd does."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=30)
@@ -95,6 +98,8 @@ def production_server(transactional_db, tmp_path):
         "STATIC_ROOT": str(tmp_path / "static"),
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
+        # Uses are written only when the server stops, which the test checks.
+        "TOKEN_LAST_USED_FLUSH": "3600",
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/root"),
     }
@@ -130,7 +135,7 @@ def visit(page, path: str) -> None:
     assert "Content-Security-Policy" in {h["name"].title() for h in response.headers_array()}
 
 
-def test_the_portal_under_gunicorn_keeps_its_production_promises(
+def test_the_portal_under_make_serve_keeps_its_production_promises(
     production_server, browser, admin_user, sync_app, orders_api
 ):
     server = production_server
@@ -146,7 +151,7 @@ def test_the_portal_under_gunicorn_keeps_its_production_promises(
     assert re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-ID"])
     # Plain HTTP is sent to HTTPS, except for load balancers' and Prometheus' paths.
     assert server.get("/login/")[0] == 301
-    assert server.get("/healthz")[0] == 200
+    assert server.get("/healthz?probe=from-the-query-string")[0] == 200
 
     # Static files: collected by `make serve`, served by whitenoise under hashed names.
     stylesheet = re.search(r'href="(/static/css/portal\.[0-9a-f]{12}\.css)"', body.decode())[1]
@@ -230,14 +235,25 @@ def test_the_portal_under_gunicorn_keeps_its_production_promises(
     assert b'portal_tokens_issued_total{kind="personal"} 1.0' in metrics
     assert server.get("/metrics", {"X-Forwarded-For": "198.51.100.7"})[0] == 403
 
-    # JSON logs, one object a line, holding no token, secret or password.
+    # A graceful stop writes the uses still buffered (here all of them: see the fixture).
+    issued = ReferenceToken.objects.matching(token).get()
+    assert issued.last_used_at is None
     server.stop()
+    issued.refresh_from_db()
+    assert issued.last_used_at is not None
+
+    # JSON logs, one object a line, holding no token, secret or password.
     lines = server.log_lines()
     mails = [path.read_text() for path in (server.log_dir / "mail").glob("*")]
     assert any("personal access token" in mail.lower() for mail in mails)
     entries = [json.loads(line) for line in lines]
     events = {e.get("event") for e in entries}
     assert {"token.issued", "introspection.denied", "http.request"} <= events
+    # The server's access lines name the path, never the query string.
+    paths = {e["path"] for e in entries if e.get("event") == "http.request"}
+    assert "/connect/introspect" in paths
+    assert not any("?" in path for path in paths)
+    assert not any("from-the-query-string" in line for line in lines)
     for text in lines + mails:
         for secret in (token, token[5:], orders_api.secret, PASSWORD):
             assert secret not in text
