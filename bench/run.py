@@ -201,10 +201,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=int,
-        default=2 * (os.cpu_count() or 1) + 1,
-        help="worker processes (2 x cores + 1, as make serve)",
+        default=os.cpu_count() or 1,
+        help="worker processes (one per core, as make serve)",
     )
-    parser.add_argument("--threads", type=int, default=1, help="threads per worker (1)")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads per worker (2, as make serve)"
+    )
     parser.add_argument(
         "--worker-class", default="sync", help="gunicorn worker class (sync; gthread keeps alive)"
     )
