@@ -224,6 +224,13 @@ def _arguments() -> argparse.Namespace:
         "--changes", type=int, default=10, help="two-node: changes of each kind (10)"
     )
     parser.add_argument(
+        "--restart-database",
+        default="",
+        metavar="CMD",
+        help="two-node: a command that restarts PostgreSQL, run during each revocation of one "
+        "more row (a server of your own: e.g. 'pg_ctlcluster 15 main restart')",
+    )
+    parser.add_argument(
         "--ports",
         type=int,
         nargs=2,

@@ -9,9 +9,11 @@ the delay from A's response to B's first inactive answer, and the checks B answe
 they were sent more than 100 ms after A's response returned ("late actives": must be 0).
 
 The outage rows do the same while the listeners are being cut: the listener backends of the
-benchmark database are terminated with pg_terminate_backend just before the revocation (the
-shared PostgreSQL server itself is never restarted), so the revocation happens while node B's
-listeners are down or reconnecting.
+benchmark database are terminated with pg_terminate_backend just before the revocation, so the
+revocation happens while node B's listeners are down or reconnecting. With `--restart-database
+CMD` (say `"pg_ctlcluster 15 main restart"`, on a PostgreSQL server of your own) one more row
+restarts the whole server during each revocation: node A's revocation is retried while it answers
+503, and no check of node B may answer active more than 100 ms after it returned.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import base64
 import http.client
 import json
 import random
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -66,9 +69,18 @@ def run_two_node(args, world, database_url: str, portal_class) -> None:
                 ("server secret rotated", changes["secret"], None),
                 ("revoked, listeners cut", changes["outage"], "cut"),
             ]
+            if args.restart_database:
+                plan.append(("revoked, db restarted", changes["restart"], "restart"))
             for label, items, outage in plan:
                 measured = [
-                    _one_change(node_a.url, node_b.url, item, outage, args.database_name)
+                    _one_change(
+                        node_a.url,
+                        node_b.url,
+                        item,
+                        outage,
+                        args.database_name,
+                        args.restart_database,
+                    )
                     for item in items
                 ]
                 rows.append(_summarise(label, measured))
@@ -122,10 +134,11 @@ def _seed_changes(count: int, world) -> dict[str, list[dict]]:
         ).plaintext
 
     changes: dict[str, list[dict]] = {"revoke": [], "user": [], "app": [], "secret": []}
-    changes["outage"] = []
+    changes["outage"], changes["restart"] = [], []
     for n in range(count):
         changes["revoke"].append({"token": token(), **caller, "change": "revoke"})
         changes["outage"].append({"token": token(), **caller, "change": "revoke"})
+        changes["restart"].append({"token": token(), **caller, "change": "revoke"})
         user = User.objects.create_user(f"bench-two-node-{n}", password=None)
         changes["user"].append(
             {"token": token(user=user), **caller, "change": {"what": "user", "id": user.pk}}
@@ -165,6 +178,16 @@ def _post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[in
         conn.close()
 
 
+def _healthy(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    finally:
+        conn.close()
+
+
 def _check(url: str, item: dict) -> bool:
     credentials = base64.b64encode(f"{item['client_id']}:{item['secret']}".encode()).decode()
     status, body = _post(
@@ -179,7 +202,19 @@ def _check(url: str, item: dict) -> bool:
     return status == 200 and json.loads(body).get("active") is True
 
 
-def _change(url: str, item: dict) -> None:
+def _change(url: str, item: dict, *, retry: bool = False) -> None:
+    """Make the change through node A; with `retry`, again while A answers 503 (for 60 s)."""
+    deadline = time.monotonic() + 60
+    while True:
+        status = _change_once(url, item)
+        if status == 200 or not retry or status != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if status != 200:
+        raise SystemExit(f"the change {item['change']} answered {status}")
+
+
+def _change_once(url: str, item: dict) -> int:
     if item["change"] == "revoke":
         body = urllib.parse.urlencode({"token": item["token"]}).encode()
         status, _ = _post(
@@ -195,8 +230,7 @@ def _change(url: str, item: dict) -> None:
             json.dumps(item["change"]).encode(),
             {"Content-Type": "application/json"},
         )
-    if status != 200:
-        raise SystemExit(f"the change {item['change']} answered {status}")
+    return status
 
 
 def _cut_listeners(database_name: str) -> None:
@@ -213,11 +247,16 @@ def _cut_listeners(database_name: str) -> None:
         )
 
 
-def _one_change(url_a: str, url_b: str, item: dict, outage: str | None, database: str) -> dict:
-    # Node B answers from its cache before the change: both workers have seen the token.
-    for _ in range(20):
-        if not _check(url_b, item):
+def _one_change(
+    url_a: str, url_b: str, item: dict, outage: str | None, database: str, restart: str = ""
+) -> dict:
+    # Node B answers from its cache before the change: both workers have seen the token (after
+    # a database restart, once B's workers are back).
+    deadline = time.monotonic() + 30
+    while not all(_check(url_b, item) for _ in range(20)):
+        if time.monotonic() > deadline:
             raise SystemExit("node B does not answer active before the change")
+        time.sleep(0.2)
     answers: list[tuple[float, float, bool]] = []
     stop = threading.Event()
 
@@ -230,12 +269,28 @@ def _one_change(url_a: str, url_b: str, item: dict, outage: str | None, database
     prober = threading.Thread(target=probe)
     prober.start()
     time.sleep(0.05)
-    if outage:
+    restarting = None
+    if outage == "cut":
         _cut_listeners(database)
         time.sleep(random.uniform(0, 0.05))  # noqa: S311 - a jitter, not a secret
-    _change(url_a, item)
+    elif outage == "restart":
+        # The server goes down and comes back while the change is made: node A answers 503
+        # until it can write (retried), node B's listeners drop and reconnect.
+        restarting = subprocess.Popen(shlex.split(restart), stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while _healthy(url_a) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the revocation is made once the server is on its way down
+    _change(url_a, item, retry=restarting is not None)
     returned = time.monotonic()
+    if restarting is not None and restarting.wait(60) != 0:
+        raise SystemExit(f"{restart!r} failed")
     time.sleep(AFTER_S)
+    # Until B has answered at least one check sent after the bound (a check can take a while
+    # under this load): "never answered inactive" must mean that, not "was not asked".
+    cutoff = returned + LATE_MS / 1000
+    deadline = time.monotonic() + 10
+    while not any(sent > cutoff for sent, _, _ in answers) and time.monotonic() < deadline:
+        time.sleep(0.01)
     stop.set()
     prober.join()
     first = next(((sent, received) for sent, received, active in answers if not active), None)
