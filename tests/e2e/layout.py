@@ -1,5 +1,6 @@
-"""What a person at any screen size must never meet: a control cut off, or a page that scrolls
-sideways. Run inside the page, so it sees what the browser laid out."""
+"""What a person at any screen size must never meet: a control cut off, a page that scrolls
+sideways, or a column header broken inside its word. Run inside the page, so it sees what the
+browser laid out."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ WIDTHS = (320, 390, 768, 1024, 1280, 1440)
 HEIGHT = 800
 
 # Returns a list of problems, each "selector-ish: what is wrong".
-_CHECK = """
+_CHECK = r"""
 () => {
   const problems = [];
   const doc = document.documentElement;
@@ -59,18 +60,30 @@ _CHECK = """
       problems.push(`${describe(el)}: outside the viewport (${where})`);
     }
   }
+  // A one-word column header squeezed until it breaks letter by letter.
+  for (const th of document.querySelectorAll("th")) {
+    const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const word = node.textContent.trim();
+      if (!word || /\s/.test(word)) continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      if (tops.size > 1) problems.push(`th "${word}": the header breaks inside its word`);
+    }
+  }
   return problems;
 }
 """
 
-# A list that must fit without scrolling sideways (the admin's changelists from 1280 px on).
+# A list that must fit without scrolling sideways (the admin's changelists and the dashboard's
+# latest events, from 1280 px on).
 _LIST_FITS = """
 () => {
-  const results = document.querySelector("#changelist .results");
-  if (!results) return [];
-  return results.scrollWidth > results.clientWidth + 1
-    ? [`the list scrolls sideways: ${results.scrollWidth}px in ${results.clientWidth}px`]
-    : [];
+  const lists = document.querySelectorAll("#changelist .results, .dashboard-events .table-scroll");
+  return [...lists]
+    .filter((list) => list.scrollWidth > list.clientWidth + 1)
+    .map((list) => `the list scrolls sideways: ${list.scrollWidth}px in ${list.clientWidth}px`);
 }
 """
 
