@@ -226,8 +226,9 @@ def read_body(request: HttpRequest) -> bytes:
     """The raw body, refused before reading when it announces (or turns out) too large.
 
     A chunked body has no Content-Length. A WSGI server that de-chunks and ends the stream
-    (`wsgi.input_terminated`: gunicorn does) lets it be read here within the same limit; other
-    servers (Django's runserver) hand over the raw socket, so the request is answered 411.
+    (`wsgi.input_terminated`: granian and gunicorn do) lets it be read here within the same
+    limit; other servers (Django's runserver) hand over the raw socket, so the request is answered
+    411.
     """
     # META, not request.headers: building that mapping reads every header, on the hot path.
     length = request.META.get("CONTENT_LENGTH", "")
