@@ -42,6 +42,9 @@ def remote_address(request: HttpRequest) -> str | None:
     TRUSTED_PROXY_NETWORKS (when set): a caller that reaches the server around the proxy cannot
     choose its own address. Anything unreadable falls back to the peer's address.
     """
+    if "client_ip" in request.__dict__:
+        # Worked out once per request: common.middleware.RequestIdMiddleware keeps it there.
+        return request.client_ip  # type: ignore[attr-defined]
     peer = request.META.get("REMOTE_ADDR") or None
     count = settings.TRUSTED_PROXY_COUNT
     if count <= 0 or peer is None or not _from_trusted_proxy(peer):

@@ -34,9 +34,10 @@ def settings_from_environment() -> dict:
     # LOG_FORMAT for the server. Variables already in the environment win, as in the settings.
     if (ROOT / ".env").exists():
         environ.Env.read_env(ROOT / ".env")
-    host, _, port = (
-        os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
-    ).rpartition(":")
+    bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
+    host, _, port = bind.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise SystemExit(f"make serve: BIND (or PORT) gives no port: {bind!r}; e.g. 127.0.0.1:8000")
     return {
         "target": "config.wsgi:application",
         "interface": "wsgi",
@@ -48,11 +49,11 @@ def settings_from_environment() -> dict:
         # connections), all within noise in throughput: p99 2-3 ms with 1 thread (but one
         # waiting page stalls a core), 5-6 ms with 2, 5-12 ms with 4 (threads take turns at
         # the GIL, which shows in the tail), 4-6 ms with 5 single-thread processes.
-        "workers": int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1),
-        "blocking_threads": int(os.environ.get("SERVER_THREADS", "2")),
+        "workers": _count("WEB_CONCURRENCY", os.cpu_count() or 1),
+        "blocking_threads": _count("SERVER_THREADS", 2),
         "websockets": False,
         # On SIGTERM (systemd's stop) workers finish their requests; after this long, killed.
-        "workers_kill_timeout": int(os.environ.get("SERVER_GRACEFUL_TIMEOUT", "30")),
+        "workers_kill_timeout": _count("SERVER_GRACEFUL_TIMEOUT", 30),
         # A worker that dies (out of memory, a crash in an extension) is replaced.
         "respawn_failed_workers": True,
         # Behind nginx, which logs every request itself, SERVER_ACCESS_LOG=0 saves the work.
@@ -61,6 +62,13 @@ def settings_from_environment() -> dict:
         "log_access_format": ACCESS_FORMAT,
         "log_dictconfig": _json_logging() if os.environ.get("LOG_FORMAT") == "json" else None,
     }
+
+
+def _count(name: str, default: int) -> int:
+    value = os.environ.get(name) or str(default)
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"make serve: {name} must be a whole number, at least 1, not {value!r}")
+    return int(value)
 
 
 def _json_logging() -> dict:

@@ -662,17 +662,23 @@ def test_an_unreachable_database_is_503_never_active(
     assert ask(client, orders_api, alice_token.plaintext).json()["active"] is True
 
 
-def test_a_database_error_that_is_no_outage_is_never_reported_as_one(
-    alice_token, orders_api, caplog
-):
-    # A broken schema (here a table gone missing) is a bug to fix, not a reason to retry later.
+def ask_with_a_table_missing(server, token):
+    """A check while the resource servers' table is gone (a broken schema), rolled back after."""
     table = ResourceServer._meta.db_table
     client = Client(raise_request_exception=False)
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE {table} RENAME TO broken_{table}")
-        response = ask(client, orders_api, alice_token.plaintext)
+        response = ask(client, server, token)
         transaction.set_rollback(True)
+    return response
+
+
+def test_a_database_error_that_is_no_outage_is_never_reported_as_one(
+    alice_token, orders_api, caplog
+):
+    # A broken schema (here a table gone missing) is a bug to fix, not a reason to retry later.
+    response = ask_with_a_table_missing(orders_api, alice_token.plaintext)
 
     assert response.status_code == 500
     assert "Retry-After" not in response
@@ -682,13 +688,7 @@ def test_a_database_error_that_is_no_outage_is_never_reported_as_one(
 def test_the_error_report_of_a_failed_check_shows_no_token_and_no_secret(alice_token, orders_api):
     # What a 500 mails to the admins (or logs): every frame's variables, unless marked
     # sensitive. One mark on the endpoint hides the locals of every frame beneath it.
-    table = ResourceServer._meta.db_table
-    client = Client(raise_request_exception=False)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE {table} RENAME TO broken_{table}")
-        response = ask(client, orders_api, alice_token.plaintext)
-        transaction.set_rollback(True)
+    response = ask_with_a_table_missing(orders_api, alice_token.plaintext)
 
     assert response.status_code == 500
     report = ExceptionReporter(response.wsgi_request, *response.exc_info)

@@ -21,12 +21,12 @@ def _ago(moment: datetime, now: datetime) -> str:
 
 @register.filter
 def expiry_hint(token: ReferenceToken) -> str:
+    """ "Expires in 30 days", "Expired 2 days ago", "Never expires"."""
     now = timezone.now()
     if token.expires_at is None:
         return "Never expires"
-    if token.expires_at <= now:
-        return f"Expired {_ago(token.expires_at, now)}"
-    return f"Expires in {timeuntil(token.expires_at, now, depth=1)}"
+    verb = "Expired" if token.expires_at <= now else "Expires"
+    return f"{verb} {_until(token.expires_at, now)}"
 
 
 @register.filter
@@ -39,12 +39,15 @@ def last_used_hint(token: ReferenceToken) -> str:
 @register.filter
 def until_hint(token: ReferenceToken) -> str:
     """The relative half of "Expires 28 Dec 2026 · in 30 days"."""
-    now = timezone.now()
     if token.expires_at is None:
         return ""
-    if token.expires_at <= now:
-        return _ago(token.expires_at, now)
-    return f"in {timeuntil(token.expires_at, now, depth=1)}"
+    return _until(token.expires_at, timezone.now())
+
+
+def _until(moment: datetime, now: datetime) -> str:
+    if moment <= now:
+        return _ago(moment, now)
+    return f"in {timeuntil(moment, now, depth=1)}"
 
 
 @register.filter
