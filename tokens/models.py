@@ -529,9 +529,6 @@ class ReferenceToken(models.Model):
     def masked(self) -> str:
         return f"enrt_…{self.hint}"
 
-    def is_expired(self, now: datetime | None = None) -> bool:
-        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
-
     def expires_soon(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         return (

@@ -1,4 +1,4 @@
-"""How a token's dates and status read on its row: "Expires in 3 days", "Never used"."""
+"""How a token's dates and status read on its row: "Expires in 3 days", "Expired 2 days ago"."""
 
 from __future__ import annotations
 
@@ -27,13 +27,6 @@ def expiry_hint(token: ReferenceToken) -> str:
         return "Never expires"
     verb = "Expired" if token.expires_at <= now else "Expires"
     return f"{verb} {_until(token.expires_at, now)}"
-
-
-@register.filter
-def last_used_hint(token: ReferenceToken) -> str:
-    if token.last_used_at is None:
-        return "Never used"
-    return _ago(token.last_used_at, timezone.now()).capitalize()
 
 
 @register.filter
