@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -29,7 +29,7 @@ from accounts.models import User
 from accounts.sudo import admin_confirmation_needed
 from common.http import no_store, remote_address
 from common.ids import is_row_id
-from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, new_form_key, used_once
+from common.once import new_form_key
 from tokens.admin_forms import RevokeForm
 from tokens.format import display_hint, is_well_formed
 from tokens.models import (
@@ -40,6 +40,7 @@ from tokens.models import (
     TokenKind,
     TokenStatus,
 )
+from tokens.rotation import rotate_posted
 from trustedapps.models import TrustedApplication
 
 UNUSED_FOR = timedelta(days=90)
@@ -466,24 +467,16 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
                 unusable_reason=token.unusable_reason(),
             )
             return TemplateResponse(request, "admin/tokens/referencetoken/rotate.html", context)
-        key = form_key_of(request, request.POST.get("form_key", ""))
-        if key is None:
-            self.message_user(request, STALE, messages.WARNING)
-            return HttpResponseRedirect(next_url)
-        confirm = admin_confirmation_needed(
-            self, request, token, action=f"rotate the token {token.masked}"
+        issued = rotate_posted(
+            request,
+            token,
+            confirmation=lambda: admin_confirmation_needed(
+                self, request, token, action=f"rotate the token {token.masked}"
+            ),
+            back=next_url,
         )
-        if confirm is not None:
-            return confirm
-        try:
-            with used_once(key):
-                issued = token.rotate(by=request.user, ip=remote_address(request))
-        except FormKeyUsed:
-            self.message_user(request, ALREADY_USED, messages.WARNING)
-            return HttpResponseRedirect(next_url)
-        except ValidationError as error:
-            self.message_user(request, " ".join(error.messages), messages.ERROR)
-            return HttpResponseRedirect(next_url)
+        if isinstance(issued, HttpResponse):
+            return issued
         new = issued.token
         # The hints only: the admin history must never hold a token.
         self.log_change(request, token, f"Rotated: replaced by {new.masked}.")

@@ -11,12 +11,12 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
@@ -26,7 +26,7 @@ from accounts.http import SignedInRequest
 from accounts.sudo import confirmation_needed
 from common.http import no_store, remote_address
 from common.ids import is_row_id
-from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, new_form_key, used_once
+from common.once import form_key_of, new_form_key
 from tokens.forms import (
     CUSTOM,
     PersonalTokenForm,
@@ -47,6 +47,7 @@ from tokens.models import (
     TokenEvent,
     unexpired_condition,
 )
+from tokens.rotation import rotate_posted
 from trustedapps.models import TrustedApplication
 
 TOKENS_PER_PAGE = 20
@@ -309,20 +310,14 @@ def token_rotate(request: SignedInRequest, token_id: int) -> HttpResponse:
             "unusable_reason": token.unusable_reason(),
         }
         return render(request, template, context)
-    key = form_key_of(request, request.POST.get("form_key", ""))
-    if key is None:
-        messages.warning(request, STALE)
-        return redirect("token_list")
-    confirm = _confirm_password(request, f"rotate the token “{token.description}” ({token.masked})")
-    if confirm is not None:
-        return confirm
-    try:
-        with used_once(key):
-            issued = token.rotate(by=request.user, ip=remote_address(request))
-    except FormKeyUsed:
-        messages.warning(request, ALREADY_USED)
-        return redirect("token_list")
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect("token_list")
+    issued = rotate_posted(
+        request,
+        token,
+        confirmation=lambda: _confirm_password(
+            request, f"rotate the token “{token.description}” ({token.masked})"
+        ),
+        back=reverse("token_list"),
+    )
+    if isinstance(issued, HttpResponse):
+        return issued
     return _render_shown_once(request, issued, replaced=token)
