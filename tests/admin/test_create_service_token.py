@@ -23,10 +23,14 @@ def in_days(days: int) -> str:
     return (timezone.now().astimezone(UTC).date() + timedelta(days=days)).isoformat()
 
 
-def issue(client, app, **data):
-    """Open the form, as a person would, then send it with its one-time key."""
+def open_form(client, app) -> str:
+    """Open the form, as a person would: its one-time key ("" when the page is refused)."""
     opened = client.get(url(app))
-    form_key = opened.context["form"].initial["form_key"] if opened.status_code == 200 else ""
+    return opened.context["form"].initial["form_key"] if opened.status_code == 200 else ""
+
+
+def form_data(app, form_key: str | None, **data) -> dict:
+    """A filled-in form, with `form_key` (or without that field when None)."""
     payload = {
         "description": "nightly export",
         "expires_at": in_days(30),
@@ -35,7 +39,12 @@ def issue(client, app, **data):
         "form_key": form_key,
         **data,
     }
-    return client.post(url(app), payload)
+    return {name: value for name, value in payload.items() if value is not None}
+
+
+def issue(client, app, **data):
+    """Open the form, then send it with its one-time key."""
+    return client.post(url(app), form_data(app, open_form(client, app), **data))
 
 
 def test_the_form_offers_the_apps_scopes_and_a_30_day_default(as_admin, sync_app, closed_app):
@@ -227,13 +236,7 @@ def test_the_token_stops_working_when_the_app_loses_its_system_user(as_admin, sy
 
 def test_sending_the_same_form_twice_issues_one_token(as_admin, sync_app):
     # A reload of the shown-once page re-posts the form: it must not issue (or show) another.
-    form_key = as_admin.get(url(sync_app)).context["form"].initial["form_key"]
-    payload = {
-        "description": "nightly export",
-        "expires_at": in_days(30),
-        "scopes": [sync_app.allowed_scopes.first().pk],
-        "form_key": form_key,
-    }
+    payload = form_data(sync_app, open_form(as_admin, sync_app))
     assert as_admin.post(url(sync_app), payload).status_code == 200
     again = as_admin.post(url(sync_app), payload)
     assert again.status_code == 302
@@ -242,11 +245,7 @@ def test_sending_the_same_form_twice_issues_one_token(as_admin, sync_app):
 
 
 def test_a_form_without_its_one_time_key_issues_nothing(as_admin, sync_app):
-    payload = {
-        "description": "nightly export",
-        "expires_at": in_days(30),
-        "scopes": [sync_app.allowed_scopes.first().pk],
-    }
+    payload = form_data(sync_app, form_key=None)
     assert as_admin.post(url(sync_app), payload).status_code == 302
     assert not ReferenceToken.objects.exists()
 
@@ -260,13 +259,7 @@ def test_a_scope_id_past_the_database_range_is_a_field_error(as_admin, sync_app)
 
 def test_one_form_posted_by_many_requests_at_once_issues_one_token(as_admin, sync_app, race):
     # Two admins' worth of double clicks on one form: one token, every other post a resubmission.
-    form_key = as_admin.get(url(sync_app)).context["form"].initial["form_key"]
-    payload = {
-        "description": "nightly export",
-        "expires_at": in_days(30),
-        "scopes": [sync_app.allowed_scopes.first().pk],
-        "form_key": form_key,
-    }
+    payload = form_data(sync_app, open_form(as_admin, sync_app))
     statuses = race(lambda i: same_browser(as_admin).post(url(sync_app), payload).status_code)
     assert sorted(statuses) == [200] + [302] * (len(statuses) - 1)
     assert ReferenceToken.objects.count() == 1
