@@ -63,9 +63,10 @@ def may_revoke(request: HttpRequest) -> bool:
     return user.is_active and user.may_revoke_any_token
 
 
-def may_rotate(request: HttpRequest) -> bool:
-    # Rotating makes a credential: the same people who may issue service tokens.
-    return signed_in(request).is_instance_admin
+def rotatable(model_admin: admin.ModelAdmin, request: HttpRequest, tokens) -> set[int]:
+    """The ids of those `tokens` this person may rotate: the Rotate… buttons of a token table."""
+    token_admin = cast(ReferenceTokenAdmin, model_admin.admin_site.get_model_admin(ReferenceToken))
+    return {token.pk for token in tokens if token_admin.has_rotate_permission(request, token)}
 
 
 def _day(moment, empty: str = "—") -> str:
@@ -343,6 +344,16 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
     def has_revoke_permission(self, request) -> bool:
         return may_revoke(request)
 
+    def has_rotate_permission(self, request, obj: ReferenceToken | None = None) -> bool:
+        """Service tokens only, by those who may issue them and may see the token.
+
+        A personal token's plaintext is its owner's alone: the admin revokes it, never rotates
+        it (ReferenceToken.rotation_refusal refuses anyone else as well).
+        """
+        if obj is not None and obj.kind != TokenKind.SERVICE:
+            return False
+        return signed_in(request).is_instance_admin and self.has_view_permission(request, obj)
+
     @admin.display(description="token", ordering="hint")
     def masked(self, token: ReferenceToken) -> str:
         # The kind under the hint: one column fewer, so the list fits beside both sidebars.
@@ -445,8 +456,9 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
 
     @method_decorator(sensitive_variables("issued"))
     def rotate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Replace one live token by a new one with the same facts, shown once (any token)."""
-        if not may_rotate(request):
+        """Replace one live service token by a new one with the same facts, shown once."""
+        # Before the lookup: without the right to rotate, every id answers the same.
+        if not self.has_rotate_permission(request):
             raise PermissionDenied
         token = self.get_object(request, object_id)
         if token is None:
@@ -460,6 +472,21 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
             "change_url": change_url,
             "next_url": next_url,
         }
+        if not self.has_rotate_permission(request, token):
+            # A personal token, which this person may see (and revoke): 403 with the reason
+            # and the way out, not a 404 that would deny the token they just looked at.
+            context.update(
+                title=f"Token {token.masked} cannot be rotated here",
+                refusal=(
+                    f"{token.masked} is a personal access token of {token.user}. Only its "
+                    "owner rotates it, in their profile or with the token itself, so that "
+                    "nobody else ever holds a token acting as them. To end it now, revoke it."
+                ),
+                may_revoke=self.has_revoke_permission(request) and token.revoked_at is None,
+            )
+            return TemplateResponse(
+                request, "admin/tokens/referencetoken/rotate.html", context, status=403
+            )
         if request.method != "POST":
             context.update(
                 title=f"Rotate token {token.masked}?",
@@ -497,12 +524,12 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "may_revoke": self.has_revoke_permission(request),
-            "may_rotate": may_rotate(request),
-        }
+        extra_context = {**(extra_context or {}), "may_revoke": self.has_revoke_permission(request)}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["may_rotate"] = obj is not None and self.has_rotate_permission(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 def _token_link(token: ReferenceToken | None) -> str:

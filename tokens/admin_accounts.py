@@ -23,9 +23,9 @@ from tokens.admin import (
     count_of,
     log_revocations,
     may_revoke,
-    may_rotate,
     render_revoke_confirmation,
     revoke_tokens,
+    rotatable,
 )
 from tokens.admin_forms import RevokeForm
 from tokens.models import ReferenceToken
@@ -72,7 +72,7 @@ class UserWithTokensAdmin(UserAdmin):
                 all_tokens_url=reverse("admin:tokens_referencetoken_changelist")
                 + f"?user__id__exact={user.pk}",
                 may_revoke=may_revoke(request),
-                may_rotate=may_rotate(request),
+                rotatable=rotatable(self, request, user_tokens),
                 revoke_all_url=reverse("admin:accounts_user_revoke_tokens", args=[quote(user.pk)])
                 if may_revoke(request) and live
                 else "",

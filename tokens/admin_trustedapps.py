@@ -19,7 +19,7 @@ from accounts.http import signed_in
 from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
-from tokens.admin import may_revoke, may_rotate
+from tokens.admin import may_revoke, rotatable
 from tokens.forms import ServiceTokenForm
 from tokens.models import IssuedToken, ReferenceToken, live_token_count
 from trustedapps.admin import TrustedApplicationAdmin
@@ -81,7 +81,7 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
                 all_tokens_url=reverse("admin:tokens_referencetoken_changelist")
                 + f"?application__id__exact={app.pk}",
                 may_revoke=may_revoke(request),
-                may_rotate=may_rotate(request),
+                rotatable=rotatable(self, request, app_tokens),
             )
         return super().change_view(request, object_id, form_url, context)
 

@@ -284,6 +284,10 @@ class ReferenceTokenManager(models.Manager["ReferenceToken"]):
                 .select_related("user", "application")
                 .get(pk=token_id)
             )
+            # Who first: whoever may not rotate it learns nothing of its state.
+            refusal = old.rotation_refusal(by)
+            if refusal:
+                raise refuse(None, refusal, "not_allowed")
             reason = old.unusable_reason(now)
             if reason:
                 raise refuse(None, f"Token {old.masked} cannot be rotated. {reason}", "not_live")
@@ -596,6 +600,31 @@ class ReferenceToken(models.Model):
         if state.reason == Inactive.EXPIRED:
             return "It has expired."
         return f"It is suspended: {state.explanation}."
+
+    def rotation_refusal(self, by: User | None) -> str | None:
+        """Why `by` may not rotate this token, in a sentence; None when they may.
+
+        Whoever rotates is shown the new token, so a personal token is rotated only by its owner:
+        nobody else may ever hold a credential that acts as them (an administrator revokes it
+        instead). A service token is rotated by those who may issue one. `by` None is the token
+        itself (its holder, through the API) or a command on the server.
+        """
+        if by is None:
+            return None
+        if self.kind == TokenKind.PERSONAL:
+            if by.pk == self.user_id:
+                return None
+            return (
+                f"Token {self.masked} is a personal access token: only its owner may rotate it, "
+                "so that nobody else ever holds a token acting as them. Revoke it instead."
+            )
+        if by.is_instance_admin:
+            return None
+        return (
+            f"Token {self.masked} is a service access token: only instance administrators "
+            "(superusers, or users with the 'Can issue service access tokens' permission) may "
+            "rotate it."
+        )
 
     def kept_scopes(self) -> list[Scope]:
         """Its scopes that its application still allows: what a replacement carries."""

@@ -1,4 +1,5 @@
-"""Admin: rotate any token (its page, the application's table); sudo mode before new credentials."""
+"""Admin: rotate a service token (its page, the user's and the application's tables), by those
+who may issue service tokens and see tokens; never a personal token; sudo mode first."""
 
 import re
 
@@ -6,7 +7,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 
 from accounts.sudo import SESSION_KEY
-from tests.admin.conftest import signed_in, stored_anywhere
+from tests.admin.conftest import grant, signed_in, stored_anywhere
 from tests.conftest import PASSWORD
 from tokens.introspection import check_for_holder
 from tokens.models import ROTATED, ReferenceToken
@@ -29,24 +30,39 @@ def rotate(client, token, **extra):
     return client.post(rotate_url(token), {"form_key": form_key, **extra})
 
 
-def test_the_confirmation_page_changes_nothing(as_admin, alice_token):
-    response = as_admin.get(rotate_url(alice_token.token))
+@pytest.fixture
+def admins_own_token(admin_user, sync_app, in_30_days):
+    """The superuser's own personal token: theirs alone, as anyone else's."""
+    return ReferenceToken.objects.issue_personal(
+        user=admin_user, application=sync_app, expires_at=in_30_days, description="admin's cli"
+    )
+
+
+@pytest.fixture
+def carol_who_sees_tokens(carol):
+    """Carol, who may issue service tokens, with the view permission on tokens too."""
+    return grant(carol, "view_referencetoken")
+
+
+def test_the_confirmation_page_changes_nothing(as_admin, sync_service_token):
+    response = as_admin.get(rotate_url(sync_service_token.token))
     assert response.status_code == 200
     assert b"Rotate the token" in response.content
     assert ReferenceToken.objects.get().revoked_at is None
 
 
-def test_an_admin_rotates_a_personal_token_and_sees_the_new_one_once(
-    as_admin, alice_token, admin_user
+def test_an_admin_rotates_a_service_token_and_sees_the_new_one_once(
+    as_admin, sync_service_token, admin_user
 ):
-    response = rotate(as_admin, alice_token.token)
+    response = rotate(as_admin, sync_service_token.token)
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     [plaintext] = set(TOKEN_RE.findall(response.content.decode()))
-    assert check_for_holder(plaintext).username == "alice"
-    assert check_for_holder(alice_token.plaintext) is None
-    old = ReferenceToken.objects.get(pk=alice_token.token.pk)
+    # It acts as the application's system user, never as the admin who rotated it.
+    assert check_for_holder(plaintext).username == sync_service_token.token.user.username
+    assert check_for_holder(sync_service_token.plaintext) is None
+    old = ReferenceToken.objects.get(pk=sync_service_token.token.pk)
     assert (old.revoked_by, old.revocation_reason) == (admin_user, ROTATED)
     assert stored_anywhere(plaintext) == []
     entry = LogEntry.objects.get()
@@ -54,77 +70,147 @@ def test_an_admin_rotates_a_personal_token_and_sees_the_new_one_once(
     assert plaintext not in entry.change_message
 
 
-def test_a_service_token_rotates_into_one_acting_as_the_system_user(as_admin, sync_service_token):
-    response = rotate(as_admin, sync_service_token.token)
+def test_carol_rotates_a_service_token_once_she_may_see_tokens(
+    carol_who_sees_tokens, sync_service_token
+):
+    response = rotate(signed_in(carol_who_sees_tokens), sync_service_token.token)
     [plaintext] = set(TOKEN_RE.findall(response.content.decode()))
     assert check_for_holder(plaintext).username == sync_service_token.token.user.username
 
 
-def test_the_token_page_and_the_applications_table_offer_rotate(as_admin, alice_token, sync_app):
-    token_page = as_admin.get(f"/admin/tokens/referencetoken/{alice_token.token.pk}/change/")
-    assert rotate_url(alice_token.token).encode() in token_page.content
-    app_page = as_admin.get(f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/")
-    assert rotate_url(alice_token.token).encode() + b"?next=" in app_page.content
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_carol_who_may_issue_but_not_see_tokens_cannot_rotate_any(
+    carol, sync_service_token, alice_token, admins_own_token, method
+):
+    # Carol holds only "issue service tokens": rotating needs the view permission on tokens too,
+    # and every id (a service token, a person's, a superuser's, none at all) answers the same.
+    client = signed_in(carol)
+    tokens = [sync_service_token.token, alice_token.token, admins_own_token.token]
+    for url in [
+        *(rotate_url(token) for token in tokens),
+        "/admin/tokens/referencetoken/9999/rotate/",
+    ]:
+        response = getattr(client, method)(url, {"form_key": "x"} if method == "post" else {})
+        assert response.status_code == 403, url
+        assert not TOKEN_RE.search(response.content.decode())
+    assert ReferenceToken.objects.count() == 3
+    assert ReferenceToken.objects.filter(revoked_at__isnull=False).count() == 0
 
 
-def test_from_the_applications_table_it_goes_back_there(as_admin, alice_token, sync_app):
+def test_staff_who_see_tokens_but_may_not_issue_cannot_rotate(sync_service_token, erin):
+    erin = grant(erin, "view_referencetoken", "change_referencetoken")
+    client = signed_in(erin)
+    assert client.get(rotate_url(sync_service_token.token)).status_code == 403
+    assert client.post(rotate_url(sync_service_token.token)).status_code == 403
+    assert ReferenceToken.objects.get().revoked_at is None
+
+
+@pytest.mark.parametrize(
+    "who, whose",
+    [
+        ("admin_user", "alice_token"),  # a superuser, another person's token
+        ("carol_who_sees_tokens", "alice_token"),  # may issue service tokens and see tokens
+        ("carol_who_sees_tokens", "admins_own_token"),  # ... a superuser's token
+        ("admin_user", "admins_own_token"),  # even the owner: the profile is the place for that
+    ],
+)
+def test_nobody_rotates_a_personal_token_in_the_admin(request, who, whose, sync_service_token):
+    # Nobody but the owner ever holds a personal token's plaintext: the admin revokes it.
+    user, token = request.getfixturevalue(who), request.getfixturevalue(whose)
+    client = signed_in(user)
+
+    page = client.get(rotate_url(token.token))
+    assert page.status_code == 403
+    assert "Only its owner rotates it" in page.content.decode()
+    assert f"/admin/tokens/referencetoken/{token.token.pk}/revoke/" in page.content.decode()
+    assert 'name="form_key"' not in page.content.decode()
+
+    # A real one-time key (from a page this person may use), so only the kind refuses the POST.
+    form_key = client.get(rotate_url(sync_service_token.token)).context["form_key"]
+    response = client.post(rotate_url(token.token), {"form_key": form_key})
+    assert response.status_code == 403
+    assert not TOKEN_RE.search(response.content.decode())
+    assert check_for_holder(token.plaintext) is not None
+    assert ReferenceToken.objects.filter(user=token.token.user).count() == 1
+    assert LogEntry.objects.count() == 0
+
+
+def test_rotate_is_offered_for_service_tokens_only_everywhere_in_the_admin(
+    as_admin, alice, alice_token, sync_service_token, sync_app
+):
+    personal, service = rotate_url(alice_token.token), rotate_url(sync_service_token.token)
+    pages = {
+        "personal token": f"/admin/tokens/referencetoken/{alice_token.token.pk}/change/",
+        "service token": f"/admin/tokens/referencetoken/{sync_service_token.token.pk}/change/",
+        "person": f"/admin/accounts/user/{alice.pk}/change/",
+        "system user": f"/admin/accounts/user/{sync_app.system_user.pk}/change/",
+        "application": f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/",
+    }
+    content = {name: as_admin.get(url).content.decode() for name, url in pages.items()}
+
+    assert all(personal not in page for page in content.values())
+    assert service not in content["personal token"]
+    assert service in content["service token"]
+    for table in ["system user", "application"]:
+        assert service + "?next=" in content[table]
+    # Revoking stays offered for both kinds.
+    assert f"/admin/tokens/referencetoken/{alice_token.token.pk}/revoke/" in content["person"]
+
+
+def test_rotate_is_not_offered_to_carol_without_the_view_permission(
+    carol, sync_service_token, sync_app
+):
+    carol = grant(carol, "view_trustedapplication")
+    page = signed_in(carol).get(f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/")
+    assert page.status_code == 200
+    assert rotate_url(sync_service_token.token) not in page.content.decode()
+
+
+def test_from_the_applications_table_it_goes_back_there(as_admin, sync_service_token, sync_app):
     back = f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/"
-    opened = as_admin.get(rotate_url(alice_token.token) + f"?next={back}")
+    opened = as_admin.get(rotate_url(sync_service_token.token) + f"?next={back}")
     response = as_admin.post(
-        rotate_url(alice_token.token), {"form_key": opened.context["form_key"], "next": back}
+        rotate_url(sync_service_token.token), {"form_key": opened.context["form_key"], "next": back}
     )
     assert f'href="{back}"'.encode() in response.content
 
 
-def test_the_token_page_links_old_and_new(as_admin, alice_token, alice):
-    new = alice_token.token.rotate(by=alice).token
-    old_page = as_admin.get(f"/admin/tokens/referencetoken/{alice_token.token.pk}/change/")
+def test_the_token_page_links_old_and_new(as_admin, sync_service_token):
+    new = rotate(as_admin, sync_service_token.token).context["token"]
+    old_id = sync_service_token.token.pk
+    old_page = as_admin.get(f"/admin/tokens/referencetoken/{old_id}/change/")
     new_page = as_admin.get(f"/admin/tokens/referencetoken/{new.pk}/change/")
     assert f"/admin/tokens/referencetoken/{new.pk}/change/".encode() in old_page.content
-    assert f"/admin/tokens/referencetoken/{alice_token.token.pk}/change/".encode() in (
-        new_page.content
-    )
+    assert f"/admin/tokens/referencetoken/{old_id}/change/".encode() in new_page.content
     assert b"Rotate token" not in old_page.content  # revoked: nothing to rotate
+    assert b"Rotate token" in new_page.content
 
 
-def test_a_revoked_token_is_refused_with_a_message(as_admin, alice_token, alice):
-    opened = as_admin.get(rotate_url(alice_token.token))
-    alice_token.token.revoke(by=alice)
+def test_a_revoked_token_is_refused_with_a_message(as_admin, sync_service_token, admin_user):
+    opened = as_admin.get(rotate_url(sync_service_token.token))
+    sync_service_token.token.revoke(by=admin_user)
     response = as_admin.post(
-        rotate_url(alice_token.token), {"form_key": opened.context["form_key"]}, follow=True
+        rotate_url(sync_service_token.token), {"form_key": opened.context["form_key"]}, follow=True
     )
     assert b"cannot be rotated. It is revoked." in response.content
     assert ReferenceToken.objects.count() == 1
 
 
-def test_staff_who_may_only_revoke_cannot_rotate(alice_token, erin):
-    from tests.admin.conftest import grant
-
-    erin = grant(erin, "change_referencetoken", "view_referencetoken")
-    client = signed_in(erin)
-    assert client.get(rotate_url(alice_token.token)).status_code == 403
-    assert client.post(rotate_url(alice_token.token)).status_code == 403
-    assert ReferenceToken.objects.get().revoked_at is None
-
-
-def test_a_stale_admin_confirms_the_password_before_rotating(as_admin, alice_token):
-    form_key = as_admin.get(rotate_url(alice_token.token)).context["form_key"]
+def test_a_stale_admin_confirms_the_password_before_rotating(as_admin, sync_service_token):
+    token = sync_service_token.token
+    form_key = as_admin.get(rotate_url(token)).context["form_key"]
     make_stale(as_admin)
 
-    response = as_admin.post(rotate_url(alice_token.token), {"form_key": form_key})
+    response = as_admin.post(rotate_url(token), {"form_key": form_key})
     assert b"Confirm your password" in response.content
     assert dict(response.context["carried"])["form_key"] == form_key
     assert ReferenceToken.objects.count() == 1
 
-    wrong = as_admin.post(
-        rotate_url(alice_token.token), {"form_key": form_key, "sudo_password": "x"}
-    )
+    wrong = as_admin.post(rotate_url(token), {"form_key": form_key, "sudo_password": "x"})
     assert wrong.status_code == 403
     assert ReferenceToken.objects.count() == 1
 
-    response = as_admin.post(
-        rotate_url(alice_token.token), {"form_key": form_key, "sudo_password": PASSWORD}
-    )
+    response = as_admin.post(rotate_url(token), {"form_key": form_key, "sudo_password": PASSWORD})
     assert TOKEN_RE.search(response.content.decode())
     assert ReferenceToken.objects.count() == 2
 

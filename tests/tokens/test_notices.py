@@ -104,14 +104,14 @@ def test_a_revoked_service_token_tells_its_creator_and_operations(
     assert sorted(m.to[0] for m in mail.outbox) == ["admin@example.com", "ops@example.com"]
 
 
-def test_a_rotation_tells_the_owner_about_the_replacement(alice_token, admin_user):
+def test_a_rotation_tells_the_owner_about_the_replacement(alice_token, alice):
     mail.outbox.clear()
-    new = alice_token.token.rotate(by=admin_user)
+    new = alice_token.token.rotate(by=alice)
 
     [message] = mail.outbox
     assert message.to == ["alice@example.com"]
     assert message.subject == f"Access token {alice_token.token.masked} was rotated"
-    assert "rotated by admin" in message.body
+    assert "rotated by alice" in message.body
     assert new.token.masked in message.body
     assert new.plaintext not in message.body and alice_token.plaintext not in message.body
 

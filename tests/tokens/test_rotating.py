@@ -128,6 +128,33 @@ def test_a_service_token_rotates_into_a_service_token_of_the_same_system_user(
     assert new.created_by == carol
 
 
+@pytest.mark.parametrize("who", ["admin_user", "carol", "bob"])
+def test_nobody_but_its_owner_rotates_a_personal_token(request, who, alice_token):
+    # Whoever rotates is shown the new token: a superuser, an instance admin, anyone else would
+    # then hold a token acting as alice. The rule is the model's, whatever page or command asks.
+    with pytest.raises(ValidationError, match="only its owner may rotate it") as refusal:
+        alice_token.token.rotate(by=request.getfixturevalue(who))
+
+    assert refusal.value.code == "not_allowed"
+    assert ReferenceToken.objects.count() == 1
+    assert check_for_holder(alice_token.plaintext) is not None
+    assert not TokenEvent.objects.filter(action=TokenEvent.Action.ROTATED).exists()
+
+
+def test_the_owner_and_the_token_itself_still_rotate_a_personal_token(alice, alice_token):
+    by_owner = alice_token.token.rotate(by=alice)
+    by_itself = ReferenceToken.objects.rotate(by_owner.token.pk, by=None)
+    assert check_for_holder(by_itself.plaintext).username == "alice"
+
+
+def test_a_person_who_may_not_issue_service_tokens_cannot_rotate_one(bob, sync_service_token):
+    with pytest.raises(ValidationError, match="only instance administrators") as refusal:
+        sync_service_token.token.rotate(by=bob)
+
+    assert refusal.value.code == "not_allowed"
+    assert check_for_holder(sync_service_token.plaintext) is not None
+
+
 def test_a_failure_between_revoke_and_issue_leaves_the_old_token_active(
     alice, alice_token, monkeypatch
 ):
