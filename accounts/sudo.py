@@ -4,7 +4,9 @@ Signing in counts as a confirmation. Past `REAUTH_MAX_AGE` seconds, a POST that 
 token or a secret is answered with a page asking for the password; that page carries everything
 the first form held (as hidden fields), so the action goes on, with what was typed, in the request
 that confirms. The password goes through `authenticate()`, so failures count toward the same
-django-axes lockout as the sign-in page, and a locked-out person gets its 429 page.
+django-axes lockout as the sign-in page, and a locked-out person gets its 429 page. Every request
+that sudo mode sees has the password field marked sensitive, so that an error report (a 500's
+mail to ADMINS) shows stars in its place.
 """
 
 from __future__ import annotations
@@ -53,6 +55,21 @@ def carried_fields(request: HttpRequest) -> list[tuple[str, str]]:
     ]
 
 
+def keep_out_of_error_reports(request: HttpRequest) -> None:
+    """Mark the password field as @sensitive_post_parameters would, keeping the view's own marks.
+
+    Django's error reports (DEBUG off) show stars for the marked POST values. A view that marked
+    every field (`sensitive_post_parameters()`, "__ALL__") gets each of them named instead:
+    a report cleanses a frame's own copy of `request.POST` only by name, so "__ALL__" would leave
+    the HTML report's variables showing everything, the password included.
+    """
+    marked = getattr(request, "sensitive_post_parameters", None) or []
+    names = list(request.POST) if marked == "__ALL__" else list(marked)
+    if PASSWORD_FIELD not in names:
+        names.append(PASSWORD_FIELD)
+    request.sensitive_post_parameters = names  # type: ignore[attr-defined]  # Django's own mark
+
+
 @sensitive_variables("password")
 def check_password_again(request: HttpRequest) -> str | None:
     """Confirm with the POSTed password: None when confirmed, else the message to show."""
@@ -74,6 +91,7 @@ def confirmation_needed(
     `render_page(context, status)` renders the site's confirmation template (the profile's or
     the admin's) with this context: `action` (what is being confirmed), `carried`, `error`.
     """
+    keep_out_of_error_reports(request)
     if request.method != "POST" or is_recent(request):
         return None
     error = None
