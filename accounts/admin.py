@@ -7,13 +7,16 @@ extends UserAdmin: this app knows nothing of tokens.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from axes.models import AccessAttempt
 from axes.utils import reset as reset_sign_in_attempts
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
@@ -22,7 +25,37 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from accounts.models import User
+from accounts.sudo import admin_form_confirmation_needed
 from common.admin import object_page
+
+# What makes a user an administrator, and with which powers (is_staff opens the admin to the
+# permissions their groups hold). Only superusers change them, after confirming their password.
+ADMIN_RIGHTS = ["is_staff", "is_superuser", "groups", "user_permissions"]
+RIGHTS_READ_ONLY = "Only a superuser changes staff and superuser status, groups and permissions."
+
+
+def manages(actor: User, user: User) -> bool:
+    """Whether `actor`, who may change users, may change this one (password and e-mail included).
+
+    Superusers manage everyone. Other staff manage themselves and people without admin rights,
+    never another administrator: changing a superuser's e-mail or password, or another staff
+    member's, would be taking over an account with more powers than their own.
+    """
+    return actor.is_superuser or actor.pk == user.pk or not (user.is_staff or user.is_superuser)
+
+
+def rights_change(form) -> str | None:
+    """What a valid user form would change in admin rights, as sudo mode words it (or None)."""
+    changed = [name for name in ADMIN_RIGHTS if name in form.changed_data]
+    if not changed:
+        return None
+    labels = ", ".join(str(form.fields[name].label).lower() for name in changed)
+    return f"change the admin rights of {form.instance.get_username()} ({labels})"
+
+
+def _password_shown(field: Any) -> Any:
+    # A fieldset line is a field's name, or a tuple of names shown side by side.
+    return "password_state" if field == "password" else field
 
 
 class UserKindFilter(admin.SimpleListFilter):
@@ -79,23 +112,55 @@ class UserAdmin(DjangoUserAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is not None and obj.is_system_user:
             return self.system_user_fieldsets
-        return super().get_fieldsets(request, obj)
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or request.user.is_superuser:
+            return fieldsets
+        shown = []
+        for name, options in fieldsets:
+            fields = options["fields"]
+            if not manages(request.user, obj):
+                # Not Django's "Reset password" button, which would lead to a refusal.
+                fields = [_password_shown(field) for field in fields]
+            if "is_superuser" in fields:
+                options = {**options, "description": RIGHTS_READ_ONLY}
+            shown.append((name, {**options, "fields": fields}))
+        return shown
 
     def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.is_system_user:
-            return [*super().get_readonly_fields(request, obj), *self.system_user_readonly_fields]
-        return super().get_readonly_fields(request, obj)
+            fields += self.system_user_readonly_fields
+        if not request.user.is_superuser:
+            # Read-only on every form, so a crafted POST cannot change them either.
+            fields += [name for name in ADMIN_RIGHTS if name not in fields]
+        if obj is not None and not manages(request.user, obj) and "password_state" not in fields:
+            fields.append("password_state")
+        return fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and not manages(request.user, obj):
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Deleting a system user would orphan its tokens' audit trail: disabling the
         # application (or unticking its system user) is the way.
-        if obj is not None and obj.is_system_user:
+        if obj is not None and (obj.is_system_user or not manages(request.user, obj)):
             return False
         return super().has_delete_permission(request, obj)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Granting admin rights grants the power to make secrets: sudo mode first.
+        confirm = admin_form_confirmation_needed(self, request, object_id, action=rights_change)
+        if confirm is not None:
+            return confirm
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="password")
     def password_state(self, user: User) -> str:
-        return "None: a system user cannot sign in."
+        if user.is_system_user:
+            return "None: a system user cannot sign in."
+        return "Only a superuser changes an administrator's password."
 
     def locked_out_attempts(self, user: User):
         """django-axes' records that keep this user from signing in now (any address)."""
@@ -164,3 +229,31 @@ class UserAdmin(DjangoUserAdmin):
             # A system user must never be able to sign in, so it never gets a password.
             raise PermissionDenied("System users cannot have a password.")
         return super().user_change_password(request, id, form_url)
+
+
+def permissions_change(form) -> str | None:
+    """What a valid group form would change in permissions, as sudo mode words it (or None)."""
+    if "permissions" not in form.changed_data:
+        return None
+    return f"change the permissions of the group {form.instance.name}"
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """A group's permissions are its members' (is_staff opens the admin to them): only superusers
+    change them, after confirming their password, as they do a user's own."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else [*fields, "permissions"]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        confirm = admin_form_confirmation_needed(
+            self, request, object_id, action=permissions_change
+        )
+        if confirm is not None:
+            return confirm
+        return super().changeform_view(request, object_id, form_url, extra_context)

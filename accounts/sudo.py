@@ -12,6 +12,7 @@ mail to ADMINS) shows stars in its place.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -24,9 +25,10 @@ from django.views.decorators.debug import sensitive_variables
 SESSION_KEY = "password_confirmed_at"
 PASSWORD_FIELD = "sudo_password"
 # Never carried over into the confirmation page: the CSRF token is the page's own, and a
-# password typed on a previous confirmation is never echoed into HTML.
-# The page's own hidden username (for password managers) is not carried either.
-_NOT_CARRIED = {"csrfmiddlewaretoken", PASSWORD_FIELD, "username"}
+# password typed on a previous confirmation is never echoed into HTML. (The page's own hidden
+# username, for password managers, has no name, so it is never sent: a form's own `username`
+# field, the user admin's, is carried like any other.)
+_NOT_CARRIED = {"csrfmiddlewaretoken", PASSWORD_FIELD}
 WRONG_PASSWORD = "That is not your password. Try again."
 
 
@@ -109,13 +111,21 @@ def confirmation_needed(
 def admin_confirmation_needed(
     model_admin: Any, request: HttpRequest, obj: Any, *, action: str
 ) -> HttpResponse | None:
-    """`confirmation_needed` for a page of the Django admin under one object."""
+    """`confirmation_needed` for a page of the Django admin under one object (or one being
+    added: `obj` unsaved, the page then sits under its add form)."""
     from django.contrib.admin.utils import quote
     from django.template.response import TemplateResponse
     from django.urls import reverse
 
     opts = model_admin.opts
-    change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
+    if obj.pk is None:
+        change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+        original: Any = f"Add {opts.verbose_name}"
+    else:
+        change_url = reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)]
+        )
+        original = obj
 
     def render_page(context: dict[str, Any], status: int) -> HttpResponse:
         response = TemplateResponse(
@@ -126,7 +136,7 @@ def admin_confirmation_needed(
                 **context,
                 "title": "Confirm your password",
                 "opts": opts,
-                "original": obj,
+                "original": original,
                 "change_url": change_url,
                 "post_url": request.get_full_path(),
             },
@@ -136,3 +146,38 @@ def admin_confirmation_needed(
         return response
 
     return confirmation_needed(request, render_page, action=action)
+
+
+def admin_form_confirmation_needed(
+    model_admin: Any,
+    request: HttpRequest,
+    object_id: str | None,
+    *,
+    action: Callable[[Any], str | None],
+) -> HttpResponse | None:
+    """`admin_confirmation_needed` for the admin's own add and change forms.
+
+    Asked once the posted form is valid (a mistake is shown, and fixed, before the password),
+    and only when `action(form)` names what saving it would do (show a secret, grant a power);
+    the confirmation page carries the whole form. None: the admin's view goes on, and answers
+    everything else itself (a refusal, an unknown object, an invalid form, the save).
+    """
+    from django.contrib.admin.utils import unquote
+
+    if request.method != "POST":
+        return None
+    obj = model_admin.get_object(request, unquote(object_id)) if object_id else None
+    if object_id is None:
+        allowed = model_admin.has_add_permission(request)
+    else:
+        allowed = obj is not None and model_admin.has_change_permission(request, obj)
+    if not allowed:
+        return None
+    form_class = model_admin.get_form(request, obj, change=obj is not None)
+    form = form_class(request.POST, request.FILES, instance=obj)
+    if not form.is_valid():
+        return None
+    what = action(form)
+    if what is None:
+        return None
+    return admin_confirmation_needed(model_admin, request, form.instance, action=what)

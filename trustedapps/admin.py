@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.sudo import admin_confirmation_needed
+from accounts.sudo import admin_confirmation_needed, admin_form_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
 from trustedapps.forms import ResourceServerForm, RotateSecretForm
@@ -119,6 +119,20 @@ class ResourceServerAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The client ID is what resource servers are configured with: fixed once created.
         return [*self.readonly_fields, "client_id"] if obj else self.readonly_fields
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # Registering shows the new secret: sudo mode first, carrying the whole form.
+        confirm = admin_form_confirmation_needed(
+            self,
+            request,
+            None,
+            action=lambda form: (
+                f"register the resource server {form.instance.client_id} and see its secret"
+            ),
+        )
+        if confirm is not None:
+            return confirm
+        return super().add_view(request, form_url, extra_context)
 
     def save_model(self, request, obj: ResourceServer, form, change: bool) -> None:
         if not change:

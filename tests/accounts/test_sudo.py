@@ -79,10 +79,25 @@ def alice_rotates_her_token(request) -> tuple[Client, str, dict]:
     return client, url, {"form_key": client.get(url).context["form_key"]}
 
 
+def admin_registers_a_resource_server(request) -> tuple[Client, str, dict]:
+    client = stale_client(request.getfixturevalue("admin_user"))
+    scope = request.getfixturevalue("read_scope")
+    return client, "/admin/trustedapps/resourceserver/add/", {"client_id": "x", "scopes": scope.pk}
+
+
+def admin_makes_alice_staff(request) -> tuple[Client, str, dict]:
+    client = stale_client(request.getfixturevalue("admin_user"))
+    alice = request.getfixturevalue("alice")
+    data = {"username": "alice", "email": alice.email, "is_active": "on", "is_staff": "on"}
+    return client, f"/admin/accounts/user/{alice.pk}/change/", data
+
+
 SUDO_POSTS: list[Callable] = [
     admin_rotates_a_service_token,
     admin_rotates_a_secret,
     admin_issues_a_service_token,
+    admin_registers_a_resource_server,
+    admin_makes_alice_staff,
     alice_rotates_her_token,
 ]
 

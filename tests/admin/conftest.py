@@ -48,3 +48,25 @@ def stored_anywhere(secret: str) -> list[str]:
                 if value is not None and secret in str(value):
                     found.append(f"{model._meta.db_table}.{column}")
     return found
+
+
+def as_posted(response) -> dict:
+    """An admin form as the browser sends it back unchanged (ticked boxes "on", ids of choices)."""
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if field.disabled or value in (None, False):
+            continue
+        if isinstance(value, list | tuple):
+            value = [getattr(choice, "pk", choice) for choice in value]
+        data[name] = "on" if value is True else value
+    return data
+
+
+def resent(carried: list[tuple[str, str]]) -> dict:
+    """The hidden fields of a sudo-mode page, as its form sends them."""
+    data: dict = {}
+    for name, value in carried:
+        data.setdefault(name, []).append(value)
+    return data

@@ -5,8 +5,9 @@ import re
 import pytest
 from django.contrib.admin.models import LogEntry
 
-from tests.admin.conftest import signed_in, stored_anywhere
-from tests.conftest import authenticates, same_browser
+from accounts.sudo import SESSION_KEY
+from tests.admin.conftest import resent, signed_in, stored_anywhere
+from tests.conftest import PASSWORD, authenticates, same_browser
 from tokens.introspection import InvalidClient, check_for_resource_server
 from trustedapps.models import ResourceServer
 
@@ -214,3 +215,59 @@ def test_the_list_shows_each_servers_resource_uris(as_admin, orders_api, search_
     assert admin.resource_uri_list(rows["orders-api"]) == "https://orders.example.com/api"
     assert admin.resource_uri_list(rows["search-api"]) == "—"
     assert "https://orders.example.com/api" in response.content.decode()
+
+
+def test_a_stale_admin_confirms_the_password_before_a_new_server_shows_its_secret(
+    as_admin, read_scope, update_scope
+):
+    form = {
+        "client_id": "billing-api",
+        "name": "Billing",
+        "scopes": [read_scope.pk, update_scope.pk],
+        "resource_uris": "https://billing.example.com/api\nhttps://billing.example.com/v2",
+        "is_enabled": "on",
+        "_save": "Save",
+    }
+    session = as_admin.session
+    session[SESSION_KEY] -= 3600
+    session.save()
+
+    asked = as_admin.post(LIST + "add/", form)
+    assert asked.status_code == 200
+    assert "register the resource server billing-api" in asked.content.decode()
+    assert not SECRET_RE.search(asked.content.decode())
+    assert not ResourceServer.objects.exists()
+    # The whole add form is carried: both scopes, both lines of the URIs, the button pressed.
+    carried = resent(asked.context["carried"])
+    assert carried == {
+        "client_id": ["billing-api"],
+        "name": ["Billing"],
+        "scopes": [str(read_scope.pk), str(update_scope.pk)],
+        "resource_uris": ["https://billing.example.com/api\nhttps://billing.example.com/v2"],
+        "is_enabled": ["on"],
+        "_save": ["Save"],
+    }
+
+    wrong = as_admin.post(LIST + "add/", {**carried, "sudo_password": "not it"})
+    assert wrong.status_code == 403
+    assert not ResourceServer.objects.exists()
+
+    response = as_admin.post(LIST + "add/", {**carried, "sudo_password": PASSWORD})
+    secret = shown_secret(response)
+    server = ResourceServer.objects.get()
+    assert server.resource_uris == [
+        "https://billing.example.com/api",
+        "https://billing.example.com/v2",
+    ]
+    assert {s.name for s in server.scopes.all()} == {"read", "update"}
+    assert authenticates("billing-api", secret)
+
+
+def test_a_mistake_in_a_new_server_is_shown_before_the_password_is_asked(as_admin, orders_api):
+    session = as_admin.session
+    session[SESSION_KEY] -= 3600
+    session.save()
+    response = as_admin.post(LIST + "add/", {"client_id": "orders-api", "name": "Again"})
+    assert b"Confirm your password" not in response.content
+    assert response.context["adminform"].form.errors["client_id"]
+    assert ResourceServer.objects.count() == 1

@@ -1,12 +1,23 @@
 """Users: people and system users told apart, no password for system users, bulk token revoke."""
 
+import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Group, Permission
 
-from tests.admin.conftest import signed_in
+from accounts.models import User
+from accounts.sudo import SESSION_KEY
+from tests.admin.conftest import as_posted, grant, resent, signed_in
+from tests.conftest import PASSWORD
 from tokens.introspection import check_for_holder
 from tokens.models import ReferenceToken
 
 LIST = "/admin/accounts/user/"
+
+
+def make_stale(client) -> None:
+    session = client.session
+    session[SESSION_KEY] -= 3600
+    session.save()
 
 
 def test_the_list_tells_people_and_system_users_apart(as_admin, alice, sync_app):
@@ -190,3 +201,156 @@ def test_a_system_user_is_read_only_and_cannot_be_deleted(as_admin, sync_app):
     listing = as_admin.get(f"{LIST}?kind=system").content.decode()
     assert '<span class="badge badge-system" title="System user of' in listing
     assert "style=" not in listing.split('class="badge badge-system"')[1].split(">")[0]
+
+
+# Admin rights: is_staff, is_superuser, groups and user_permissions. Only superusers change them,
+# and only after confirming their password; other staff cannot change administrators at all.
+ADMIN_RIGHTS = ["is_staff", "is_superuser", "groups", "user_permissions"]
+
+
+@pytest.fixture
+def carol_the_user_admin(carol) -> User:
+    """Carol may issue service tokens and manage users: she must still not grant herself more."""
+    return grant(carol, "view_user", "change_user", "add_user", "delete_user")
+
+
+@pytest.fixture
+def token_issuers(db) -> Group:
+    group = Group.objects.create(name="token issuers")
+    group.permissions.add(Permission.objects.get(codename="issue_service_tokens"))
+    return group
+
+
+def rights_of(user: User) -> tuple:
+    user = User.objects.get(pk=user.pk)
+    return (
+        user.is_staff,
+        user.is_superuser,
+        sorted(g.name for g in user.groups.all()),
+        sorted(p.codename for p in user.user_permissions.all()),
+    )
+
+
+def test_staff_who_are_no_superusers_see_admin_rights_read_only(carol_the_user_admin, alice):
+    client = signed_in(carol_the_user_admin)
+    for user in [carol_the_user_admin, alice]:
+        page = client.get(f"{LIST}{user.pk}/change/")
+        assert page.status_code == 200
+        assert 'name="username"' in page.content.decode()  # the page is editable...
+        for right in ADMIN_RIGHTS:  # ...but not these
+            assert f'name="{right}"' not in page.content.decode()
+        assert "Only a superuser changes staff and superuser status" in page.content.decode()
+    add_page = signed_in(carol_the_user_admin).get(f"{LIST}add/").content.decode()
+    assert not any(f'name="{right}"' in add_page for right in ADMIN_RIGHTS)
+
+
+def test_a_crafted_post_does_not_make_carol_a_superuser(carol_the_user_admin, token_issuers):
+    client = signed_in(carol_the_user_admin)
+    url = f"{LIST}{carol_the_user_admin.pk}/change/"
+    before = rights_of(carol_the_user_admin)
+    crafted = {
+        **as_posted(client.get(url)),
+        "first_name": "Carol",
+        "is_staff": "on",
+        "is_superuser": "on",
+        "groups": [token_issuers.pk],
+        "user_permissions": list(Permission.objects.values_list("pk", flat=True)),
+    }
+
+    response = client.post(url, crafted)
+
+    assert response.status_code == 302  # her own name, saved...
+    assert User.objects.get(pk=carol_the_user_admin.pk).first_name == "Carol"
+    assert rights_of(carol_the_user_admin) == before  # ...her rights untouched
+
+
+def test_a_crafted_add_form_does_not_make_an_administrator(carol_the_user_admin, token_issuers):
+    crafted = {
+        "username": "mallory",
+        "usable_password": "true",
+        "password1": "a long enough passphrase 7",
+        "password2": "a long enough passphrase 7",
+        "is_staff": "on",
+        "is_superuser": "on",
+        "groups": [token_issuers.pk],
+        "user_permissions": list(Permission.objects.values_list("pk", flat=True)),
+    }
+    response = signed_in(carol_the_user_admin).post(f"{LIST}add/", crafted)
+    assert response.status_code == 302
+    assert rights_of(User.objects.get(username="mallory")) == (False, False, [], [])
+
+
+@pytest.mark.parametrize("target", ["admin_user", "dave"])
+def test_staff_who_are_no_superusers_cannot_change_another_administrator(
+    request, carol_the_user_admin, target
+):
+    # Changing a superuser's (or another staff member's) e-mail or password would take over an
+    # account with more powers than carol's own: she sees it, and changes nothing.
+    user = request.getfixturevalue(target)
+    client = signed_in(carol_the_user_admin)
+    url = f"{LIST}{user.pk}/"
+    page = client.get(f"{url}change/")
+    assert page.status_code == 200
+    assert 'name="email"' not in page.content.decode()
+    assert "password/" not in page.content.decode()
+
+    data = {"username": user.username, "email": "carol@example.com", "is_active": "on"}
+    assert client.post(f"{url}change/", data).status_code == 403
+    assert client.get(f"{url}password/").status_code == 403
+    new_password = {"password1": "taken over 7 times", "password2": "taken over 7 times"}
+    assert client.post(f"{url}password/", new_password).status_code == 403
+    assert client.post(f"{url}delete/", {"post": "yes"}).status_code == 403
+    user.refresh_from_db()
+    assert (user.email, user.check_password(PASSWORD)) == (f"{user.username}@example.com", True)
+
+
+def test_staff_who_are_no_superusers_still_manage_people(carol_the_user_admin, alice):
+    client = signed_in(carol_the_user_admin)
+    url = f"{LIST}{alice.pk}/change/"
+    response = client.post(url, {**as_posted(client.get(url)), "email": "alice@example.org"})
+    assert response.status_code == 302
+    assert User.objects.get(pk=alice.pk).email == "alice@example.org"
+
+
+def test_a_superuser_confirms_the_password_before_granting_rights(as_admin, alice, token_issuers):
+    url = f"{LIST}{alice.pk}/change/"
+    granted = {**as_posted(as_admin.get(url)), "is_staff": "on", "groups": [token_issuers.pk]}
+    make_stale(as_admin)
+
+    asked = as_admin.post(url, granted)
+    assert b"Confirm your password" in asked.content
+    assert "change the admin rights of alice (staff status, groups)" in asked.content.decode()
+    assert rights_of(alice) == (False, False, [], [])
+
+    wrong = as_admin.post(url, {**resent(asked.context["carried"]), "sudo_password": "x"})
+    assert wrong.status_code == 403
+    assert rights_of(alice) == (False, False, [], [])
+
+    confirmed = {**resent(asked.context["carried"]), "sudo_password": PASSWORD}
+    assert as_admin.post(url, confirmed).status_code == 302
+    assert rights_of(alice) == (True, False, ["token issuers"], [])
+
+
+def test_a_superuser_changing_no_right_is_not_asked(as_admin, alice):
+    url = f"{LIST}{alice.pk}/change/"
+    data = {**as_posted(as_admin.get(url)), "email": "alice@example.org"}
+    make_stale(as_admin)
+    assert as_admin.post(url, data).status_code == 302
+    assert User.objects.get(pk=alice.pk).email == "alice@example.org"
+
+
+def test_a_superuser_making_a_superuser_is_asked_on_the_add_form_too(as_admin):
+    make_stale(as_admin)
+    form = {
+        "username": "newadmin",
+        "usable_password": "true",
+        "password1": "a long enough passphrase 7",
+        "password2": "a long enough passphrase 7",
+    }
+    # The add form has no rights to grant: the user is made, and the rights come on its page.
+    assert as_admin.post(f"{LIST}add/", form).status_code == 302
+    user = User.objects.get(username="newadmin")
+    url = f"{LIST}{user.pk}/change/"
+    asked = as_admin.post(url, {**as_posted(as_admin.get(url)), "is_superuser": "on"})
+    assert b"Confirm your password" in asked.content
+    assert not User.objects.get(pk=user.pk).is_superuser
