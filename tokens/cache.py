@@ -84,7 +84,7 @@ class FactsCache:
         self.size = max(1, size)
         self.ttl = ttl
         self.probe_deadline = probe_deadline
-        # Four heartbeats per deadline: one late or lost heartbeat does not cost the cache.
+        # Four heartbeats per deadline: a late one or two do not cost the cache its trust.
         self.probe_interval = probe_deadline / 4
         self.conninfo = conninfo
         self.probe_conninfo = probe_conninfo
@@ -210,6 +210,8 @@ class FactsCache:
         committed before then has been heard, so entries may be served until `probe_deadline`
         after it."""
         with self._lock:
+            if self._stop.is_set():
+                return  # a listener being stopped proves nothing any more
             if self.clock() > self._trusted_until:
                 # Trust had lapsed (or never was): what was announced meanwhile may be lost.
                 self._generation += 1
@@ -234,7 +236,11 @@ class FactsCache:
         if self._thread is not None and self._listener_pid == os.getpid():
             return
         if self._listener_pid is not None and self._listener_pid != os.getpid():
-            # A forked copy: its parent's listener (and heartbeat connection) are not ours.
+            # A forked copy: its parent's listener and heartbeat connection are not ours. Let
+            # go of the latter without closing it, which would end it for the parent too
+            # (psycopg never finishes a connection in a process other than its own). The lock
+            # may have been held at the fork by a thread the child does not have.
+            self._lock = threading.Lock()
             self._distrust()
             self._prober = None
         self._stop.clear()

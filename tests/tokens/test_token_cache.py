@@ -13,6 +13,7 @@ Those need PostgreSQL (SQLite has no LISTEN, and there the cache is off): they a
 from __future__ import annotations
 
 import io
+import os
 import secrets
 import select
 import socket
@@ -627,6 +628,24 @@ def test_heartbeats_clear_nothing(worker, alice_token, orders_api, django_assert
     with django_assert_num_queries(0):
         assert active(worker, alice_token.plaintext, orders_api)
     assert worker.hits == hits + 1
+
+
+def test_a_forked_worker_leaves_its_parents_heartbeat_connection_alone(worker):
+    # A server that forks after the cache started (a preloading one): the child starts its own
+    # listener, and must not end the connection its parent sends heartbeats through.
+    assert eventually(lambda: worker._prober is not None)
+    parents = worker._prober.info.backend_pid
+    child = os.fork()
+    if child == 0:
+        try:
+            worker.start()
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    heard = worker.probes_heard
+
+    assert eventually(lambda: worker.probes_heard >= heard + 2)
+    assert worker._prober.info.backend_pid == parents
 
 
 def test_a_lookup_that_began_before_an_invalidation_stores_nothing():
