@@ -267,7 +267,7 @@ class FactsCache:
 
         while not self._stop.is_set():
             try:
-                with self._connect(self.conninfo, APPLICATION_NAME) as conn:
+                with self._open(self.conninfo, APPLICATION_NAME) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.connects += 1
                     self._receive(conn)
@@ -310,7 +310,7 @@ class FactsCache:
         sent_at = self.clock()
         try:
             if self._prober is None:
-                self._prober = self._connect(self.probe_conninfo, PROBE_APPLICATION_NAME)
+                self._prober = self._open(self.probe_conninfo, PROBE_APPLICATION_NAME)
             self._prober.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
         except (psycopg.Error, OSError) as exc:
             self._close_prober()
@@ -341,7 +341,7 @@ class FactsCache:
         if prober is not None:
             prober.close()
 
-    def _connect(self, conninfo: Conninfo, application_name: str):
+    def _open(self, conninfo: Conninfo, application_name: str):
         resolved = conninfo() if callable(conninfo) else conninfo
         # A connection that silently died must fail, not hang: keepalives for an idle one, and
         # tcp_user_timeout for one with data the server never acknowledges (without it, minutes
