@@ -312,9 +312,16 @@ TOKEN_PREPARED_LOOKUP = env.bool("TOKEN_PREPARED_LOOKUP", default=True)
 # LISTEN/NOTIFY; SQLite has no LISTEN, so there the cache is off and every check asks the database.
 _POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 TOKEN_CACHE = env.bool("TOKEN_CACHE", default=_POSTGRESQL) and _POSTGRESQL
-# Tokens held per worker process (least recently used go first), and the safety TTL in seconds.
+# Entries (a token as one caller sees it) held per worker process, least recently used going
+# first, and the safety TTL in seconds.
 TOKEN_CACHE_SIZE = env.int("TOKEN_CACHE_SIZE", default=10_000)
 TOKEN_CACHE_TTL = env.float("TOKEN_CACHE_TTL", default=60.0)
+# Each listener sends itself a heartbeat through the default database every quarter of this, and
+# the cache is trusted only while one sent within the last this many seconds came back: the
+# longest a change can go unseen when a listener silently stops hearing.
+TOKEN_CACHE_PROBE_DEADLINE = env.float("TOKEN_CACHE_PROBE_DEADLINE", default=5.0)
+if not TOKEN_CACHE_PROBE_DEADLINE > 0:
+    raise ImproperlyConfigured("TOKEN_CACHE_PROBE_DEADLINE is a number of seconds above 0.")
 # The listener's own connection, straight to PostgreSQL: a transaction-mode pooler (PgBouncer)
 # cannot carry LISTEN. Empty: the default database's connection settings.
 TOKEN_CACHE_LISTEN_URL = env.str("TOKEN_CACHE_LISTEN_URL", default="")

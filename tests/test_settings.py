@@ -62,3 +62,15 @@ def test_mail_goes_to_the_console_unless_email_url_says_otherwise():
         "django.core.mail.backends.smtp.EmailBackend mail.example.com 587 True "
         "[('Ann Admin', 'ann@example.com'), ('', 'ops@example.com')]"
     )
+
+
+def test_it_refuses_a_token_cache_probe_deadline_that_is_not_above_zero():
+    # Zero would have every listener send heartbeats without pause and never be trusted.
+    production = {"DEBUG": "false", "SECRET_KEY": "x" * 50}
+    result = _start_django(**production, TOKEN_CACHE_PROBE_DEADLINE="0")
+    assert result.returncode != 0
+    assert "TOKEN_CACHE_PROBE_DEADLINE is a number of seconds above 0" in result.stderr
+    configured = _settings_of(
+        "s.TOKEN_CACHE_PROBE_DEADLINE", **production, TOKEN_CACHE_PROBE_DEADLINE="2.5"
+    )
+    assert configured == "2.5"

@@ -269,7 +269,9 @@ def check_for_resource_server(
         authenticate_caller(client_id, client_secret, cache=cache)
         return None
     client_ids, secret_hashes = _caller(client_id, client_secret)
-    servers, cached = _remembered(hash_token(token), client_ids, cache, _server_facts)
+    servers, cached = _remembered(
+        hash_token(token), client_ids, cache, _server_facts, proven_by=secret_hashes
+    )
     server = _authenticated(servers, secret_hashes)
     return _active_token(server.facts, now, client_ip, cached, audience=server.audience)
 
@@ -280,7 +282,8 @@ def authenticate_caller(
 ) -> None:
     """Raise InvalidClient unless this is an enabled resource server's id and secret."""
     client_ids, secret_hashes = _caller(client_id, client_secret)
-    _authenticated(_remembered(NO_TOKEN, client_ids, cache, _caller_rows)[0], secret_hashes)
+    servers = _remembered(NO_TOKEN, client_ids, cache, _caller_rows, proven_by=secret_hashes)[0]
+    _authenticated(servers, secret_hashes)
 
 
 # RFC 6749 appendix A: client ids and secrets are VSCHAR. Anything else (a NUL, a non-ASCII
@@ -332,10 +335,17 @@ class _Server:
 
 def _authenticated(servers: tuple[_Server, ...], secret_hashes: set[str]) -> _Server:
     """The enabled server whose secret this is; else InvalidClient."""
+    server = _proven(servers, secret_hashes)
+    if server is None:
+        raise InvalidClient(registered=bool(servers))
+    return server
+
+
+def _proven(servers: tuple[_Server, ...], secret_hashes: set[str]) -> _Server | None:
     for server in servers:
         if server.enabled and any(_same_hash(server.secret_hash, h) for h in secret_hashes):
             return server
-    raise InvalidClient(registered=bool(servers))
+    return None
 
 
 def _servers(rows: list[tuple], *, with_facts: bool) -> tuple[_Server, ...]:
@@ -393,6 +403,8 @@ def _remembered(
     caller: tuple[str, str] | None,
     cache: FactsCache | None,
     lookup: Callable[[str, Any], Any],
+    *,
+    proven_by: set[str] | None = None,
 ) -> tuple[Any, bool]:
     """What `lookup` finds for (token, caller), from this process's cache of facts when it may
     be trusted; and whether it came from there. `cache` is for tests that play a second worker.
@@ -401,6 +413,10 @@ def _remembered(
     is applied to them on every check. Inside a transaction the database may show this
     connection its own uncommitted writes, which no notification has announced: such checks
     neither read nor fill the cache.
+
+    A resource server's lookup is kept only when the caller proved who it is (`proven_by`: its
+    secret's hashes): an unknown client_id, a wrong secret or a disabled server is answered
+    401 from the database every time, so nothing a stranger sends takes room in the cache.
     """
     if cache is None:
         cache = process_cache()
@@ -411,7 +427,8 @@ def _remembered(
         return found, True
     generation = cache.generation
     found = lookup(token_hash, caller)
-    cache.put(token_hash, caller, found, generation)
+    if proven_by is None or _proven(found, proven_by) is not None:
+        cache.put(token_hash, caller, found, generation)
     return found, False
 
 
@@ -428,7 +445,7 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         if (
             _PreparedCursor is not None
             and connection.vendor == "postgresql"
-            and getattr(settings, "TOKEN_PREPARED_LOOKUP", True)
+            and settings.TOKEN_PREPARED_LOOKUP
         ):
             raw = connection.connection
             if raw.prepare_threshold is None:

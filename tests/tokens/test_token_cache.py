@@ -1,20 +1,28 @@
 """The cache of validation facts: every change that can alter an answer reaches another worker.
 
-Each test plays a second worker: a FactsCache with its own LISTEN connection, filled by a check,
-proven to answer from memory, then a change is made through the admin, a command, the ORM (as a
-shell would) or plain SQL, and the second worker must answer inactive within the bound. The waits
-poll until the condition holds (generous timeout); nothing asserts on the clock.
+Each test of the listener plays a second worker: a FactsCache with its own LISTEN connection,
+filled by a check, proven to answer from memory, then a change is made through the admin, a
+command, the ORM (as a shell would) or plain SQL, and the second worker must answer inactive
+within the bound. The waits poll until the condition holds (generous timeout); nothing asserts on
+the clock.
 
-PostgreSQL only: SQLite has no LISTEN, and there the cache is off.
+Those need PostgreSQL (SQLite has no LISTEN, and there the cache is off): they ask for the
+`listening` fixture. The cache's own rules (its bounds, expiry, trust) run on both databases.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import secrets
+import select
+import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group, Permission
@@ -24,18 +32,19 @@ from django.utils import timezone
 
 from tests.admin.conftest import signed_in
 from tokens import last_use
-from tokens.cache import APPLICATION_NAME, MISS, FactsCache, listener_conninfo, process_cache
+from tokens.cache import (
+    APPLICATION_NAME,
+    MISS,
+    FactsCache,
+    database_conninfo,
+    listener_conninfo,
+    process_cache,
+    stop_process_cache,
+)
 from tokens.format import hash_token, make_token
 from tokens.introspection import InvalidClient, check_for_holder, check_for_resource_server
 from tokens.models import ReferenceToken
 from trustedapps.models import TrustedApplication
-
-pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="the token cache needs PostgreSQL LISTEN/NOTIFY"
-    ),
-    pytest.mark.django_db(transaction=True),  # notifications are sent on commit
-]
 
 BOUND = 10.0  # seconds: generous, so a busy machine never makes a test flaky
 
@@ -50,13 +59,33 @@ def eventually(condition: Callable[[], bool], timeout: float = BOUND) -> bool:
 
 
 @pytest.fixture
-def worker():
+def listening(transactional_db):
+    """PostgreSQL's LISTEN/NOTIFY, and committed data (notifications are sent on commit)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the token cache's listener needs PostgreSQL LISTEN/NOTIFY")
+
+
+@pytest.fixture
+def worker(listening):
     """A second worker's cache: its own listener connection, a TTL far beyond the test."""
-    cache = FactsCache(size=100, ttl=3600, conninfo=listener_conninfo())
+    cache = FactsCache(
+        size=100,
+        ttl=3600,
+        probe_deadline=5,
+        conninfo=listener_conninfo(),
+        probe_conninfo=database_conninfo(),
+    )
     cache.start()
     assert cache.wait_until_trusted(BOUND)
     yield cache
     cache.stop()
+
+
+def trusted_cache(**options) -> FactsCache:
+    """A cache with no listener that heard its heartbeat just now (trusted for an hour)."""
+    cache = FactsCache(**{"size": 10, "ttl": 60, "probe_deadline": 3600, **options})
+    cache.heard(cache.clock())
+    return cache
 
 
 def active(cache: FactsCache, token: str, server) -> bool:
@@ -135,7 +164,7 @@ def test_revoking_with_plain_sql_reaches_another_worker(worker, alice_token, ord
 
 
 def test_revoking_at_the_revocation_url_is_seen_at_once_by_the_same_process(
-    client, alice_token, orders_api
+    listening, client, alice_token, orders_api
 ):
     cache = process_cache()
     assert cache is not None and cache.wait_until_trusted(BOUND)
@@ -335,19 +364,20 @@ def test_rotating_the_secret_in_the_admin_reaches_another_worker(
     assert eventually(lambda: not active(worker, alice_token.plaintext, orders_api))
 
 
-def test_registering_a_server_with_the_command_reaches_a_cached_unknown_caller(
-    worker, alice_token, read_scope
-):
+def test_a_caller_not_yet_registered_is_not_remembered(worker, alice_token, read_scope):
     class Caller:
         client_id = "billing-api"
         secret = "not-yet"
 
-    assert not active(worker, alice_token.plaintext, Caller)  # cached: no such caller
+    for _ in range(3):
+        assert not active(worker, alice_token.plaintext, Caller)
+    assert (len(worker), worker.hits) == (0, 0)
     out = io.StringIO()
     call_command("register_resource_server", "billing-api", "--scopes", "read", stdout=out)
     Caller.secret = out.getvalue().strip()
 
-    assert eventually(lambda: active(worker, alice_token.plaintext, Caller))
+    # At once, whether or not the registration was heard yet: nothing was kept to forget.
+    assert active(worker, alice_token.plaintext, Caller)
 
 
 @pytest.mark.parametrize(
@@ -417,13 +447,19 @@ def test_a_malformed_token_checks_its_caller_from_memory_until_the_secret_change
 # --- Failing safe --------------------------------------------------------------------------
 
 
+def cut_listeners() -> None:
+    """Terminate the listeners' connections to this test database (never anyone else's)."""
+    sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name = %s AND datname = current_database()",
+        [APPLICATION_NAME],
+    )
+
+
 def test_while_the_listener_is_down_every_check_asks_the_database(worker, alice_token, orders_api):
     cached_and_active(worker, alice_token.plaintext, orders_api)
     worker.reconnect_delay = 30  # keep it down for the test
-    sql(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-        [APPLICATION_NAME],
-    )
+    cut_listeners()
     assert eventually(lambda: not worker.trusted)
     misses = worker.bypassed
 
@@ -438,10 +474,7 @@ def test_while_the_listener_is_down_every_check_asks_the_database(worker, alice_
 def test_the_cache_is_cleared_when_the_listener_comes_back(worker, alice_token, orders_api):
     cached_and_active(worker, alice_token.plaintext, orders_api)
     connects = worker.connects
-    sql(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-        [APPLICATION_NAME],
-    )
+    cut_listeners()
 
     assert eventually(lambda: worker.connects > connects and worker.trusted)
     assert len(worker) == 0
@@ -456,9 +489,167 @@ def test_an_unparsable_notification_clears_everything(worker, alice_token, order
     assert eventually(lambda: len(worker) == 0)
 
 
+@pytest.fixture
+def listening_elsewhere(listening, settings):
+    """This process's cache, its listener pointed at another database of the same server (a
+    wrong TOKEN_CACHE_LISTEN_URL): it connects and LISTENs without error, and hears nothing
+    the portal writes."""
+    settings.TOKEN_CACHE_LISTEN_URL = psycopg.conninfo.make_conninfo(
+        **{**database_conninfo(), "dbname": "postgres"}
+    )
+    settings.TOKEN_CACHE_PROBE_DEADLINE = 0.5
+    stop_process_cache()  # the next check starts one with these settings
+    yield
+    stop_process_cache()
+
+
+def test_a_listener_on_another_database_is_never_trusted(
+    listening_elsewhere, alice_token, orders_api, django_assert_num_queries
+):
+    assert active(None, alice_token.plaintext, orders_api)
+    cache = process_cache()
+    # Connected, heartbeats sent, none heard, given up and connected again.
+    assert eventually(lambda: cache.connects >= 2 and cache.probes_sent >= 2)
+    assert (cache.trusted, cache.probes_heard, len(cache)) == (False, 0, 0)
+
+    for _ in range(2):
+        with django_assert_num_queries(1):  # every check asks the database
+            assert active(None, alice_token.plaintext, orders_api)
+    sql("UPDATE tokens_referencetoken SET revoked_at = now() WHERE id = %s", [alice_token.token.pk])
+
+    assert not active(None, alice_token.plaintext, orders_api)
+
+
+class Relay:
+    """A TCP relay to PostgreSQL that can stop passing bytes without closing anything, as a
+    connection whose far end vanished (or a stalled proxy) looks to the listener."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.closed = threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                if not select.select([self.server], [], [], 0.05)[0]:
+                    continue
+                near, _ = self.server.accept()
+                far = socket.create_connection(self.target)
+            except OSError:
+                return  # closed
+            for source, sink in ((near, far), (far, near)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        with source, sink:
+            while not self.closed.is_set():
+                try:
+                    if not select.select([source], [], [], 0.05)[0]:
+                        continue
+                    # Checked once bytes are there: none that arrive after a pause get through.
+                    if not self.flowing.is_set():
+                        self.flowing.wait(0.05)
+                        continue
+                    data = source.recv(65536)
+                    if not data:
+                        return
+                    sink.sendall(data)
+                except (OSError, ValueError):  # the other direction closed both sockets
+                    return
+
+    def close(self) -> None:
+        self.closed.set()
+        self.server.close()
+
+
+@pytest.fixture
+def relayed_worker(listening):
+    """A second worker whose listener goes through a Relay (its heartbeats go straight to the
+    database), on a clock the test moves by hand."""
+    params = database_conninfo()
+    relay = Relay(params.get("host") or "127.0.0.1", int(params.get("port") or 5432))
+    now = [time.monotonic()]
+    cache = FactsCache(
+        size=100,
+        ttl=3600,
+        probe_deadline=5,
+        conninfo={**params, "host": "127.0.0.1", "port": relay.port},
+        probe_conninfo=params,
+        clock=lambda: now[0],
+    )
+    cache.start()
+    assert cache.wait_until_trusted(BOUND)
+    yield cache, relay, now
+    relay.flowing.set()
+    cache.stop()
+    relay.close()
+
+
+def test_a_listener_that_stops_hearing_falls_back_to_the_database_within_the_deadline(
+    relayed_worker, alice_token, orders_api
+):
+    worker, relay, now = relayed_worker
+    cached_and_active(worker, alice_token.plaintext, orders_api)
+    # The clock stands still, so the one heartbeat heard was sent at now[0].
+    relay.flowing.clear()  # from here the listener hears nothing, and no error tells it so
+    sql("UPDATE tokens_referencetoken SET revoked_at = now() WHERE id = %s", [alice_token.token.pk])
+    now[0] += worker.probe_deadline
+    assert worker.trusted  # a revocation this old may still be on its way: still trusted
+
+    now[0] += 0.01
+    bypassed = worker.bypassed
+
+    assert not worker.trusted
+    assert not active(worker, alice_token.plaintext, orders_api)  # asked the database
+    assert worker.bypassed == bypassed + 1
+
+    relay.flowing.set()
+    assert eventually(lambda: worker.trusted)
+    assert len(worker) == 0  # what it held may have missed a change: it starts over
+    assert not active(worker, alice_token.plaintext, orders_api)
+
+
+def test_heartbeats_clear_nothing(worker, alice_token, orders_api, django_assert_num_queries):
+    heard_everything_before(worker)  # the fixtures' own changes
+    cached_and_active(worker, alice_token.plaintext, orders_api)
+    generation, invalidations, heard = worker.generation, worker.invalidations, worker.probes_heard
+
+    sql("SELECT pg_notify('portal_token_cache', 'h:0123456789abcdef:1')")  # another worker's
+    # Its own heartbeats, sent after that one: once they are heard, so was the other.
+    assert eventually(lambda: worker.probes_heard >= heard + 2)
+
+    assert (worker.generation, worker.invalidations) == (generation, invalidations)
+    hits = worker.hits
+    with django_assert_num_queries(0):
+        assert active(worker, alice_token.plaintext, orders_api)
+    assert worker.hits == hits + 1
+
+
+def test_a_forked_worker_leaves_its_parents_heartbeat_connection_alone(worker):
+    # A server that forks after the cache started (a preloading one): the child starts its own
+    # listener, and must not end the connection its parent sends heartbeats through.
+    assert eventually(lambda: worker._prober is not None)
+    parents = worker._prober.info.backend_pid
+    child = os.fork()
+    if child == 0:
+        try:
+            worker.start()
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    heard = worker.probes_heard
+
+    assert eventually(lambda: worker.probes_heard >= heard + 2)
+    assert worker._prober.info.backend_pid == parents
+
+
 def test_a_lookup_that_began_before_an_invalidation_stores_nothing():
-    cache = FactsCache(size=10, ttl=60)
-    cache._set_connected(True)
+    cache = trusted_cache()
     generation = cache.generation
     cache.apply("t:" + "a" * 64)  # heard while the lookup was at the database
 
@@ -466,27 +657,132 @@ def test_a_lookup_that_began_before_an_invalidation_stores_nothing():
     assert len(cache) == 0
 
 
+# --- Proving that it hears ----------------------------------------------------------------
+
+
+def test_it_is_trusted_until_the_deadline_after_the_heartbeat_it_heard_was_sent():
+    now = [1000.0]
+    cache = FactsCache(size=10, ttl=3600, probe_deadline=5, clock=lambda: now[0])
+    assert not cache.trusted  # nothing heard yet
+    assert cache.put("a" * 64, None, "facts", cache.generation) is False
+
+    cache.heard(sent_at=now[0] - 1)  # a heartbeat that took a second to come back
+    cache.put("a" * 64, None, "facts", cache.generation)
+    now[0] += 4
+    assert cache.get("a" * 64, None) == "facts"
+
+    now[0] += 0.01  # five seconds and a bit since it was sent: a change may have gone unheard
+    bypassed = cache.bypassed
+
+    assert cache.get("a" * 64, None) is MISS
+    assert cache.bypassed == bypassed + 1
+    assert cache.put("b" * 64, None, "facts", cache.generation) is False
+
+
+def test_a_heartbeat_heard_after_trust_lapsed_starts_from_an_empty_cache():
+    now = [1000.0]
+    cache = FactsCache(size=10, ttl=3600, probe_deadline=5, clock=lambda: now[0])
+    cache.heard(now[0])
+    cache.put("a" * 64, None, "facts", cache.generation)
+    now[0] += 6
+    generation = cache.generation  # a lookup that began while nothing was trusted
+
+    cache.heard(now[0])
+
+    assert cache.trusted
+    assert len(cache) == 0
+    assert cache.get("a" * 64, None) is MISS
+    assert cache.put("a" * 64, None, "stale", generation) is False
+
+
+def test_heartbeats_of_other_workers_neither_clear_nor_extend_anything():
+    now = [1000.0]
+    cache = FactsCache(size=10, ttl=3600, probe_deadline=5, clock=lambda: now[0])
+    cache.heard(now[0])
+    cache.put("a" * 64, None, "facts", cache.generation)
+    generation, invalidations = cache.generation, cache.invalidations
+
+    cache.apply("h:0123456789abcdef:42")
+
+    assert (cache.generation, cache.invalidations) == (generation, invalidations)
+    assert cache.get("a" * 64, None) == "facts"
+    now[0] += 5.01
+    assert not cache.trusted
+
+
 # --- Bounds --------------------------------------------------------------------------------
 
 
-def test_the_least_recently_used_token_goes_first():
-    cache = FactsCache(size=2, ttl=60)
-    cache._set_connected(True)
+def test_the_least_recently_used_entry_goes_first():
+    cache = trusted_cache(size=3)
     for name in "abc":
-        if name == "c":
-            cache.get("a" * 64, None)  # a is used again: b is now the oldest
         cache.put(name * 64, None, name, cache.generation)
+    cache.put("a" * 64, ("orders-api", "orders-api"), "a for orders", cache.generation)
+    assert cache.get("b" * 64, None) == "b"  # b is used again: c is now the oldest
 
-    assert len(cache) == 2
-    assert cache.get("a" * 64, None) == "a"
-    assert cache.get("c" * 64, None) == "c"
-    assert cache.get("b" * 64, None) is MISS
+    cache.put("d" * 64, None, "d", cache.generation)
+
+    assert len(cache) == 3
+    assert cache.get("c" * 64, None) is MISS
+    assert cache.get("a" * 64, ("orders-api", "orders-api")) == "a for orders"
+    assert [cache.get(name * 64, None) for name in "abd"] == [MISS, "b", "d"]
 
 
-def test_an_entry_older_than_the_ttl_is_not_served():
+def test_fifty_thousand_callers_of_one_token_stay_within_the_size():
+    cache = trusted_cache(size=1000)
+    token_hash = "a" * 64
+    callers = [(secrets.token_hex(8),) * 2 for _ in range(50_000)]
+
+    for caller in callers:
+        cache.put(token_hash, caller, (), cache.generation)
+
+    assert len(cache) == 1000 == cache.stats()["entries"]
+    assert cache.get(token_hash, callers[0]) is MISS  # the oldest went first
+    assert cache.get(token_hash, callers[-1]) == ()
+    cache.drop(token_hash)
+    assert len(cache) == 0
+
+
+def test_fifty_thousand_random_callers_add_nothing_to_the_cache(
+    transactional_db, alice_token, orders_api
+):
+    # One real token, sent by callers that are no resource server (each answered 401): none of
+    # it is kept, so neither memory nor the entries of real callers are touched.
+    cache = trusted_cache(size=100)
+    assert active(cache, alice_token.plaintext, orders_api)
+    callers = [secrets.token_hex(8) for _ in range(50_000)]
+
+    for client_id in callers:
+        with pytest.raises(InvalidClient):
+            check_for_resource_server(
+                alice_token.plaintext, client_id=client_id, client_secret="guess", cache=cache
+            )
+
+    assert len(cache) == 1 <= cache.size
+    assert cache.get(hash_token(alice_token.plaintext), (callers[0],) * 2) is MISS
+    hits = cache.hits
+    assert active(cache, alice_token.plaintext, orders_api)
+    assert cache.hits == hits + 1
+
+
+def test_a_wrong_secret_is_not_remembered(transactional_db, alice_token, orders_api):
+    cache = trusted_cache()
+
+    for _ in range(3):
+        with pytest.raises(InvalidClient):
+            check_for_resource_server(
+                alice_token.plaintext,
+                client_id=orders_api.client_id,
+                client_secret="not its secret",
+                cache=cache,
+            )
+
+    assert (len(cache), cache.hits) == (0, 0)
+
+
+def test_an_expired_entry_is_dropped_when_read():
     now = [1000.0]
-    cache = FactsCache(size=10, ttl=5, clock=lambda: now[0])
-    cache._set_connected(True)
+    cache = trusted_cache(ttl=5, clock=lambda: now[0])
     cache.put("a" * 64, None, "facts", cache.generation)
     now[0] += 4.9
     assert cache.get("a" * 64, None) == "facts"
@@ -494,6 +790,7 @@ def test_an_entry_older_than_the_ttl_is_not_served():
     now[0] += 0.2
 
     assert cache.get("a" * 64, None) is MISS
+    assert len(cache) == 0
 
 
 # --- Last use, on cached checks ------------------------------------------------------------
