@@ -296,8 +296,8 @@ class ReferenceTokenManager(models.Manager["ReferenceToken"]):
             if by_holder and not old.application.holders_may_rotate:
                 raise refuse(
                     None,
-                    f"{old.application.name} does not let its tokens rotate themselves: its "
-                    "owner can rotate it in the portal.",
+                    f"{old.application.name} does not let its tokens rotate themselves: a "
+                    "person can rotate this one in the portal.",
                     "holder_rotation_off",
                 )
             expires_at = old.replacement_expiry(now, expires_in_days)

@@ -108,8 +108,8 @@ def test_an_application_that_turned_self_rotation_off_answers_403(client, alice_
     assert response["Cache-Control"] == "no-store"
     assert response.json() == {
         "error": "self_rotation_disabled",
-        "error_description": "Sync does not let its tokens rotate themselves: its owner can "
-        "rotate it in the portal.",
+        "error_description": "Sync does not let its tokens rotate themselves: a person can "
+        "rotate this one in the portal.",
     }
     assert ReferenceToken.objects.get().revoked_at is None
     assert not TokenEvent.objects.filter(action="rotated").exists()
