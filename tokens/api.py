@@ -25,6 +25,7 @@ from tokens.protocol import (
     JSON,
     BadRequest,
     Credentials,
+    Forbidden,
     ReportedAddress,
     TextParameter,
     TokenRefused,
@@ -150,7 +151,7 @@ class Lifetime(forms.Field):
 
 
 class RotationParams(forms.Form):
-    # Default: the old token's lifetime, capped by the application's longest.
+    # Default: the old token's lifetime; never more than it, nor than the application's longest.
     expires_in_days = Lifetime(required=False)
 
 
@@ -166,12 +167,20 @@ def token_rotate_self_view(
         raise TokenRefused(presented=True)
     try:
         issued = ReferenceToken.objects.rotate(
-            found.pk, by=None, ip=remote_address(request), expires_in_days=expires_in_days
+            found.pk,
+            by=None,
+            ip=remote_address(request),
+            expires_in_days=expires_in_days,
+            by_holder=True,
         )
     except ValidationError as error:
         # The holder may learn why their own token cannot be rotated (revoked, expired...).
-        code = "invalid_token" if getattr(error, "code", None) == "not_live" else "invalid_request"
-        raise BadRequest(" ".join(error.messages), error=code) from None
+        description = " ".join(error.messages)
+        code = getattr(error, "code", None)
+        if code == "holder_rotation_off":
+            raise Forbidden(description, error="self_rotation_disabled") from None
+        error_code = "invalid_token" if code == "not_live" else "invalid_request"
+        raise BadRequest(description, error=error_code) from None
     new = issued.token
     return JsonResponse(
         {

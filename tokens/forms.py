@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
@@ -16,12 +15,9 @@ from accounts.models import User
 from common.http import remote_address
 from common.ids import is_row_id
 from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, new_form_key, used_once
+from tokens.expiry import start_of_day_utc, today_utc
 from tokens.models import DESCRIPTION_MAX_LENGTH, IssuedToken, ReferenceToken
 from trustedapps.models import DEFAULT_TOKEN_LIFETIME, Scope, TrustedApplication
-
-
-def today_utc() -> date:
-    return timezone.now().astimezone(UTC).date()
 
 
 def first_expiry_day() -> date:
@@ -50,10 +46,6 @@ def expiry_day_error(application: TrustedApplication | None, day: date) -> str |
             f"{last_expiry_day(application):%-d %b %Y} or earlier."
         )
     return None
-
-
-def start_of_day_utc(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 class RowChoiceField(forms.ModelChoiceField):

@@ -18,6 +18,7 @@ from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
 from common.logs import security_event
 from common.metrics import TOKENS_ISSUED, TOKENS_REVOKED, TOKENS_ROTATED
 from tokens.cache import forget_locally
+from tokens.expiry import expiry_in_days, lifetime_in_days
 from tokens.format import display_hint, hash_token, make_token
 from tokens.status import Inactive, TokenFacts, TokenState, evaluate
 from trustedapps.models import Scope, TokenPolicy, TrustedApplication
@@ -275,7 +276,12 @@ class ReferenceTokenManager(models.Manager["ReferenceToken"]):
         by: User | None,
         ip: str | None = None,
         expires_in_days: int | None = None,
+        by_holder: bool = False,
     ) -> IssuedToken:
+        """Every rotation comes here (profile, admin, command, API), so its rules hold for all.
+
+        `by_holder`: whoever holds the token asks (the API), which its application may forbid.
+        """
         now = timezone.now()
         with transaction.atomic():
             # The lock comes first and the checks read the locked row, never an earlier copy.
@@ -291,15 +297,14 @@ class ReferenceTokenManager(models.Manager["ReferenceToken"]):
             reason = old.unusable_reason(now)
             if reason:
                 raise refuse(None, f"Token {old.masked} cannot be rotated. {reason}", "not_live")
-            if expires_in_days is not None and expires_in_days > (
-                old.application.max_token_lifetime.days
-            ):
+            if by_holder and not old.application.holders_may_rotate:
                 raise refuse(
-                    "expires_at",
-                    f"{old.application.name} allows tokens of at most "
-                    f"{old.application.max_token_lifetime.days} days.",
-                    "expiry_too_far",
+                    None,
+                    f"{old.application.name} does not let its tokens rotate themselves: a "
+                    "person can rotate this one in the portal.",
+                    "holder_rotation_off",
                 )
+            expires_at = old.replacement_expiry(now, expires_in_days)
             # Revoked first, then issued: a failure in between rolls both back, and the old token
             # is never left revoked without a replacement.
             self.filter(pk=old.pk).update(revoked_at=now, revoked_by=by, revocation_reason=ROTATED)
@@ -308,12 +313,14 @@ class ReferenceTokenManager(models.Manager["ReferenceToken"]):
                 kind=old.kind,
                 user=old.user,
                 application=old.application,
-                created_by=by or old.created_by,
+                # Whoever is responsible for the token stays so (its notices go to them); who
+                # rotated it is the rotation event's actor.
+                created_by=old.created_by,
                 description=old.description,
                 token_hash=hash_token(plaintext),
                 hint=display_hint(plaintext),
                 created_at=now,
-                expires_at=old.replacement_expiry(now, expires_in_days),
+                expires_at=expires_at,
                 rotated_from=old,
             )
             new.scopes.set(old.kept_scopes())
@@ -593,7 +600,8 @@ class ReferenceToken(models.Model):
         state = self.state_at(now or timezone.now())
         if state.is_active:
             return None
-        if state.reason == Inactive.REVOKED and self.revocation_reason == ROTATED:
+        # From the data, never from the free-text reason: "rotated" may be anyone's words.
+        if state.reason == Inactive.REVOKED and self.replacement is not None:
             return "It was already rotated: use (or rotate) its replacement."
         if state.reason == Inactive.REVOKED:
             return "It is revoked."
@@ -631,16 +639,38 @@ class ReferenceToken(models.Model):
         allowed = {scope.pk for scope in self.application.allowed_scopes.all()}
         return [scope for scope in self.scopes.all() if scope.pk in allowed]
 
+    @property
+    def lifetime_days(self) -> int | None:
+        """The lifetime it was given, in whole days (`tokens.expiry`); None: it never expires."""
+        if self.expires_at is None:
+            return None
+        return max(1, lifetime_in_days(self.created_at, self.expires_at))
+
     def replacement_expiry(self, now: datetime, days: int | None = None) -> datetime:
-        """The same lifetime as this token (or `days`), never past its application's longest."""
-        longest = self.application.max_token_lifetime
-        if days is not None:
-            lifetime = timedelta(days=days)
-        elif self.expires_at is not None:
-            lifetime = self.expires_at - self.created_at
-        else:
-            lifetime = self.application.default_token_lifetime
-        return now + min(lifetime, longest)
+        """When its replacement stops: 00:00 UTC, `days` days from today (by default as many as
+        this token was given). A rotation never outlives what the owner chose, so more days than
+        this token was given, or than its application allows, are refused. No application allows
+        a token that never expires (its longest lifetime always applies): one that never expired
+        is replaced by one with the application's default lifetime, or `days`."""
+        longest = self.application.max_token_lifetime.days
+        given = self.lifetime_days
+        if days is None:
+            days = min(given or self.application.default_token_lifetime.days, longest)
+        elif days > longest:
+            raise refuse(
+                "expires_at",
+                f"{self.application.name} allows tokens of at most {longest} days.",
+                "expiry_too_far",
+            )
+        elif given is not None and days > given:
+            unit = "day" if given == 1 else "days"
+            raise refuse(
+                "expires_at",
+                f"A rotation never outlives the token it replaces: {self.masked} was given "
+                f"{given} {unit}, so its replacement may have at most {given}.",
+                "longer_than_original",
+            )
+        return expiry_in_days(days, now)
 
     def rotate(
         self,

@@ -80,6 +80,12 @@ class BadRequest(Refusal):
     pass
 
 
+class Forbidden(Refusal):
+    """An authenticated request for something its credentials may not do."""
+
+    status = 403
+
+
 class LengthRequired(Refusal):
     status = 411
 

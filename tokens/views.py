@@ -6,7 +6,8 @@ the application-dependent fields), rendered by the same partial templates as the
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.contrib import messages
@@ -27,6 +28,7 @@ from accounts.sudo import confirmation_needed
 from common.http import no_store, remote_address
 from common.ids import is_row_id
 from common.once import form_key_of, new_form_key
+from tokens.expiry import today_utc
 from tokens.forms import (
     CUSTOM,
     PersonalTokenForm,
@@ -36,7 +38,6 @@ from tokens.forms import (
     first_expiry_day,
     last_expiry_day,
     preset_for,
-    today_utc,
 )
 from tokens.models import (
     EXPIRING_SOON,
@@ -285,14 +286,35 @@ def token_detail(request: SignedInRequest, token_id: int) -> HttpResponse:
         _own_tokens(request).select_related("revoked_by", "created_by", "rotated_from"),
         pk=token_id,
     )
-    events = TokenEvent.objects.of_token(token).select_related("actor", "token", "new_token")
+    events = list(
+        TokenEvent.objects.of_token(token).select_related("actor", "token", "new_token")[:100]
+    )
     context = {
         "token": token,
         "replacement": token.replacement,
-        "events": events[:100],
+        "events": events,
+        "timeline": _timeline(token, events),
         "unusable_reason": token.unusable_reason(),
     }
     return render(request, "tokens/token_detail.html", context)
+
+
+@dataclass(frozen=True)
+class LastUse:
+    """The token's last use as a row of its audit table (recorded at most once a minute)."""
+
+    at: datetime
+    ip: str | None
+    action = "used"
+
+
+def _timeline(token: ReferenceToken, events: list[TokenEvent]) -> list[TokenEvent | LastUse]:
+    """Its events and its last use, newest first by time. At the same moment the event comes
+    first: a use is recorded up to a minute late."""
+    rows: list[TokenEvent | LastUse] = list(events)
+    if token.last_used_at is not None:
+        rows.append(LastUse(at=token.last_used_at, ip=token.last_used_ip))
+    return sorted(rows, key=lambda row: row.at, reverse=True)
 
 
 @login_required

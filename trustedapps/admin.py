@@ -59,7 +59,7 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
             },
         ),
         ("Scopes", {"fields": ["allowed_scopes"]}),
-        ("Limits", {"fields": ["max_token_lifetime_days"]}),
+        ("Limits", {"fields": ["max_token_lifetime_days", "holders_may_rotate"]}),
     ]
 
     def get_queryset(self, request):

@@ -99,6 +99,15 @@ class TrustedApplication(models.Model):
         blank=True,
         help_text="Empty: the instance default applies.",
     )
+    # Whoever holds a token may rotate it at POST /api/tokens/self/rotate, so one seen in
+    # transit could be kept alive by someone else; an application can keep rotation to people.
+    holders_may_rotate = models.BooleanField(
+        "holders may rotate",
+        default=True,
+        help_text="Whoever holds one of its tokens may replace it by a new one at "
+        "POST /api/tokens/self/rotate, without a person. Off: tokens are rotated only in the "
+        "portal or by the rotate_token command.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TrustedApplicationQuerySet.as_manager()

@@ -9,8 +9,9 @@ from django.contrib.admin.models import LogEntry
 from accounts.sudo import SESSION_KEY
 from tests.admin.conftest import grant, signed_in, stored_anywhere
 from tests.conftest import PASSWORD
+from tokens.expiry import expiry_in_days
 from tokens.introspection import check_for_holder
-from tokens.models import ROTATED, ReferenceToken
+from tokens.models import ROTATED, ReferenceToken, TokenEvent
 
 TOKEN_RE = re.compile(r"enrt_[0-9A-F]{64}")
 
@@ -95,6 +96,22 @@ def test_carol_who_may_issue_but_not_see_tokens_cannot_rotate_any(
         assert not TOKEN_RE.search(response.content.decode())
     assert ReferenceToken.objects.count() == 3
     assert ReferenceToken.objects.filter(revoked_at__isnull=False).count() == 0
+
+
+def test_a_rotation_by_another_admin_keeps_the_creator_and_midnight_utc(
+    admin_user, carol, sync_service_token
+):
+    # The admin issued it and stays responsible for it (its notices go to them); carol
+    # rotates it, which the audit trail records.
+    client = signed_in(grant(carol, "view_referencetoken"))
+
+    response = rotate(client, sync_service_token.token)
+
+    [plaintext] = set(TOKEN_RE.findall(response.content.decode()))
+    new = ReferenceToken.objects.matching(plaintext).get()
+    assert new.created_by == admin_user
+    assert TokenEvent.objects.get(action="rotated", new_token=new).actor == carol
+    assert new.expires_at == expiry_in_days(30)  # 00:00:00 UTC, as many days as the old one
 
 
 def test_staff_who_see_tokens_but_may_not_issue_cannot_rotate(sync_service_token, erin):

@@ -81,6 +81,34 @@ def test_adding_an_app_with_a_system_user_creates_and_shows_it(as_admin, read_sc
     assert "app.com.example-billing" in page
 
 
+def test_its_page_shows_and_changes_whether_holders_may_rotate(as_admin, sync_app, read_scope):
+    page = as_admin.get(change_url(sync_app)).content.decode()
+    assert 'name="holders_may_rotate"' in page and "Holders may rotate" in page
+    assert "POST /api/tokens/self/rotate" in page  # what it governs, in its help text
+
+    response = as_admin.post(
+        change_url(sync_app),
+        {
+            "name": "Sync",
+            "application_uri": "com.example/sync",
+            "is_enabled": "on",
+            "token_policy": "authenticated_users",
+            "has_system_user": "on",
+            "allowed_scopes": [read_scope.pk],
+            # "holders_may_rotate" unticked
+        },
+    )
+
+    assert response.status_code == 302
+    sync_app.refresh_from_db()
+    assert not sync_app.holders_may_rotate
+
+
+def test_a_new_application_lets_holders_rotate_until_told_otherwise(as_admin):
+    form = as_admin.get(LIST + "add/").context["adminform"].form
+    assert form["holders_may_rotate"].value() is True
+
+
 def test_the_button_shows_for_admins_when_the_app_can_have_service_tokens(as_admin, sync_app):
     page = as_admin.get(change_url(sync_app)).content.decode()
     assert "Create application token" in page

@@ -197,7 +197,10 @@ def test_resource_uris_cost_no_extra_query(
     ask(client, orders_api, alice_token.plaintext)  # its one last_used_at write
 
     with django_assert_num_queries(1):
-        assert ask(client, orders_api, alice_token.plaintext).json()["aud"][1].startswith("https")
+        response = ask(client, orders_api, alice_token.plaintext)
+
+    assert response.status_code == 200 and response.json()["active"] is True
+    assert response.json()["aud"] == ["orders-api", "https://orders.example.com/api"]
 
 
 # --- Inactive, for every reason, byte for byte the same ---------------------------------------
@@ -796,15 +799,23 @@ def test_an_inactive_check_writes_nothing(client, alice_token, orders_api):
 def test_an_active_check_costs_one_query_once_last_used_is_fresh(
     client, alice_token, orders_api, django_assert_num_queries
 ):
+    # Each count goes with its answer: a 401 or an inactive answer may cost as little.
     with django_assert_num_queries(2):  # the lookup, and the first last_used_at write
-        ask(client, orders_api, alice_token.plaintext)
+        first = ask(client, orders_api, alice_token.plaintext)
     with django_assert_num_queries(1):
-        ask(client, orders_api, alice_token.plaintext)
+        second = ask(client, orders_api, alice_token.plaintext)
+
+    for response in (first, second):
+        assert response.status_code == 200
+        assert response.json()["active"] is True
+        assert response.json()["jti"] == str(alice_token.token.pk)
 
 
 def test_an_unknown_token_costs_one_query(client, orders_api, django_assert_num_queries):
     with django_assert_num_queries(1):
-        ask(client, orders_api, make_token())
+        response = ask(client, orders_api, make_token())
+
+    assert (response.status_code, response.content) == (200, INACTIVE)
 
 
 def test_a_revoked_token_costs_one_query(
@@ -813,7 +824,9 @@ def test_a_revoked_token_costs_one_query(
     alice_token.token.revoke(by=None)
 
     with django_assert_num_queries(1):
-        ask(client, orders_api, alice_token.plaintext)
+        response = ask(client, orders_api, alice_token.plaintext)
+
+    assert (response.status_code, response.content) == (200, INACTIVE)
 
 
 def test_a_malformed_token_costs_the_caller_check_and_no_token_lookup(

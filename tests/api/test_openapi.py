@@ -8,7 +8,9 @@ from django.urls import resolve
 
 from tests.api.conftest import FORM, basic
 from tokens import api_urls
+from tokens.expiry import expiry_in_days
 from tokens.format import make_token
+from tokens.models import ReferenceToken
 
 SPEC = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
 OPERATIONS = [
@@ -166,6 +168,19 @@ def test_live_answers_match_the_spec_and_cover_every_declared_status(
         assert response.status_code == expected, (path, request)
         _check(response, path, method)
         observed.add((path, method, str(expected)))
+    # An application that keeps its tokens from rotating themselves.
+    application = alice_token.token.application
+    application.holders_may_rotate = False
+    application.save()
+    held = ReferenceToken.objects.issue_personal(
+        user=alice_token.token.user, application=application, expires_at=expiry_in_days(30)
+    )
+    response = client.post(
+        "/api/tokens/self/rotate", "", content_type=FORM, HTTP_X_API_KEY=held.plaintext
+    )
+    assert response.status_code == 403
+    _check(response, "/api/tokens/self/rotate", "post")
+    observed.add(("/api/tokens/self/rotate", "post", "403"))
     with unreachable_database():
         for path, method in OPERATIONS:
             request = {"data": f"token={alice_token.plaintext}", "content_type": FORM}

@@ -1,11 +1,10 @@
 """POST /api/tokens/self/rotate: a script rotates its own token, without a person."""
 
-from datetime import timedelta
-
 import pytest
 from django.utils import timezone
 
 from tests.api.conftest import FORM
+from tokens.expiry import expiry_in_days
 from tokens.format import make_token
 from tokens.models import ROTATED, ReferenceToken, TokenEvent
 
@@ -59,7 +58,61 @@ def test_x_api_key_works_too(client, alice_token):
 def test_a_lifetime_may_be_chosen(client, alice_token, body, content_type):
     answer = rotate(client, alice_token.plaintext, body, content_type).json()
     new = ReferenceToken.objects.get(pk=answer["jti"])
-    assert new.expires_at - new.created_at == timedelta(days=5)
+    assert new.expires_at == expiry_in_days(5)
+
+
+def test_the_replacement_stops_at_midnight_utc_to_the_second(client, alice_token):
+    # alice's token was issued at an odd moment, 30 days ahead; its replacement keeps 30 days
+    # and stops at 00:00:00 UTC, as pages, notices and the README say (not 00:00:00.32).
+    answer = rotate(client, alice_token.plaintext).json()
+
+    assert answer["expires_at"] == expiry_in_days(30).strftime("%Y-%m-%dT00:00:00Z")
+    assert ReferenceToken.objects.get(pk=answer["jti"]).expires_at == expiry_in_days(30)
+
+
+def test_a_one_day_token_cannot_become_a_year_token(client, alice, sync_app):
+    # Whoever sees a one-day token in transit must not turn it into a year-long credential.
+    token = ReferenceToken.objects.issue_personal(
+        user=alice, application=sync_app, expires_at=expiry_in_days(1)
+    )
+
+    response = rotate(client, token.plaintext, "expires_in_days=365")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": f"A rotation never outlives the token it replaces: "
+        f"{token.token.masked} was given 1 day, so its replacement may have at most 1.",
+    }
+    assert ReferenceToken.objects.get().revoked_at is None
+
+
+def test_rotation_after_rotation_never_lengthens_the_lifetime(client, alice, sync_app):
+    token = ReferenceToken.objects.issue_personal(
+        user=alice, application=sync_app, expires_at=expiry_in_days(2)
+    ).plaintext
+    for _ in range(3):
+        answer = rotate(client, token).json()
+        token = answer["token"]
+        assert ReferenceToken.objects.get(pk=answer["jti"]).expires_at == expiry_in_days(2)
+    assert rotate(client, token, "expires_in_days=3").status_code == 400
+
+
+def test_an_application_that_turned_self_rotation_off_answers_403(client, alice_token, sync_app):
+    sync_app.holders_may_rotate = False
+    sync_app.save()
+
+    response = rotate(client, alice_token.plaintext)
+
+    assert response.status_code == 403
+    assert response["Cache-Control"] == "no-store"
+    assert response.json() == {
+        "error": "self_rotation_disabled",
+        "error_description": "Sync does not let its tokens rotate themselves: a person can "
+        "rotate this one in the portal.",
+    }
+    assert ReferenceToken.objects.get().revoked_at is None
+    assert not TokenEvent.objects.filter(action="rotated").exists()
 
 
 @pytest.mark.parametrize("days", ["0", "-1", "x", "1.5", "99999999"])

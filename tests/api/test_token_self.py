@@ -122,7 +122,10 @@ def test_two_token_headers_are_refused(client, alice_token, sync_service_token):
 
 def test_a_malformed_token_costs_no_query(client, db, django_assert_num_queries):
     with django_assert_num_queries(0):
-        client.get(URL, HTTP_X_API_KEY="nonsense")
+        response = client.get(URL, HTTP_X_API_KEY="nonsense")
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "invalid_token"}
 
 
 def test_an_active_token_costs_one_query_once_last_used_is_fresh(
@@ -131,7 +134,12 @@ def test_an_active_token_costs_one_query_once_last_used_is_fresh(
     client.get(URL, HTTP_X_API_KEY=alice_token.plaintext)
 
     with django_assert_num_queries(1):
-        client.get(URL, HTTP_X_API_KEY=alice_token.plaintext)
+        response = client.get(URL, HTTP_X_API_KEY=alice_token.plaintext)
+
+    # The description itself, not a refusal that may cost as little.
+    assert response.status_code == 200
+    assert response.json()["active"] is True
+    assert response.json()["jti"] == str(alice_token.token.pk)
 
 
 def test_post_is_405(client, alice_token):

@@ -49,6 +49,15 @@ def test_it_registers_a_disabled_application(run, db):
     assert not TrustedApplication.objects.get(application_uri="com.example/off").is_enabled
 
 
+def test_holders_may_rotate_its_tokens_unless_told_not_to(run, db):
+    run("register_trusted_app", "com.example/a", "--name", "A")
+    out = run("register_trusted_app", "com.example/b", "--name", "B", "--no-holder-rotation")
+
+    rotation = dict(TrustedApplication.objects.values_list("application_uri", "holders_may_rotate"))
+    assert rotation == {"com.example/a": True, "com.example/b": False}
+    assert "holders may not rotate its tokens" in out.stdout
+
+
 def test_scopes_may_be_separated_by_commas(run, db):
     run("register_trusted_app", "com.example/a", "--name", "A", "--scopes", "read,update")
     app = TrustedApplication.objects.get()

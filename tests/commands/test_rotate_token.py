@@ -5,6 +5,7 @@ import re
 import pytest
 from django.core.management import CommandError
 
+from tokens.expiry import expiry_in_days
 from tokens.models import ROTATED, ReferenceToken
 
 TOKEN_RE = re.compile(r"^enrt_[0-9A-F]{64}$")
@@ -34,11 +35,24 @@ def test_it_takes_the_token_itself(run, alice_token):
     assert TOKEN_RE.match(run("rotate_token", alice_token.plaintext).stdout.strip())
 
 
-def test_a_lifetime_may_be_chosen(run, alice_token):
+def test_a_shorter_lifetime_may_be_chosen(run, alice_token):
     new = ReferenceToken.objects.matching(
         run("rotate_token", str(alice_token.token.pk), "--expires-in-days", "3").stdout.strip()
     ).get()
-    assert (new.expires_at - new.created_at).days == 3
+    assert new.expires_at == expiry_in_days(3)
+
+
+def test_the_replacement_stops_at_midnight_utc_after_as_many_days(run, alice_token):
+    new = ReferenceToken.objects.matching(
+        run("rotate_token", str(alice_token.token.pk)).stdout.strip()
+    ).get()
+    assert new.expires_at == expiry_in_days(30)  # 00:00:00 UTC, to the second
+
+
+def test_a_longer_lifetime_than_the_token_was_given_is_refused(run, alice_token):
+    with pytest.raises(CommandError, match="was given 30 days, so its replacement may have at"):
+        run("rotate_token", str(alice_token.token.pk), "--expires-in-days", "31")
+    assert ReferenceToken.objects.get().revoked_at is None
 
 
 def test_a_revoked_token_is_refused(run, alice_token, alice):
@@ -46,6 +60,17 @@ def test_a_revoked_token_is_refused(run, alice_token, alice):
     with pytest.raises(CommandError, match=r"cannot be rotated\. It is revoked\."):
         run("rotate_token", str(alice_token.token.pk))
     assert ReferenceToken.objects.count() == 1
+
+
+def test_a_token_revoked_with_the_reason_rotated_is_called_revoked(run, alice_token):
+    # The README's own example reason: no replacement exists, so none is mentioned.
+    run("revoke_token", str(alice_token.token.pk), "--reason", "rotated")
+
+    with pytest.raises(CommandError) as refusal:
+        run("rotate_token", str(alice_token.token.pk))
+
+    assert str(refusal.value).endswith("cannot be rotated. It is revoked.")
+    assert "replacement" not in str(refusal.value)
 
 
 def test_an_unknown_number_is_refused(run, db):

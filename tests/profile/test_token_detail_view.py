@@ -1,8 +1,10 @@
 """Profile → a token: its facts and its own audit events; bob never sees alice's."""
 
+from datetime import timedelta
+
 from django.utils import timezone
 
-from tokens.models import ReferenceToken
+from tokens.models import ReferenceToken, TokenEvent
 
 
 def detail_url(token) -> str:
@@ -40,13 +42,44 @@ def test_a_rotated_token_links_to_its_replacement_and_back(alice_client, alice_t
     assert f"Created by rotating {old.masked}" in new_page
 
 
+def test_the_audit_table_is_newest_first_by_time_the_last_use_included(
+    alice_client, alice_token, admin_user
+):
+    # Issued at 13:00, used at 13:59, revoked at 14:00: newest first, the use in between.
+    token = alice_token.token
+    token.revoke(by=admin_user, reason="leaked")
+    revoked_at = ReferenceToken.objects.get().revoked_at
+    ReferenceToken.objects.update(last_used_at=revoked_at - timedelta(minutes=1))
+    TokenEvent.objects.filter(action="issued").update(at=revoked_at - timedelta(hours=1))
+
+    response = alice_client.get(detail_url(token))
+
+    page = response.content.decode()
+    rows = [page.index(f'class="event event--{kind}"') for kind in ("revoked", "used", "issued")]
+    assert rows == sorted(rows)
+    assert [row.action for row in response.context["timeline"]] == ["revoked", "used", "issued"]
+
+
+def test_a_use_after_the_last_event_is_the_newest_row(alice_client, alice_token):
+    ReferenceToken.objects.update(last_used_at=timezone.now() + timedelta(minutes=1))
+
+    response = alice_client.get(detail_url(alice_token.token))
+
+    assert [row.action for row in response.context["timeline"]] == ["used", "issued"]
+
+
 def test_the_page_costs_the_same_queries_whatever_the_events(
     alice_client, alice_token, alice, django_assert_max_num_queries
 ):
     for _ in range(5):
         alice_token = alice_token.token.rotate(by=alice)
     with django_assert_max_num_queries(8):
-        alice_client.get(detail_url(alice_token.token))
+        response = alice_client.get(detail_url(alice_token.token))
+
+    # The page itself, not a cheaper refusal: the token and the rotation that made it.
+    assert response.status_code == 200
+    assert alice_token.token.masked in response.content.decode()
+    assert [row.action for row in response.context["timeline"]] == ["rotated"]
 
 
 def test_another_persons_token_is_not_found(bob_client, alice_token):

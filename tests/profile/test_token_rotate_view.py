@@ -3,6 +3,7 @@
 import pytest
 
 from tests.profile.conftest import HTMX
+from tokens.expiry import expiry_in_days
 from tokens.models import ROTATED, ReferenceToken
 
 
@@ -44,6 +45,16 @@ def test_it_shows_the_new_token_once_and_revokes_the_old_one(alice_client, alice
     assert new.rotated_from_id == alice_token.token.pk
     old = ReferenceToken.objects.get(pk=alice_token.token.pk)
     assert old.revocation_reason == ROTATED
+
+
+def test_the_replacement_stops_at_midnight_utc_after_as_many_days(alice_client, alice_token):
+    # alice's token was made at an odd moment for 30 days: its replacement gets 30 days from
+    # today and stops at 00:00:00 UTC, as the page says, not at 00:00:25.
+    form_key = confirmation_form_key(alice_client, alice_token)
+    response = alice_client.post(rotate_url(alice_token), {"form_key": form_key})
+
+    new = ReferenceToken.objects.matching(response.context["plaintext"]).get()
+    assert new.expires_at == expiry_in_days(30)
 
 
 def test_sending_the_form_again_makes_no_second_token(alice_client, alice_token):

@@ -116,6 +116,18 @@ def test_a_rotation_tells_the_owner_about_the_replacement(alice_token, alice):
     assert new.plaintext not in message.body and alice_token.plaintext not in message.body
 
 
+def test_a_service_token_rotated_by_another_admin_is_still_announced_to_its_creator(
+    sync_service_token, carol
+):
+    # The admin issued it; carol's rotation must not make her responsible for its notices.
+    new = sync_service_token.token.rotate(by=carol).token
+    mail.outbox.clear()
+
+    new.revoke(by=carol, reason="job retired")
+
+    assert [message.to for message in mail.outbox] == [["admin@example.com"]]
+
+
 def test_a_mail_server_that_fails_never_undoes_or_breaks_a_rotation(alice_token, alice, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there

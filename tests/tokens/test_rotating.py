@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from tokens import models as token_models
+from tokens.expiry import expiry_in_days
 from tokens.introspection import check_for_holder
 from tokens.models import ROTATED, ReferenceToken, TokenEvent
 
@@ -48,15 +49,51 @@ def test_the_audit_trail_shows_one_rotated_event_naming_both(alice, alice_token)
     assert list(TokenEvent.objects.of_token(new)) == [event]
 
 
-def test_the_new_expiry_is_the_old_lifetime(alice, sync_app):
+def test_the_new_expiry_is_the_old_lifetime_in_days_at_midnight_utc(alice, sync_app):
     issued = ReferenceToken.objects.issue_personal(
         user=alice, application=sync_app, expires_at=timezone.now() + timedelta(days=10)
     )
-    old = issued.token
-    new = old.rotate(by=alice).token
-    lifetime = old.expires_at - old.created_at
+    new = issued.token.rotate(by=alice).token
 
-    assert abs((new.expires_at - new.created_at) - lifetime) < timedelta(seconds=1)
+    assert new.expires_at == expiry_in_days(10)
+    assert (new.expires_at.hour, new.expires_at.minute, new.expires_at.second) == (0, 0, 0)
+    assert new.expires_at.microsecond == 0 and new.expires_at.utcoffset() == timedelta(0)
+
+
+def test_the_days_count_from_today_so_a_rotation_the_same_day_is_never_longer(alice, sync_app):
+    # Made at 00:00:01 UTC for 10 days and rotated later that day: the replacement stops on
+    # the same day as the old token, so it lives less than the old one did.
+    morning = timezone.now().replace(hour=0, minute=0, second=1, microsecond=0)
+    old = ReferenceToken.objects.issue_personal(
+        user=alice, application=sync_app, expires_at=expiry_in_days(10)
+    ).token
+    ReferenceToken.objects.filter(pk=old.pk).update(created_at=morning)
+    old.refresh_from_db()
+
+    new = old.rotate(by=alice).token
+
+    assert new.expires_at == old.expires_at
+    assert new.expires_at - new.created_at <= old.expires_at - old.created_at
+
+
+def test_rotation_after_rotation_keeps_the_days_the_owner_chose(alice, sync_app):
+    # Made late yesterday for 10 days (it stops in 9 days' time), rotated today: the
+    # replacement gets 10 days from today. Counting seconds instead would lose a whole day at
+    # every rotation made at an earlier hour than the last, until a scheduled job's token
+    # could no longer be rotated at all; in days, no token of the chain outlives 10 of them.
+    yesterday_late = timezone.now().replace(hour=23, minute=0, second=0) - timedelta(days=1)
+    old = ReferenceToken.objects.issue_personal(
+        user=alice, application=sync_app, expires_at=expiry_in_days(9)
+    ).token
+    ReferenceToken.objects.filter(pk=old.pk).update(created_at=yesterday_late)
+    old.refresh_from_db()
+    assert old.lifetime_days == 10
+
+    new = old.rotate(by=alice).token
+    newer = new.rotate(by=alice).token
+
+    assert new.expires_at == newer.expires_at == expiry_in_days(10)
+    assert newer.expires_at - newer.created_at <= timedelta(days=10)
 
 
 def test_the_new_expiry_is_capped_by_the_applications_longest_lifetime(alice, sync_app):
@@ -68,13 +105,67 @@ def test_the_new_expiry_is_capped_by_the_applications_longest_lifetime(alice, sy
 
     new = issued.token.rotate(by=alice).token
 
-    assert new.expires_at - new.created_at == timedelta(days=20)
+    assert new.expires_at == expiry_in_days(20)
+    assert new.expires_at - new.created_at <= timedelta(days=20)
 
 
 def test_a_chosen_lifetime_beyond_the_applications_longest_is_refused(alice, alice_token):
     with pytest.raises(ValidationError, match="at most 365 days"):
         alice_token.token.rotate(by=alice, expires_in_days=366)
     assert ReferenceToken.objects.get().revoked_at is None
+
+
+@pytest.mark.parametrize("by_holder", [False, True])
+def test_a_chosen_lifetime_beyond_the_old_tokens_is_refused_on_every_path(
+    alice, sync_app, by_holder
+):
+    old = ReferenceToken.objects.issue_personal(
+        user=alice, application=sync_app, expires_at=expiry_in_days(1)
+    ).token
+
+    with pytest.raises(ValidationError, match="was given 1 day, so its replacement") as refusal:
+        ReferenceToken.objects.rotate(old.pk, by=None, expires_in_days=2, by_holder=by_holder)
+
+    assert refusal.value.error_dict["expires_at"][0].code == "longer_than_original"
+    assert ReferenceToken.objects.get().revoked_at is None
+
+
+def test_a_shorter_lifetime_may_be_chosen(alice, alice_token):
+    new = alice_token.token.rotate(by=alice, expires_in_days=3).token
+    assert new.expires_at == expiry_in_days(3)
+
+
+def test_a_token_that_never_expires_gets_the_applications_default_lifetime(alice, alice_token):
+    # No application allows tokens that never expire (its longest lifetime always applies).
+    ReferenceToken.objects.update(expires_at=None)
+    old = ReferenceToken.objects.get()
+
+    assert old.rotate(by=alice).token.expires_at == expiry_in_days(30)
+
+
+def test_a_token_that_never_expires_may_get_up_to_the_applications_longest(alice, alice_token):
+    ReferenceToken.objects.update(expires_at=None)
+    old = ReferenceToken.objects.get()
+
+    assert old.rotate(by=alice, expires_in_days=365).token.expires_at == expiry_in_days(365)
+
+
+def test_an_application_may_keep_rotation_from_holders_but_not_from_people(
+    alice, alice_token, sync_app
+):
+    sync_app.holders_may_rotate = False
+    sync_app.save()
+
+    with pytest.raises(ValidationError, match="does not let its tokens rotate themselves") as no:
+        ReferenceToken.objects.rotate(alice_token.token.pk, by=None, by_holder=True)
+    assert no.value.code == "holder_rotation_off"
+    assert ReferenceToken.objects.get().revoked_at is None
+
+    assert alice_token.token.rotate(by=alice).token.rotated_from == alice_token.token
+
+
+def test_applications_let_holders_rotate_by_default(sync_app):
+    assert sync_app.holders_may_rotate
 
 
 @pytest.mark.parametrize(
@@ -125,7 +216,38 @@ def test_a_service_token_rotates_into_a_service_token_of_the_same_system_user(
 
     assert new.kind == "service"
     assert new.user == old.user
-    assert new.created_by == carol
+
+
+def test_a_rotation_keeps_the_creator_and_records_who_rotated(
+    carol, admin_user, sync_service_token
+):
+    # The admin issued it and is responsible for it (its notices go to them); carol rotates.
+    old = sync_service_token.token
+    new = old.rotate(by=carol).token
+
+    assert new.created_by == admin_user
+    assert TokenEvent.objects.get(action=TokenEvent.Action.ROTATED, new_token=new).actor == carol
+
+
+def test_a_token_revoked_with_the_reason_rotated_is_revoked_not_rotated(alice, alice_token):
+    # "rotated" is free text here: only a replacement (rotated_to) makes a token rotated.
+    token = alice_token.token
+    token.revoke(by=alice, reason=ROTATED)
+
+    assert token.replacement is None
+    assert token.unusable_reason() == "It is revoked."
+    with pytest.raises(ValidationError) as refusal:
+        token.rotate(by=alice)
+    assert refusal.value.messages == [f"Token {token.masked} cannot be rotated. It is revoked."]
+
+
+def test_a_rotated_token_says_so_whatever_its_reason(alice, alice_token):
+    token = alice_token.token
+    token.rotate(by=alice)
+    ReferenceToken.objects.filter(pk=token.pk).update(revocation_reason="")
+    token.refresh_from_db()
+
+    assert token.unusable_reason() == "It was already rotated: use (or rotate) its replacement."
 
 
 @pytest.mark.parametrize("who", ["admin_user", "carol", "bob"])

@@ -1,11 +1,11 @@
 from argparse import ArgumentParser
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from common.cli import note, positive_int, refusal
-from tokens.forms import start_of_day_utc, today_utc
+from tokens.expiry import expiry_in_days
 from tokens.management.cli import person_named
 from tokens.models import IssuedToken, ReferenceToken, TokenKind
 from trustedapps.management.cli import application_with_uri, scopes_named
@@ -82,7 +82,7 @@ def _expiry(application: TrustedApplication, days: int | None) -> datetime:
     if days is None:
         days = application.default_token_lifetime.days
     try:
-        return start_of_day_utc(today_utc() + timedelta(days=days))
+        return expiry_in_days(days)
     except OverflowError:
         raise CommandError(f"{days} days is beyond any possible date.") from None
 

@@ -10,8 +10,9 @@ from tokens.management.cli import token_given
 class Command(BaseCommand):
     help = (
         "Rotate a live reference token: issue its replacement (same application, user, "
-        "description and scopes; by default the same lifetime, within the application's "
-        "longest) and revoke it with the reason 'rotated', in one transaction. The new token is "
+        "description, scopes and creator; by default as many days as it was given, within the "
+        "application's longest, stopping at 00:00 UTC) and revoke it with the reason 'rotated', "
+        "in one transaction. The new token is "
         "printed alone on stdout, the only time it is shown. Give the token's number, the token, "
         "or '-' to read the token from stdin (keeping it out of the shell history). Example: "
         "NEW=$(printf '%s\\n' \"$OLD\" | manage.py rotate_token -)"
@@ -25,8 +26,8 @@ class Command(BaseCommand):
             "--expires-in-days",
             type=positive_int,
             metavar="N",
-            help="Lifetime of the new token (default: the old token's lifetime, within the "
-            "application's longest).",
+            help="Lifetime of the new token in days from today, at most as many as the old "
+            "token was given and its application allows (default: as many as it was given).",
         )
 
     def handle(self, *args, **options) -> None:

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 from argparse import ArgumentParser
-from datetime import timedelta
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import User
 from common.cli import positive_int
-from tokens.forms import start_of_day_utc, today_utc
+from tokens.expiry import expiry_in_days
 from tokens.introspection import InvalidClient, authenticate_caller
 from tokens.models import ReferenceToken
 from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
@@ -22,9 +23,21 @@ from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplic
 DEMO_PASSWORD = "demo-password-123"
 DEMO_SERVER = "demo-api"
 DEMO_TOKEN_DESCRIPTION = "Demo token (make run)"
+DEMO_TOKEN_DAYS = 30
 # Only a hash of a secret is kept, so the demo's own secrets live in this ignored local file:
-# a second `make run` keeps them working for whatever already uses them.
+# a second `make run` keeps them working for whatever already uses them. One entry per database
+# (SQLite and PostgreSQL runs share the file), so that a run on one never replaces another's.
 CREDENTIALS_FILE = settings.BASE_DIR / ".demo-credentials.json"
+UNNAMED = ""
+
+
+class Kept(enum.StrEnum):
+    """What became of the demo credential kept for this database, as the output says it."""
+
+    KEPT = "kept from the last run on this database"
+    FIRST = "new: none was kept for this database yet"
+    STALE = "new: the one kept for this database no longer worked with it"
+    ROTATED = "new, as --rotate asked"
 
 
 class Command(BaseCommand):
@@ -32,8 +45,8 @@ class Command(BaseCommand):
         "Load idempotent demo data: an admin, a user, two trusted applications, a resource "
         "server and a personal token of the user. Prints the sign-ins and a curl line that "
         "validates the demo token. The server's secret and the token are kept in an ignored "
-        "local file (.demo-credentials.json) and reused while they still work; --rotate "
-        "makes new ones."
+        "local file (.demo-credentials.json), one entry per database, and reused while they "
+        "still work there; --rotate makes new ones."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -52,21 +65,26 @@ class Command(BaseCommand):
         # Printed after the transaction, and so after whatever it sends on commit (a notice of
         # the new demo token): the last lines before the server starts are the ones to use.
         with transaction.atomic():
-            admin, secret, token, path = self._seed(options)
+            admin, demo = self._seed(options)
         base = f"http://127.0.0.1:{options['port']}"
         self.stdout.write(
-            f"Resource server: client_id={DEMO_SERVER} client_secret={secret}\n"
-            f"  (kept in {path.name}; `manage.py seed_demo --rotate` makes new ones)\n"
+            f"Resource server: client_id={DEMO_SERVER} client_secret={demo.secret}\n"
+            f"  Database: {demo.database}\n"
+            f"  Its secret: {demo.secret_fate}\n"
+            f"  Alice's demo token: {demo.token_fate}\n"
+            f"  (both kept in {demo.path.name} for this database; "
+            f"`manage.py seed_demo --rotate` makes new ones)\n"
             f"\n"
             f"Validate alice's demo token as the resource server would:\n"
-            f"  curl -s -u {DEMO_SERVER}:{secret} -d token={token} {base}/connect/introspect\n"
+            f"  curl -s -u {DEMO_SERVER}:{demo.secret} -d token={demo.token} "
+            f"{base}/connect/introspect\n"
             f"\n"
             f"Demo sign-ins (password for both: {DEMO_PASSWORD}):\n"
             f"  alice  a person                {base}/\n"
             f"  {admin.username}  instance administrator  {base}/admin/\n"
         )
 
-    def _seed(self, options) -> tuple[User, str, str, Path]:
+    def _seed(self, options) -> tuple[User, DemoCredentials]:
         read, update = Scope.objects.get(name="read"), Scope.objects.get(name="update")
         admin = _person("admin", "Ada", "Admin", superuser=True)
         alice = _person("alice", "Alice", "Example")
@@ -94,26 +112,68 @@ class Command(BaseCommand):
         reports.allowed_scopes.add(read)
 
         path: Path = options["credentials_file"]
-        kept = {} if options["rotate"] else _read(path)
+        database = database_name()
+        every_database = _read(path)
+        # A file from before it named databases: tried here, as if kept for this database.
+        kept = every_database.pop(UNNAMED, {}) or every_database.get(database, {})
+        rotate = options["rotate"]
+
         server = ResourceServer.objects.filter(client_id=DEMO_SERVER).first()
         secret = kept.get("client_secret", "")
-        if server is None or not secret or not _accepted(secret):
+        secret_fate = _fate(secret, server is not None and _accepted(secret), rotate)
+        if server is None or secret_fate is not Kept.KEPT:
             server = server or ResourceServer(client_id=DEMO_SERVER, name="Demo API")
             secret = server.set_secret()
             server.save()
         server.scopes.add(read, update)
 
         token = kept.get("token", "")
-        if not token or not ReferenceToken.objects.matching(token).unexpired().exists():
+        live = ReferenceToken.objects.matching(token).unexpired().first() if token else None
+        token_fate = _fate(token, live is not None, rotate)
+        if token_fate is Kept.ROTATED and live is not None and live.unusable_reason() is None:
+            # One demo token at a time: the kept one stops, and its replacement takes its place.
+            token = live.rotate(by=None).plaintext
+        elif token_fate is not Kept.KEPT:
             token = ReferenceToken.objects.issue_personal(
                 user=alice,
                 application=sync,
-                expires_at=start_of_day_utc(today_utc() + timedelta(days=30)),
+                expires_at=expiry_in_days(DEMO_TOKEN_DAYS),
                 scopes=[read],
                 description=DEMO_TOKEN_DESCRIPTION,
             ).plaintext
-        _write(path, {"client_secret": secret, "token": token})
-        return admin, secret, token, path
+        every_database[database] = {"client_secret": secret, "token": token}
+        _write(path, every_database)
+        return admin, DemoCredentials(database, path, secret, secret_fate, token, token_fate)
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    database: str
+    path: Path
+    secret: str
+    secret_fate: Kept
+    token: str
+    token_fate: Kept
+
+    def __repr__(self) -> str:  # never let a secret reach a log or a traceback
+        return f"DemoCredentials(database={self.database!r})"
+
+
+def _fate(kept: str, still_works: bool, rotate: bool) -> Kept:
+    if rotate:
+        return Kept.ROTATED
+    if not kept:
+        return Kept.FIRST
+    return Kept.KEPT if still_works else Kept.STALE
+
+
+def database_name() -> str:
+    """This database as the credentials file names it: engine, server and name, no password."""
+    database = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:{database['NAME']}"
+    host, port = database.get("HOST") or "localhost", database.get("PORT") or ""
+    return f"{connection.vendor}://{host}{':' if port else ''}{port}/{database['NAME']}"
 
 
 def _accepted(secret: str) -> bool:
@@ -125,19 +185,30 @@ def _accepted(secret: str) -> bool:
     return True
 
 
-def _read(path: Path) -> dict[str, str]:
+def _read(path: Path) -> dict[str, dict[str, str]]:
+    """The credentials kept for each database; nothing from a file that is not ours."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    return {key: value for key, value in data.items() if isinstance(value, str)}
+    if not isinstance(data, dict):
+        return {}
+    # An older file held one database's credentials without saying which.
+    databases = data.get("databases", {UNNAMED: data})
+    if not isinstance(databases, dict):
+        return {}
+    return {
+        name: {key: value for key, value in kept.items() if isinstance(value, str)}
+        for name, kept in databases.items()
+        if isinstance(kept, dict)
+    }
 
 
-def _write(path: Path, data: dict[str, str]) -> None:
-    # Readable by its owner only: it holds a working secret and token (of the demo).
+def _write(path: Path, databases: dict[str, dict[str, str]]) -> None:
+    # Readable by its owner only: it holds working secrets and tokens (of the demo).
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as file:
-        json.dump(data, file, indent=2)
+        json.dump({"databases": databases}, file, indent=2)
 
 
 def _person(username: str, first: str, last: str, superuser: bool = False) -> User:

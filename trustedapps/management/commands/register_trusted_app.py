@@ -12,7 +12,7 @@ from trustedapps.models import TokenPolicy, TrustedApplication
 class Command(BaseCommand):
     help = (
         "Register a trusted application: the client that reference tokens are issued for. "
-        "Example: register_trusted_app com.example/sync --name Sync --scopes 'read update' "
+        "Example: register_trusted_app com.example/backup --name Backup --scopes 'read update' "
         "--policy authenticated_users --system-user"
     )
 
@@ -47,6 +47,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Register it switched off: none of its tokens validate until it is enabled.",
         )
+        parser.add_argument(
+            "--no-holder-rotation",
+            action="store_true",
+            help="Whoever holds one of its tokens may not rotate it at "
+            "POST /api/tokens/self/rotate (by default they may); owners still rotate theirs in "
+            "the portal.",
+        )
         parser.add_argument("--notes", default="", help="Free text for administrators.")
 
     def handle(self, *args, **options) -> None:
@@ -62,6 +69,7 @@ class Command(BaseCommand):
             has_system_user=options["system_user"],
             max_token_lifetime_days=options["max_lifetime_days"],
             is_enabled=not options["disabled"],
+            holders_may_rotate=not options["no_holder_rotation"],
         )
         try:
             application.full_clean()
@@ -77,5 +85,6 @@ class Command(BaseCommand):
             f"policy {application.token_policy}, "
             f"scopes {' '.join(s.name for s in scopes) or '(none)'}, "
             f"system user {system_user.username if system_user else '(none)'}, "
-            f"{'enabled' if application.is_enabled else 'disabled'}."
+            f"{'enabled' if application.is_enabled else 'disabled'}"
+            f"{'' if application.holders_may_rotate else ', holders may not rotate its tokens'}."
         )
