@@ -1,5 +1,6 @@
 """Settings for the token portal: every environment-dependent value is read here, and only here."""
 
+import ipaddress
 import os
 from email.utils import getaddresses
 from pathlib import Path
@@ -13,22 +14,43 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DEBUG", default=True)
+# Production is the default: debug pages and the development key only where DEBUG is set on
+# (`make run` and `make test` set it for themselves; so do tests/settings.py for pytest).
+DEBUG = env.bool("DEBUG", default=False)
 
 # A development key only while DEBUG is on: a production node must never start with a known key.
 _DEVELOPMENT_SECRET_KEY = "insecure-development-key-never-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="") or (_DEVELOPMENT_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when DEBUG is off (DEBUG is off unless set: production is the "
+        "default). On a developer's machine, `make run` and `make test` turn DEBUG on."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="").rstrip("/")
 
 # The caller's address (common.http.remote_address): how many proxies in front of the portal append
-# to X-Forwarded-For, and optionally the networks those proxies connect from.
+# to X-Forwarded-For, and the networks those proxies connect from. Believing the header from any
+# peer would let a caller that goes around the proxy choose its address (and read /metrics, or
+# escape a sign-in lockout), so a count comes with its networks or the portal does not start.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
+if TRUSTED_PROXY_COUNT > 0 and not TRUSTED_PROXY_NETWORKS:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_COUNT is {TRUSTED_PROXY_COUNT} but TRUSTED_PROXY_NETWORKS is empty: "
+        "X-Forwarded-For would be believed from any peer. Set TRUSTED_PROXY_NETWORKS to the "
+        "networks your proxy connects from (e.g. 127.0.0.1/32,::1/128 for nginx on the same "
+        "machine), or TRUSTED_PROXY_COUNT=0 without a proxy."
+    )
+for _network in TRUSTED_PROXY_NETWORKS:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXY_NETWORKS: {_network!r} is not a network, e.g. 10.0.0.0/8 or ::1/128."
+        ) from None
 
 # HTTPS behind a TLS-terminating proxy. The header is opt-in: trusting it without such a proxy
 # would let any caller claim HTTPS.

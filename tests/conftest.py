@@ -71,6 +71,13 @@ def no_statement_timeouts(settings) -> None:
 
 
 @pytest.fixture
+def behind_nginx(settings) -> None:
+    """One proxy on this machine appends the caller's address (docs/production.env)."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = ["127.0.0.1/32", "::1/128"]
+
+
+@pytest.fixture
 def read_scope(db) -> Scope:
     # A data migration adds it; get_or_create because live-server tests flush the tables.
     return Scope.objects.get_or_create(name="read")[0]

@@ -142,9 +142,8 @@ def test_odd_passwords_are_refused_without_an_error(alice, password):
     assert attempt(Client(), "alice", password).status_code == 200
 
 
-def test_behind_a_proxy_a_lock_holds_the_real_address_not_the_proxy_s(alice, settings):
+def test_behind_a_proxy_a_lock_holds_the_real_address_not_the_proxy_s(alice, behind_nginx):
     # Through nginx every caller's peer is the proxy: a guesser must not lock alice out for all.
-    settings.TRUSTED_PROXY_COUNT = 1
     guesser = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.66")
     fail_until_locked(guesser, "alice")
     assert attempt(guesser, "alice", PASSWORD).status_code == 429
@@ -154,9 +153,8 @@ def test_behind_a_proxy_a_lock_holds_the_real_address_not_the_proxy_s(alice, set
     assert AccessAttempt.objects.get().ip_address == "203.0.113.66"
 
 
-def test_a_forged_forwarded_for_does_not_escape_a_lock(alice, settings):
+def test_a_forged_forwarded_for_does_not_escape_a_lock(alice, behind_nginx):
     # The guesser writes a new address in each request; the proxy appends the real one.
-    settings.TRUSTED_PROXY_COUNT = 1
     for n in range(settings.AXES_FAILURE_LIMIT):
         forged = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, 203.0.113.66")
         attempt(forged, "alice", "wrong")
