@@ -275,8 +275,12 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 
 # Mail: the owners' notices (tokens/notices.py) and error reports. EMAIL_URL as django-environ
 # reads it (the URL becomes EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ...), e.g.
-# smtp+tls://user:password@smtp.example.com:587; the default prints messages on the console.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# smtp+tls://user:password@smtp.example.com:587; the default prints messages on the console, on
+# stderr: stdout belongs to what a command prints for scripts (a token, a secret).
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    _email["EMAIL_BACKEND"] = "common.mail.ConsoleEmailBackend"
+vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Token portal <noreply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="root@localhost")
 # Who gets error reports: "Ann Admin <ann@example.com>, ops@example.com".

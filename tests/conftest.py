@@ -29,10 +29,12 @@ def _add_default_scopes() -> None:
         Scope.objects.get_or_create(name=name, defaults={"description": description})
 
 
-@pytest.fixture(scope="session", autouse=True)
-def default_scopes_in_a_reused_database(django_db_setup, django_db_blocker) -> None:
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
     # A test database kept from an earlier run (--reuse-db) may have been emptied by its last
-    # transactional test: give it back what its migrations made.
+    # transactional test: give it back what its migrations made. pytest-django's own fixture,
+    # extended, so this runs only when some test uses the database (a session of tests that do
+    # not has no test database, and must not touch the project's own).
     with django_db_blocker.unblock():
         _add_default_scopes()
 

@@ -95,10 +95,12 @@ def _settings_of(names: str, **env: str) -> str:
 
 
 def test_mail_goes_to_the_console_unless_email_url_says_otherwise():
+    # The console's mail goes to stderr (common/mail.py): stdout is for what commands print.
     development = {"DEBUG": "true"}
+    assert _settings_of("s.EMAIL_BACKEND", **development) == "common.mail.ConsoleEmailBackend"
     assert (
-        _settings_of("s.EMAIL_BACKEND", **development)
-        == "django.core.mail.backends.console.EmailBackend"
+        _settings_of("s.EMAIL_BACKEND", EMAIL_URL="consolemail://", **development)
+        == "common.mail.ConsoleEmailBackend"
     )
     configured = _settings_of(
         "s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.ADMINS",
