@@ -168,6 +168,8 @@ def outage_response(request: HttpRequest, error: BaseException) -> HttpResponse 
     if not is_outage(error):
         return None
     outage_log.refused(error, request.path)
+    # Read by common.logs.NotAnAnsweredOutage.
+    request.answered_as_outage = True  # type: ignore[attr-defined]
     DATABASE_ERRORS.inc()
     if not is_lean(request):
         return outage_page()

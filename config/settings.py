@@ -302,6 +302,7 @@ LOGGING = {
     "filters": {
         "request": {"()": "common.logs.RequestContextFilter"},
         "production": {"()": "django.utils.log.RequireDebugFalse"},
+        "not_an_answered_outage": {"()": "common.logs.NotAnAnsweredOutage"},
     },
     "formatters": {
         "text": {"()": "common.logs.TextFormatter"},
@@ -323,6 +324,8 @@ LOGGING = {
     "loggers": {
         # Django's errors reach the console once (through root), and ADMINS by mail.
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # A database outage is logged once (portal.database), not as each request's error.
+        "django.request": {"filters": ["not_an_answered_outage"]},
     },
 }
 

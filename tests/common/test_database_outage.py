@@ -76,6 +76,34 @@ def test_an_outage_is_logged_once_not_per_request(alice, outage, caplog):
         assert "3 request(s)" in back[0]
 
 
+def test_an_outage_is_not_reported_to_the_admins_once_per_request(
+    alice, outage, caplog, mailoutbox, settings
+):
+    # Each 503 was Django's "Service Unavailable" error, and a mail to ADMINS: a mail storm
+    # while the database is down, when the outage log already says it once.
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    client = signed_in(alice)
+    with caplog.at_level(logging.INFO), outage():
+        for path in ["/profile/security/tokens/", "/admin/", "/healthz"]:
+            assert client.get(path).status_code == 503
+    assert [r for r in caplog.records if r.name == "django.request"] == []
+    assert mailoutbox == []
+
+
+def test_a_bug_is_still_reported_to_the_admins(alice, caplog, mailoutbox, settings):
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE tokens_referencetoken RENAME TO broken_referencetoken")
+        assert client.get("/profile/security/tokens/").status_code == 500
+        transaction.set_rollback(True)
+    assert [m.subject for m in mailoutbox] == [
+        "[Django] ERROR (EXTERNAL IP): Internal Server Error: /profile/security/tokens/"
+    ]
+
+
 def refused_query_error(sql: str) -> DatabaseError:
     with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as c:
         c.execute(sql)
