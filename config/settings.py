@@ -117,6 +117,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Moves a signed-in session's expiry on (idle and absolute timeouts), at most every 5 minutes.
+    "accounts.sessions.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a lockout into a response.
@@ -191,12 +193,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed sign-ins: a cool-off per username and address, never a permanent lock.
+# Failed sign-ins: a cool-off per username and address (django-axes), and one per username from
+# any address after more failures (the portal's, accounts/lockout.py); never a permanent lock.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_USERNAME_FAILURE_LIMIT = env.int("AXES_USERNAME_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
@@ -225,6 +230,13 @@ STORAGES = {
     },
 }
 
+# A signed-in session ends after this long without a request, and this long after signing in
+# whatever happens (accounts/sessions.py). A day bounds what a stolen session cookie is worth;
+# a person who signs in for a day's work does not meet it.
+SESSION_IDLE_TIMEOUT = round(env.float("SESSION_IDLE_TIMEOUT_HOURS", default=12) * 3600)
+SESSION_ABSOLUTE_TIMEOUT = round(env.float("SESSION_ABSOLUTE_TIMEOUT_HOURS", default=24) * 3600)
+# A session that is not signed in (a message between two pages) lasts as long as an idle one.
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
