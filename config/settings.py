@@ -24,7 +24,8 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or (_DEVELOPMENT_SECRET_KEY if DE
 if not SECRET_KEY:
     raise ImproperlyConfigured(
         "SECRET_KEY must be set when DEBUG is off (DEBUG is off unless set: production is the "
-        "default). On a developer's machine, `make run` and `make test` turn DEBUG on."
+        "default). On a developer's machine, `make run` and `make test` turn DEBUG on; for "
+        "other commands there, `export DEBUG=true` (or put DEBUG=true in .env)."
     )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
