@@ -9,6 +9,11 @@ PORT ?= 8000
 
 .PHONY: run serve test lint bench stress install clean check-port
 
+# The portal's default is production (DEBUG off, which needs a SECRET_KEY). `make run` and
+# `make test` are development, so they turn DEBUG on for what they run, whatever the environment
+# or .env says (`make run DEBUG=false` still wins). `make serve` stays production.
+run lint test: export DEBUG = true
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	rm -f $(VENV)/.installed-*

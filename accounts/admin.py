@@ -6,12 +6,9 @@ extends UserAdmin: this app knows nothing of tokens.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from axes.models import AccessAttempt
 from axes.utils import reset as reset_sign_in_attempts
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
@@ -20,10 +17,10 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from accounts.lockout import locked_attempts
 from accounts.models import User
 from accounts.sudo import admin_form_confirmation_needed
 from common.admin import object_page
@@ -164,12 +161,7 @@ class UserAdmin(DjangoUserAdmin):
 
     def locked_out_attempts(self, user: User):
         """django-axes' records that keep this user from signing in now (any address)."""
-        cool_off = timedelta(hours=settings.AXES_COOLOFF_TIME)
-        return AccessAttempt.objects.filter(
-            username=user.username,
-            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
-            attempt_time__gte=timezone.now() - cool_off,
-        )
+        return locked_attempts().filter(username=user.username)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = dict(extra_context or {})

@@ -6,6 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        # The sign-in security events (signals), and sign-in as a password confirmation for sudo
-        # mode (sudo).
-        from accounts import signals, sudo  # noqa: F401
+        # The sign-in security events (signals), sign-in as a password confirmation for sudo
+        # mode (sudo), and the session timeouts that start at sign-in (sessions).
+        from accounts import sessions, signals, sudo  # noqa: F401

@@ -6,7 +6,9 @@ from django.core.checks import Tags, Warning, register
 
 @register(Tags.security, deploy=True)
 def check_mail(app_configs, **kwargs) -> list[Warning]:
-    if settings.EMAIL_BACKEND.endswith(("console.EmailBackend", "dummy.EmailBackend")):
+    if settings.EMAIL_BACKEND.endswith(
+        ("console.EmailBackend", "ConsoleEmailBackend", "dummy.EmailBackend")
+    ):
         return [
             Warning(
                 "Mail goes to the console: expiry notices and error reports reach nobody.",

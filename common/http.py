@@ -23,9 +23,8 @@ def _ip(value: str) -> str | None:
 
 
 def _from_trusted_proxy(peer: str) -> bool:
+    # The settings refuse a proxy count without networks: no networks, no proxy believed.
     networks = _trusted_networks(tuple(settings.TRUSTED_PROXY_NETWORKS))
-    if not networks:
-        return True
     try:
         address = ipaddress.ip_address(peer)
     except ValueError:
@@ -39,8 +38,9 @@ def remote_address(request: HttpRequest) -> str | None:
     With TRUSTED_PROXY_COUNT = N > 0, each of the N proxies in front appended its peer's address
     to X-Forwarded-For, so the caller is the N-th entry from the right; entries further left
     were written by the caller and may be forged. The header is read only from a peer inside
-    TRUSTED_PROXY_NETWORKS (when set): a caller that reaches the server around the proxy cannot
-    choose its own address. Anything unreadable falls back to the peer's address.
+    TRUSTED_PROXY_NETWORKS (which the settings require with a count): a caller that reaches the
+    server around the proxy cannot choose its own address. Anything unreadable falls back to the
+    peer's address.
     """
     if "client_ip" in request.__dict__:
         # Worked out once per request: common.middleware.RequestIdMiddleware keeps it there.

@@ -53,6 +53,15 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+class NotAnAnsweredOutage(logging.Filter):
+    """Drops Django's "Service Unavailable" line of a request that the outage page (or JSON)
+    answered: common.db.OutageLog logs an outage once, not once per request, and never mails
+    ADMINS a report per request (a mail storm while the database is down)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(getattr(record, "request", None), "answered_as_outage", False)
+
+
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -11,11 +11,14 @@ cut, and the HTML pages' edge guards.
   runs, and so does Django's error handling, which wraps every middleware.
 - `AdminQueryGuardMiddleware`: hostile bytes in admin lists; `DatabaseOutageMiddleware`: the
   portal's 503 page when the database has gone away.
+
+Whether a database error is an outage (503, come back later) or a bug (500) is decided in one
+place, `outage_response`, wherever the error was raised: in a view, in the statement-timeout
+hook, while the session loads or saves, at a public endpoint.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -24,18 +27,16 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.admin.views.main import ERROR_FLAG
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template import loader
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
 
 from common.db import RETRY_AFTER_SECONDS, is_outage, outage_log
-from common.http import remote_address
+from common.http import no_store, remote_address
 from common.logs import RequestContext, current_request
 from common.metrics import DATABASE_ERRORS
-
-logger = logging.getLogger(__name__)
 
 # A proxy's id (nginx's $request_id is 32 hex digits) is kept when it is plainly an id.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -80,11 +81,16 @@ def _limit_statements(request: HttpRequest, execute, sql, params, many, context)
     kind of request in a row sends no extra statement; only a change of kind costs one SET
     (~0.13 ms here, against ~2 ms for a whole validation request). Inside a transaction a SET
     would be undone by a rollback, so it waits for the next query outside one.
+
+    The SET goes through the driver's own cursor, so its errors are translated here as Django
+    translates every other statement's: a connection that died under it is then an
+    OperationalError like any other (an outage, a 503), and Django knows the connection is
+    broken, instead of a driver error that no handler recognises (a 500).
     """
     db: BaseDatabaseWrapper = context["connection"]
     timeout = _statement_timeout(request)
     if getattr(db, "portal_statement_timeout", None) != timeout and not db.in_atomic_block:
-        with db.connection.cursor() as cursor:
+        with db.wrap_database_errors, db.connection.cursor() as cursor:
             if timeout is None:
                 cursor.execute("SET statement_timeout TO DEFAULT")
             else:
@@ -99,7 +105,8 @@ def forget_statement_timeout(sender, connection: BaseDatabaseWrapper, **kwargs) 
 
 
 class DatabaseTimeoutMiddleware:
-    """Limits web requests' statements on PostgreSQL; a database that fails answers 503."""
+    """Limits web requests' statements on PostgreSQL. A statement cut short is an outage, which
+    `outage_response` answers with a 503 wherever it surfaces."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -109,21 +116,6 @@ class DatabaseTimeoutMiddleware:
             return self.get_response(request)
         with connection.execute_wrapper(partial(_limit_statements, request)):
             return self.get_response(request)
-
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        # Timeouts, lost connections, a database that is down: the caller should come back
-        # later. Other database errors are bugs and stay 500s.
-        if not isinstance(exception, OperationalError | InterfaceError):
-            return None
-        DATABASE_ERRORS.inc()
-        logger.error("Database unavailable: %s", type(exception).__name__)
-        response = HttpResponse(
-            "The service is briefly unavailable. Please try again in a few seconds.\n",
-            status=503,
-            content_type="text/plain; charset=utf-8",
-        )
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
 
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
@@ -159,6 +151,33 @@ class LeanEndpointMiddleware:
         return match.func(request, *match.args, **match.kwargs)
 
 
+def is_lean(request: HttpRequest) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return bool(getattr(getattr(match, "func", None), "lean_endpoint", False))
+
+
+def outage_response(request: HttpRequest, error: BaseException) -> HttpResponse | None:
+    """The answer to a database error met while serving `request`, or None when it is a bug.
+
+    An outage (common.db.is_outage: the database is down, unreachable, overloaded, or a
+    statement ran past its timeout) is worth a retry: 503 with Retry-After, as JSON on the
+    public endpoints (resource servers read it), as the portal's page elsewhere; logged once per
+    outage and counted. Any other database error (a missing table, a value the database
+    refuses) is a bug: None, and Django's 500 follows, with its report.
+    """
+    if not is_outage(error):
+        return None
+    outage_log.refused(error, request.path)
+    # Read by common.logs.NotAnAnsweredOutage.
+    request.answered_as_outage = True  # type: ignore[attr-defined]
+    DATABASE_ERRORS.inc()
+    if not is_lean(request):
+        return outage_page()
+    response = JsonResponse({"error": "temporarily_unavailable"}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return no_store(response)
+
+
 def outage_page(request: HttpRequest | None = None) -> HttpResponse:
     """The portal's "try again shortly" page: 503 with Retry-After.
 
@@ -186,10 +205,7 @@ class DatabaseOutageMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not is_outage(exception):
-            return None
-        outage_log.refused(exception, request.path)
-        return outage_page()
+        return outage_response(request, exception)
 
 
 class AdminQueryGuardMiddleware:

@@ -7,14 +7,12 @@ import sys
 from django.http import HttpRequest, HttpResponse
 from django.views.defaults import server_error as django_server_error
 
-from common.db import is_outage, outage_log
-from common.middleware import outage_page
+from common.middleware import outage_response
 
 
 def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
-    """A database out of reach is a 503 to retry; anything else stays Django's 500."""
+    """An error raised outside a view (middleware: the session saved or loaded, a public
+    endpoint's shortcut): a database outage is its 503, anything else Django's 500."""
     error = sys.exc_info()[1]
-    if error is not None and is_outage(error):
-        outage_log.refused(error, request.path)
-        return outage_page()
-    return django_server_error(request, template_name)
+    outage = outage_response(request, error) if error is not None else None
+    return outage or django_server_error(request, template_name)

@@ -87,8 +87,28 @@ def _json_logging() -> dict:
     }
 
 
+def check_settings() -> None:
+    """Read the portal's settings once, before any worker starts.
+
+    A setting the portal refuses (no SECRET_KEY with DEBUG off, a proxy count without the
+    proxies' networks) then stops the server with its message, instead of workers that fail to
+    load, are respawned and fail again until granian gives up.
+    """
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    try:
+        settings.SECRET_KEY  # noqa: B018 (the first setting read imports them all)
+    except ImproperlyConfigured as refused:
+        raise SystemExit(f"make serve: {refused}") from None
+
+
 def main() -> None:
     from granian import Granian
+
+    server_settings = settings_from_environment()
+    check_settings()
 
     # prometheus-client's multi-process mode: each worker writes its metrics to files here, and
     # /metrics adds them up. A fresh directory per server start, removed when the server stops.
@@ -97,7 +117,7 @@ def main() -> None:
         metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
             prefix="portal-metrics-"
         )
-    server = Granian(**settings_from_environment())
+    server = Granian(**server_settings)
     if os.path.basename(metrics_dir).startswith("portal-metrics-"):
         server.on_shutdown(lambda: shutil.rmtree(metrics_dir, ignore_errors=True))
     server.serve()

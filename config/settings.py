@@ -1,5 +1,6 @@
 """Settings for the token portal: every environment-dependent value is read here, and only here."""
 
+import ipaddress
 import os
 from email.utils import getaddresses
 from pathlib import Path
@@ -13,22 +14,44 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DEBUG", default=True)
+# Production is the default: debug pages and the development key only where DEBUG is set on
+# (`make run` and `make test` set it for themselves; so do tests/settings.py for pytest).
+DEBUG = env.bool("DEBUG", default=False)
 
 # A development key only while DEBUG is on: a production node must never start with a known key.
 _DEVELOPMENT_SECRET_KEY = "insecure-development-key-never-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="") or (_DEVELOPMENT_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when DEBUG is off (DEBUG is off unless set: production is the "
+        "default). On a developer's machine, `make run` and `make test` turn DEBUG on; for "
+        "other commands there, `export DEBUG=true` (or put DEBUG=true in .env)."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="").rstrip("/")
 
 # The caller's address (common.http.remote_address): how many proxies in front of the portal append
-# to X-Forwarded-For, and optionally the networks those proxies connect from.
+# to X-Forwarded-For, and the networks those proxies connect from. Believing the header from any
+# peer would let a caller that goes around the proxy choose its address (and read /metrics, or
+# escape a sign-in lockout), so a count comes with its networks or the portal does not start.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
+if TRUSTED_PROXY_COUNT > 0 and not TRUSTED_PROXY_NETWORKS:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_COUNT is {TRUSTED_PROXY_COUNT} but TRUSTED_PROXY_NETWORKS is empty: "
+        "X-Forwarded-For would be believed from any peer. Set TRUSTED_PROXY_NETWORKS to the "
+        "networks your proxy connects from (e.g. 127.0.0.1/32,::1/128 for nginx on the same "
+        "machine), or TRUSTED_PROXY_COUNT=0 without a proxy."
+    )
+for _network in TRUSTED_PROXY_NETWORKS:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXY_NETWORKS: {_network!r} is not a network, e.g. 10.0.0.0/8 or ::1/128."
+        ) from None
 
 # HTTPS behind a TLS-terminating proxy. The header is opt-in: trusting it without such a proxy
 # would let any caller claim HTTPS.
@@ -95,6 +118,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Moves a signed-in session's expiry on (idle and absolute timeouts), at most every 5 minutes.
+    "accounts.sessions.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a lockout into a response.
@@ -169,12 +194,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed sign-ins: a cool-off per username and address, never a permanent lock.
+# Failed sign-ins: a cool-off per username and address (django-axes), and one per username from
+# any address after more failures (the portal's, accounts/lockout.py); never a permanent lock.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_USERNAME_FAILURE_LIMIT = env.int("AXES_USERNAME_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
@@ -203,6 +231,13 @@ STORAGES = {
     },
 }
 
+# A signed-in session ends after this long without a request, and this long after signing in
+# whatever happens (accounts/sessions.py). A day bounds what a stolen session cookie is worth;
+# a person who signs in for a day's work does not meet it.
+SESSION_IDLE_TIMEOUT = round(env.float("SESSION_IDLE_TIMEOUT_HOURS", default=12) * 3600)
+SESSION_ABSOLUTE_TIMEOUT = round(env.float("SESSION_ABSOLUTE_TIMEOUT_HOURS", default=24) * 3600)
+# A session that is not signed in (a message between two pages) lasts as long as an idle one.
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -253,8 +288,12 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 
 # Mail: the owners' notices (tokens/notices.py) and error reports. EMAIL_URL as django-environ
 # reads it (the URL becomes EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ...), e.g.
-# smtp+tls://user:password@smtp.example.com:587; the default prints messages on the console.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# smtp+tls://user:password@smtp.example.com:587; the default prints messages on the console, on
+# stderr: stdout belongs to what a command prints for scripts (a token, a secret).
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    _email["EMAIL_BACKEND"] = "common.mail.ConsoleEmailBackend"
+vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Token portal <noreply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="root@localhost")
 # Who gets error reports: "Ann Admin <ann@example.com>, ops@example.com".
@@ -276,6 +315,7 @@ LOGGING = {
     "filters": {
         "request": {"()": "common.logs.RequestContextFilter"},
         "production": {"()": "django.utils.log.RequireDebugFalse"},
+        "not_an_answered_outage": {"()": "common.logs.NotAnAnsweredOutage"},
     },
     "formatters": {
         "text": {"()": "common.logs.TextFormatter"},
@@ -297,6 +337,8 @@ LOGGING = {
     "loggers": {
         # Django's errors reach the console once (through root), and ADMINS by mail.
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # A database outage is logged once (portal.database), not as each request's error.
+        "django.request": {"filters": ["not_an_answered_outage"]},
     },
 }
 

@@ -29,10 +29,12 @@ def _add_default_scopes() -> None:
         Scope.objects.get_or_create(name=name, defaults={"description": description})
 
 
-@pytest.fixture(scope="session", autouse=True)
-def default_scopes_in_a_reused_database(django_db_setup, django_db_blocker) -> None:
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
     # A test database kept from an earlier run (--reuse-db) may have been emptied by its last
-    # transactional test: give it back what its migrations made.
+    # transactional test: give it back what its migrations made. pytest-django's own fixture,
+    # extended, so this runs only when some test uses the database (a session of tests that do
+    # not has no test database, and must not touch the project's own).
     with django_db_blocker.unblock():
         _add_default_scopes()
 
@@ -68,6 +70,13 @@ def no_statement_timeouts(settings) -> None:
     # runs with the real defaults.
     settings.DATABASE_STATEMENT_TIMEOUT = 0
     settings.DATABASE_VALIDATION_STATEMENT_TIMEOUT = 0
+
+
+@pytest.fixture
+def behind_nginx(settings) -> None:
+    """One proxy on this machine appends the caller's address (docs/production.env)."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = ["127.0.0.1/32", "::1/128"]
 
 
 @pytest.fixture

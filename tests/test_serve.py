@@ -1,14 +1,21 @@
 """config/serve.py: `make serve`'s settings for granian, from the environment."""
 
 import logging
+import os
 import re
+import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from granian.log import log_request_builder
 
 from common.logs import AccessLineFields
 from config.serve import ACCESS_FORMAT, settings_from_environment
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 SERVER_VARIABLES = (
     "BIND", "PORT", "WEB_CONCURRENCY", "SERVER_THREADS", "SERVER_GRACEFUL_TIMEOUT",
@@ -114,3 +121,48 @@ def test_an_access_line_becomes_an_http_request_event_with_fields():
         "request_id": None,  # no X-Request-ID header: not the "-" of the text line
     }
     assert "token=enrt_x" not in record.getMessage()
+
+
+def serve(**env: str) -> subprocess.CompletedProcess:
+    """`python -m config.serve` (what `make serve` runs after collectstatic) on a free port, with
+    `env` as the only portal settings."""
+    portal = {"DEBUG", "SECRET_KEY", "TRUSTED_PROXY_COUNT", "TRUSTED_PROXY_NETWORKS"}
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inherited = {k: v for k, v in os.environ.items() if k not in portal}
+    return subprocess.run(
+        [sys.executable, "-m", "config.serve"],
+        cwd=PROJECT,
+        env={
+            **inherited,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "PORT": str(port),
+            "WEB_CONCURRENCY": "1",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        # Nothing configured is production, which needs its own key.
+        ({}, "SECRET_KEY must be set when DEBUG is off"),
+        (
+            {"SECRET_KEY": "x" * 50, "TRUSTED_PROXY_COUNT": "1"},
+            "TRUSTED_PROXY_COUNT is 1 but TRUSTED_PROXY_NETWORKS is empty",
+        ),
+    ],
+)
+def test_settings_the_portal_refuses_stop_the_server_before_it_listens(env, message):
+    # Not workers that fail to load, are respawned and fail again: one line, and no server.
+    result = serve(**env)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"make serve: {message}")
+    assert "Listening" not in result.stdout + result.stderr

@@ -8,10 +8,8 @@ and `admin.site.urls` use it unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -73,8 +71,7 @@ class PortalAdminSite(admin.AdminSite):
 
 def dashboard(request: HttpRequest) -> dict[str, Any]:
     """The figures an instance admin checks first, each linking to the list it counts."""
-    from axes.models import AccessAttempt
-
+    from accounts.lockout import locked_attempts
     from tokens.admin import RECENTLY, UNUSED_FOR
     from tokens.models import EXPIRING_SOON, ReferenceToken, TokenEvent, TokenKind
 
@@ -114,15 +111,10 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
             ),
         ]
     if user.has_perm("axes.view_accessattempt"):
-        cool_off = timedelta(hours=settings.AXES_COOLOFF_TIME)
-        locked = AccessAttempt.objects.filter(
-            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
-            attempt_time__gte=now - cool_off,
-        )
         figures.append(
             Figure(
                 "Locked-out sign-ins",
-                _capped(locked),
+                _capped(locked_attempts()),
                 reverse("admin:axes_accessattempt_changelist"),
                 warning=True,
             )

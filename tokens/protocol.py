@@ -31,18 +31,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
-from common.db import is_outage
 from common.http import no_store
 from common.logs import security_event
-from common.metrics import DATABASE_ERRORS
-from common.middleware import lean
+from common.middleware import lean, outage_response
 from tokens.introspection import InvalidClient, authenticate_caller
-
-logger = logging.getLogger(__name__)
 
 # A token request is ~100 bytes; a few KB leave room for credentials and hints, nothing more.
 MAX_BODY_BYTES = 4096
-RETRY_AFTER_SECONDS = 5
 REALM = "token-portal"
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -115,18 +110,6 @@ class MethodNotAllowed(Refusal):
     def response(self) -> JsonResponse:
         response = super().response()
         response["Allow"] = ", ".join(self.allowed)
-        return response
-
-
-class Unavailable(Refusal):
-    """The database is unreachable: worth retrying, never `active: true`."""
-
-    status = 503
-    error = "temporarily_unavailable"
-
-    def response(self) -> JsonResponse:
-        response = super().response()
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
 
@@ -462,12 +445,12 @@ def _serve(
         )
         return CallerRefused().response()
     except DatabaseError as error:
-        # Any other database error (a value it refuses, a missing table) is a bug, reported as
-        # one (500, with its traceback), never as "retry later". The edge refuses what the
-        # database would (NUL and other non-VSCHAR credentials; tokens are only ever hashed).
-        if not is_outage(error):
+        # An outage is a 503 to retry, never `active: true`; any other database error (a value
+        # it refuses, a missing table) is a bug, reported as one (500, with its traceback). The
+        # edge refuses what the database would (NUL and other non-VSCHAR credentials; tokens are
+        # only ever hashed). The outage is logged once, without the request, whose body holds a
+        # token and maybe a secret.
+        outage = outage_response(request, error)
+        if outage is None:
             raise
-        # Logged without the request, whose body holds a token and maybe a secret.
-        logger.exception("Database unavailable in %s", view.__name__)
-        DATABASE_ERRORS.inc()
-        return Unavailable().response()
+        return outage

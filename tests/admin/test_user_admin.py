@@ -188,6 +188,26 @@ def test_a_locked_out_person_can_be_unlocked_from_their_page(as_admin, alice):
     assert "locked out" not in as_admin.get(f"{LIST}{alice.pk}/change/").content.decode()
 
 
+def test_a_person_paused_by_guesses_from_many_addresses_shows_as_locked_out(as_admin, alice):
+    # No address at its limit, the username at its own: the page says so, and Unlock ends it.
+    from axes.models import AccessAttempt
+    from django.conf import settings
+
+    for n in range(settings.AXES_USERNAME_FAILURE_LIMIT):
+        AccessAttempt.objects.create(
+            username="alice",
+            ip_address=f"198.51.100.{n + 1}",
+            user_agent="test",
+            failures_since_start=1,
+            get_data="",
+            post_data="",
+        )
+    page = as_admin.get(f"{LIST}{alice.pk}/change/").content.decode()
+    assert "is locked out after too many failed sign-ins" in page
+    as_admin.post(f"{LIST}{alice.pk}/unlock/")
+    assert not AccessAttempt.objects.filter(username="alice").exists()
+
+
 def test_a_system_user_is_read_only_and_cannot_be_deleted(as_admin, sync_app):
     system_user = sync_app.system_user
     response = as_admin.get(f"{LIST}{system_user.pk}/change/")

@@ -173,9 +173,8 @@ def test_an_unreachable_database_is_503(client, alice_token, unreachable_databas
 
 
 def test_behind_a_trusted_proxy_the_audit_row_has_the_caller_s_address(
-    client, alice_token, settings
+    client, alice_token, behind_nginx
 ):
-    settings.TRUSTED_PROXY_COUNT = 1
     revoke(
         client, alice_token.plaintext, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9"
     )

@@ -48,9 +48,8 @@ def test_it_reports_the_previous_use(client, alice_token):
     assert answer["last_used_at"] == _iso(used)
 
 
-def test_the_holder_s_address_is_recorded_as_the_last_use(client, alice_token, settings):
+def test_the_holder_s_address_is_recorded_as_the_last_use(client, alice_token, behind_nginx):
     # The holder calls the portal itself here, through one proxy.
-    settings.TRUSTED_PROXY_COUNT = 1
     client.get(
         URL, HTTP_X_API_KEY=alice_token.plaintext, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7"
     )

@@ -36,8 +36,7 @@ def test_a_request_through_an_undeclared_proxy_is_not_local(client, db, settings
     assert response.status_code == 403
 
 
-def test_through_a_declared_proxy_the_caller_s_address_decides(client, db, settings):
-    settings.TRUSTED_PROXY_COUNT = 1
+def test_through_a_declared_proxy_the_caller_s_address_decides(client, db, behind_nginx):
     outside = client.get(URL, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7")
     inside = client.get(URL, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1")
 

@@ -8,6 +8,12 @@ from common.http import remote_address
 PROXY = "10.0.0.5"
 
 
+@pytest.fixture(autouse=True)
+def proxies_connect_from_their_networks(settings):
+    # As the settings require of any TRUSTED_PROXY_COUNT; each test sets the count.
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/24", "::1/128"]
+
+
 def request(peer: str = PROXY, forwarded_for: str | None = None):
     extra = {"REMOTE_ADDR": peer}
     if forwarded_for is not None:
@@ -54,3 +60,11 @@ def test_a_peer_outside_the_trusted_networks_cannot_choose_its_address(settings)
 def test_ipv6_addresses_are_read_and_normalised(settings):
     settings.TRUSTED_PROXY_COUNT = 1
     assert remote_address(request("::1", "2001:DB8::0:1")) == "2001:db8::1"
+
+
+def test_a_count_without_networks_believes_no_peer(settings):
+    # The settings refuse this combination at start; should it be set anyway (a test, a shell),
+    # no header is believed rather than every header.
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = []
+    assert remote_address(request("198.51.100.7", "127.0.0.1")) == "198.51.100.7"
