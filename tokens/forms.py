@@ -15,7 +15,7 @@ from accounts.models import User
 from common.http import remote_address
 from common.ids import is_row_id
 from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, new_form_key, used_once
-from tokens.expiry import start_of_day_utc, today_utc
+from tokens.domain.expiry import start_of_day_utc, today_utc
 from tokens.models import DESCRIPTION_MAX_LENGTH, IssuedToken, ReferenceToken
 from trustedapps.models import DEFAULT_TOKEN_LIFETIME, Scope, TrustedApplication
 

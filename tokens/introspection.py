@@ -2,7 +2,7 @@
 
 This is the hot path: resource servers ask on every API call. One SQL round trip fetches the facts
 (the caller, the token, its user and application, and the scopes all three still share) into a
-`TokenFacts` record, then `tokens.status.evaluate` applies the rule of the design. The SQL is
+`TokenFacts` record, then `tokens.domain.status.evaluate` applies the rule of the design. The SQL is
 built once, not per call, because building ORM queries costs more than running them here.
 
 On PostgreSQL the facts are kept in a per-process cache (`tokens.cache`) that the database keeps
@@ -36,9 +36,9 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
 from tokens import last_use
 from tokens.cache import MISS, FactsCache, process_cache
+from tokens.domain.status import COLUMN_FIELDS, TokenFacts, evaluate
 from tokens.format import hash_token, is_well_formed
 from tokens.models import ReferenceToken, TokenKind
-from tokens.status import COLUMN_FIELDS, TokenFacts, evaluate
 from trustedapps.models import (
     CLIENT_ID_MAX_LENGTH,
     VISIBLE_ASCII,

@@ -18,9 +18,9 @@ from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
 from common.logs import security_event
 from common.metrics import TOKENS_ISSUED, TOKENS_REVOKED, TOKENS_ROTATED
 from tokens.cache import forget_locally
-from tokens.expiry import expiry_in_days, lifetime_in_days
+from tokens.domain.expiry import expiry_in_days, lifetime_in_days
+from tokens.domain.status import Inactive, TokenFacts, TokenState, evaluate
 from tokens.format import display_hint, hash_token, make_token
-from tokens.status import Inactive, TokenFacts, TokenState, evaluate
 from trustedapps.models import Scope, TokenPolicy, TrustedApplication
 
 DESCRIPTION_MAX_LENGTH = 128
@@ -641,7 +641,7 @@ class ReferenceToken(models.Model):
 
     @property
     def lifetime_days(self) -> int | None:
-        """The lifetime it was given, in whole days (`tokens.expiry`); None: it never expires."""
+        """The lifetime it was given, in whole days (domain/expiry.py); None: it never expires."""
         if self.expires_at is None:
             return None
         return max(1, lifetime_in_days(self.created_at, self.expires_at))

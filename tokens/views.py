@@ -28,7 +28,7 @@ from accounts.sudo import confirmation_needed
 from common.http import no_store, remote_address
 from common.ids import is_row_id
 from common.once import form_key_of, new_form_key
-from tokens.expiry import today_utc
+from tokens.domain.expiry import today_utc
 from tokens.forms import (
     CUSTOM,
     PersonalTokenForm,

@@ -44,7 +44,8 @@ class TokenPolicy(models.TextChoices):
     AUTHENTICATED_USERS = "authenticated_users", "Authenticated users"
     ADMINISTRATORS_ONLY = "administrators_only", "Administrators only"
 
-    # The one policy rule: the create forms, issuing and the active rule (tokens.status) ask it.
+    # The one policy rule: the create forms, issuing and the active rule (tokens/domain/status.py)
+    # ask it.
     def allows_personal(self, *, by_admin: bool) -> bool:
         """May a person (an instance administrator, or not) hold a personal token?"""
         return self is TokenPolicy.AUTHENTICATED_USERS or (

@@ -9,7 +9,7 @@ from django.contrib.admin.models import LogEntry
 from accounts.sudo import SESSION_KEY
 from tests.admin.conftest import grant, signed_in, stored_anywhere
 from tests.conftest import PASSWORD
-from tokens.expiry import expiry_in_days
+from tokens.domain.expiry import expiry_in_days
 from tokens.introspection import check_for_holder
 from tokens.models import ROTATED, ReferenceToken, TokenEvent
 

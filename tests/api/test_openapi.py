@@ -8,7 +8,7 @@ from django.urls import resolve
 
 from tests.api.conftest import FORM, basic
 from tokens import api_urls
-from tokens.expiry import expiry_in_days
+from tokens.domain.expiry import expiry_in_days
 from tokens.format import make_token
 from tokens.models import ReferenceToken
 

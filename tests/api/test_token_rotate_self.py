@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from tests.api.conftest import FORM
-from tokens.expiry import expiry_in_days
+from tokens.domain.expiry import expiry_in_days
 from tokens.format import make_token
 from tokens.models import ROTATED, ReferenceToken, TokenEvent
 

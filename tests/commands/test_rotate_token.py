@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core.management import CommandError
 
-from tokens.expiry import expiry_in_days
+from tokens.domain.expiry import expiry_in_days
 from tokens.models import ROTATED, ReferenceToken
 
 TOKEN_RE = re.compile(r"^enrt_[0-9A-F]{64}$")

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.profile.conftest import HTMX
-from tokens.expiry import expiry_in_days
+from tokens.domain.expiry import expiry_in_days
 from tokens.models import ROTATED, ReferenceToken
 
 

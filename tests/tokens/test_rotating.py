@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from tokens import models as token_models
-from tokens.expiry import expiry_in_days
+from tokens.domain.expiry import expiry_in_days
 from tokens.introspection import check_for_holder
 from tokens.models import ROTATED, ReferenceToken, TokenEvent
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tokens.status import Inactive, TokenFacts, evaluate
+from tokens.domain.status import Inactive, TokenFacts, evaluate
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

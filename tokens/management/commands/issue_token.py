@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from common.cli import note, positive_int, refusal
-from tokens.expiry import expiry_in_days
+from tokens.domain.expiry import expiry_in_days
 from tokens.management.cli import person_named
 from tokens.models import IssuedToken, ReferenceToken, TokenKind
 from trustedapps.management.cli import application_with_uri, scopes_named

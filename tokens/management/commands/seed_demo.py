@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 from accounts.models import User
 from common.cli import positive_int
-from tokens.expiry import expiry_in_days
+from tokens.domain.expiry import expiry_in_days
 from tokens.introspection import InvalidClient, authenticate_caller
 from tokens.models import ReferenceToken
 from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
