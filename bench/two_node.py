@@ -237,7 +237,7 @@ def _cut_listeners(database_name: str) -> None:
     """Terminate the token-cache listeners of the benchmark database (never anyone else's)."""
     from django.db import connection
 
-    from tokens.cache import APPLICATION_NAME
+    from tokens.validation.cache import APPLICATION_NAME
 
     with connection.cursor() as cursor:
         cursor.execute(

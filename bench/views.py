@@ -47,7 +47,7 @@ def baseline_view(request: HttpRequest) -> JsonResponse:
 @require_GET
 def cache_stats_view(request: HttpRequest) -> JsonResponse:
     """This worker process's cache counters (the benchmark samples every worker)."""
-    from tokens.cache import process_cache
+    from tokens.validation.cache import process_cache
 
     cache = process_cache()
     return JsonResponse(cache.stats() if cache is not None else {"pid": None})

@@ -286,8 +286,8 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
     ]
 }
 
-# Mail: the owners' notices (tokens/notices.py) and error reports. EMAIL_URL as django-environ
-# reads it (the URL becomes EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ...), e.g.
+# Mail: the owners' notices (tokens/domain/notices.py) and error reports. EMAIL_URL as
+# django-environ reads it (the URL becomes EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ...), e.g.
 # smtp+tls://user:password@smtp.example.com:587; the default prints messages on the console, on
 # stderr: stdout belongs to what a command prints for scripts (a token, a secret).
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -350,7 +350,7 @@ METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
 # join costs several times its execution). Turn off behind PgBouncer < 1.21 in transaction mode.
 TOKEN_PREPARED_LOOKUP = env.bool("TOKEN_PREPARED_LOOKUP", default=True)
 
-# The per-process cache of validation facts (tokens/cache.py), kept true by PostgreSQL's
+# The per-process cache of validation facts (tokens/validation/cache.py), kept true by PostgreSQL's
 # LISTEN/NOTIFY; SQLite has no LISTEN, so there the cache is off and every check asks the database.
 _POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 TOKEN_CACHE = env.bool("TOKEN_CACHE", default=_POSTGRESQL) and _POSTGRESQL

@@ -7,8 +7,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Prometheus' scrape target: loopback (METRICS_ALLOWED_NETWORKS) or a bearer secret only.
     path("metrics", metrics_view, name="metrics"),
-    # The public endpoints of resource servers and token holders (tokens/api.py).
-    path("", include("tokens.api_urls")),
+    # The public endpoints of resource servers and token holders (tokens/validation/views.py).
+    path("", include("tokens.validation.urls")),
     # Sign-in and the profile site.
     path("", include("accounts.urls")),
     path("", include("tokens.urls")),

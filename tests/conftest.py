@@ -13,8 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from tokens.introspection import InvalidClient, authenticate_caller
 from tokens.models import IssuedToken, ReferenceToken
+from tokens.validation.checks import InvalidClient, authenticate_caller
 from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
 
 PASSWORD = "correct horse battery staple"
@@ -265,7 +265,7 @@ def same_browser(client: Client) -> Client:
 def last_use_written_by_the_check(settings):
     # Most tests read last_used_at right after a check: the check writes it itself, as on SQLite.
     # tests/tokens/test_token_cache.py and test_last_use.py exercise the buffer.
-    from tokens import last_use
+    from tokens.validation import last_use
 
     settings.TOKEN_LAST_USED_FLUSH = 0
     last_use.forget()
@@ -277,8 +277,8 @@ def last_use_written_by_the_check(settings):
 def _stop_the_token_cache_listener():
     # A listener left connected would hold the test database open.
     yield
-    from tokens import last_use
-    from tokens.cache import stop_process_cache
+    from tokens.validation import last_use
+    from tokens.validation.cache import stop_process_cache
 
     stop_process_cache()
     last_use.stop_flusher()

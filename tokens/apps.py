@@ -10,8 +10,8 @@ class TokensConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from accounts.models import User
-        from tokens.cache import forget_locally
         from tokens.models import ReferenceToken
+        from tokens.validation.cache import forget_locally
         from trustedapps.models import ResourceServer, Scope, TrustedApplication
 
         # The database announces every change to every worker; the process that made one must

@@ -17,10 +17,10 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
 from common.logs import security_event
 from common.metrics import TOKENS_ISSUED, TOKENS_REVOKED, TOKENS_ROTATED
-from tokens.cache import forget_locally
 from tokens.domain.expiry import expiry_in_days, lifetime_in_days
 from tokens.domain.status import Inactive, TokenFacts, TokenState, evaluate
 from tokens.format import display_hint, hash_token, make_token
+from tokens.validation.cache import forget_locally
 from trustedapps.models import Scope, TokenPolicy, TrustedApplication
 
 DESCRIPTION_MAX_LENGTH = 128
@@ -126,7 +126,7 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
         return self.filter(revoked_at__isnull=True, expires_at__lte=now or timezone.now())
 
     def unexpired(self, now: datetime | None = None) -> ReferenceTokenQuerySet:
-        """Neither revoked nor expired. The full "active" rule is `tokens.introspection`."""
+        """Neither revoked nor expired. The full "active" rule is `tokens.validation.checks`."""
         return self.filter(unexpired_condition(now or timezone.now()))
 
     def expiring_within(
@@ -405,7 +405,7 @@ class ReferenceTokenManager(models.Manager["ReferenceToken"]):
 
 def _notices():
     # The notices module reads these models; imported when first needed, not at module level.
-    from tokens import notices
+    from tokens.domain import notices
 
     return notices
 

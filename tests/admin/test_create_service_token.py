@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from tests.admin.conftest import grant, signed_in, stored_anywhere
 from tests.conftest import same_browser
-from tokens.introspection import check_for_holder, check_for_resource_server
 from tokens.models import ReferenceToken, TokenKind
+from tokens.validation.checks import check_for_holder, check_for_resource_server
 from trustedapps.models import TokenPolicy
 
 TOKEN_RE = re.compile(r"enrt_[0-9A-F]{64}")

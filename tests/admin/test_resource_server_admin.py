@@ -8,7 +8,7 @@ from django.contrib.admin.models import LogEntry
 from accounts.sudo import SESSION_KEY
 from tests.admin.conftest import resent, signed_in, stored_anywhere
 from tests.conftest import PASSWORD, authenticates, same_browser
-from tokens.introspection import InvalidClient, check_for_resource_server
+from tokens.validation.checks import InvalidClient, check_for_resource_server
 from trustedapps.models import ResourceServer
 
 LIST = "/admin/trustedapps/resourceserver/"

@@ -4,8 +4,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import LogEntry
 
 from tests.admin.conftest import grant, signed_in
-from tokens.introspection import check_for_holder
 from tokens.models import ReferenceToken, TokenEvent
+from tokens.validation.checks import check_for_holder
 
 LIST = "/admin/tokens/referencetoken/"
 

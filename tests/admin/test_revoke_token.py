@@ -3,8 +3,8 @@
 from django.test import Client
 
 from tests.admin.conftest import signed_in
-from tokens.introspection import check_for_holder
 from tokens.models import ReferenceToken
+from tokens.validation.checks import check_for_holder
 
 
 def url(issued) -> str:

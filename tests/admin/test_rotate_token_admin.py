@@ -10,8 +10,8 @@ from accounts.sudo import SESSION_KEY
 from tests.admin.conftest import grant, signed_in, stored_anywhere
 from tests.conftest import PASSWORD
 from tokens.domain.expiry import expiry_in_days
-from tokens.introspection import check_for_holder
 from tokens.models import ROTATED, ReferenceToken, TokenEvent
+from tokens.validation.checks import check_for_holder
 
 TOKEN_RE = re.compile(r"enrt_[0-9A-F]{64}")
 

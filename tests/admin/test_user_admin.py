@@ -8,8 +8,8 @@ from accounts.models import User
 from accounts.sudo import SESSION_KEY
 from tests.admin.conftest import as_posted, grant, resent, signed_in
 from tests.conftest import PASSWORD
-from tokens.introspection import check_for_holder
 from tokens.models import ReferenceToken
+from tokens.validation.checks import check_for_holder
 
 LIST = "/admin/accounts/user/"
 

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from django.db import connection
 
-from tokens.cache import stop_process_cache
+from tokens.validation.cache import stop_process_cache
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -17,9 +17,9 @@ from django.views.debug import ExceptionReporter
 from common.db import outage_log
 from tests.api.conftest import FORM, basic
 from tests.conftest import register_server
-from tokens.cache import APPLICATION_NAME, process_cache
 from tokens.format import hash_token, make_token
 from tokens.models import ReferenceToken
+from tokens.validation.cache import APPLICATION_NAME, process_cache
 from trustedapps.models import ResourceServer, Scope, TokenPolicy
 
 URL = "/connect/introspect"

@@ -7,10 +7,10 @@ import pytest
 from django.urls import resolve
 
 from tests.api.conftest import FORM, basic
-from tokens import api_urls
 from tokens.domain.expiry import expiry_in_days
 from tokens.format import make_token
 from tokens.models import ReferenceToken
+from tokens.validation import urls as api_urls
 
 SPEC = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
 OPERATIONS = [

@@ -6,8 +6,8 @@ from django.core.management.base import CommandError
 
 from tokens.format import is_well_formed
 from tokens.forms import start_of_day_utc, today_utc
-from tokens.introspection import check_for_holder
 from tokens.models import ReferenceToken, TokenEvent
+from tokens.validation.checks import check_for_holder
 
 
 def midnight_utc_in(days: int):

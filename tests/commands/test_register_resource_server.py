@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.conftest import authenticates
-from tokens.introspection import check_for_resource_server
+from tokens.validation.checks import check_for_resource_server
 from trustedapps.models import ResourceServer
 
 

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tokens.format import make_token
-from tokens.introspection import check_for_holder
 from tokens.models import ReferenceToken, TokenEvent
+from tokens.validation.checks import check_for_holder
 
 
 def test_it_revokes_a_token_by_its_number(run, alice_token):

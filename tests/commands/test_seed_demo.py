@@ -10,8 +10,8 @@ import pytest
 from accounts.models import User
 from tests.commands.conftest import Output
 from tests.conftest import authenticates
-from tokens.introspection import check_for_holder, check_for_resource_server
 from tokens.models import ReferenceToken
+from tokens.validation.checks import check_for_holder, check_for_resource_server
 from trustedapps.models import ResourceServer, TokenPolicy, TrustedApplication
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 
 from tests.profile.conftest import HTMX
-from tokens.introspection import check_for_resource_server
 from tokens.models import ReferenceToken, TokenEvent
+from tokens.validation.checks import check_for_resource_server
 
 
 def url(token: ReferenceToken) -> str:

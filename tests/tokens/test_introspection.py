@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from tests.conftest import register_server
 from tokens.format import make_token
-from tokens.introspection import InvalidClient, check_for_holder, check_for_resource_server
 from tokens.models import ReferenceToken
+from tokens.validation.checks import InvalidClient, check_for_holder, check_for_resource_server
 from trustedapps.models import Scope
 
 

@@ -1,5 +1,5 @@
-"""The buffer of token uses (tokens/last_use.py): kept off the request path, written in one go,
-at most once per interval, and never over a newer use another worker wrote.
+"""The buffer of token uses (tokens/validation/last_use.py): kept off the request path, written
+in one go, at most once per interval, and never over a newer use another worker wrote.
 
 Most tests write a check's use at once (tests/conftest.py sets TOKEN_LAST_USED_FLUSH to 0); these
 turn the buffer on, as production on PostgreSQL has it, and flush it themselves.
@@ -16,8 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.api.conftest import database_unreachable
-from tokens import last_use
 from tokens.models import IssuedToken, ReferenceToken
+from tokens.validation import last_use
 
 
 @pytest.fixture

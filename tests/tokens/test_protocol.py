@@ -1,11 +1,11 @@
-"""tokens.protocol: the rules its endpoints' parameters live by."""
+"""tokens.validation.protocol: the rules its endpoints' parameters live by."""
 
 import pytest
 from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 
-from tokens.protocol import TextParameter, endpoint
+from tokens.validation.protocol import TextParameter, endpoint
 
 
 class WithACleanMethod(forms.Form):

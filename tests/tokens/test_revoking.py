@@ -1,8 +1,8 @@
 """Revoking is instant, idempotent, and keeps the row for the audit trail."""
 
 from tokens.domain.status import Inactive
-from tokens.introspection import check_for_holder
 from tokens.models import ReferenceToken, TokenEvent
+from tokens.validation.checks import check_for_holder
 
 
 def test_revoking_records_who_why_and_from_where(alice_token, alice):

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from tokens import models as token_models
 from tokens.domain.expiry import expiry_in_days
-from tokens.introspection import check_for_holder
 from tokens.models import ROTATED, ReferenceToken, TokenEvent
+from tokens.validation.checks import check_for_holder
 
 
 def test_the_new_token_keeps_the_facts_of_the_old_one(alice, alice_token, update_scope):

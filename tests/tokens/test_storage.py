@@ -9,8 +9,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
 
-from tokens.introspection import InvalidClient, check_for_holder, check_for_resource_server
 from tokens.models import ReferenceToken
+from tokens.validation.checks import InvalidClient, check_for_holder, check_for_resource_server
 from trustedapps.models import Scope
 
 

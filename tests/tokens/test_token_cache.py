@@ -31,8 +31,10 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.admin.conftest import signed_in
-from tokens import last_use
-from tokens.cache import (
+from tokens.format import hash_token, make_token
+from tokens.models import ReferenceToken
+from tokens.validation import last_use
+from tokens.validation.cache import (
     APPLICATION_NAME,
     MISS,
     FactsCache,
@@ -41,9 +43,7 @@ from tokens.cache import (
     process_cache,
     stop_process_cache,
 )
-from tokens.format import hash_token, make_token
-from tokens.introspection import InvalidClient, check_for_holder, check_for_resource_server
-from tokens.models import ReferenceToken
+from tokens.validation.checks import InvalidClient, check_for_holder, check_for_resource_server
 from trustedapps.models import TrustedApplication
 
 BOUND = 10.0  # seconds: generous, so a busy machine never makes a test flaky

@@ -1,7 +1,7 @@
 """Whether a token is usable now and, if not, why: the one status rule.
 
 Every reader asks this module: the validation URL and `/api/tokens/self` (through
-`tokens.introspection`, which fills the facts from one SQL row), and the profile list, the admin
+`tokens.validation.checks`, which fills the facts from one SQL row), and the profile list, the admin
 and the commands (through `ReferenceToken.state()`, which fills them from the ORM objects). So what
 a page says about a token is what a resource server is told.
 
@@ -39,7 +39,7 @@ class Inactive(enum.StrEnum):
 class TokenFacts:
     """Everything the rule needs to know about one token, at the moment it was read.
 
-    The field order is also the column order of the validation URL's SQL (`tokens.introspection`
+    The field order is also the column order of the validation URL's SQL (`tokens.validation.checks`
     generates its column list from `fields(TokenFacts)`), so the two cannot disagree.
     """
 

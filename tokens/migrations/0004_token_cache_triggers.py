@@ -1,4 +1,4 @@
-"""PostgreSQL announces every change that can alter a validation answer (tokens/cache.py).
+"""PostgreSQL announces every change that can alter a validation answer (tokens/validation/cache.py).
 
 One channel, two kinds of payload: `t:<token hash>` when one token's own facts change (issued,
 revoked, expiry, scopes, deleted), `*:<table>` when a change can reach many tokens (a user, an

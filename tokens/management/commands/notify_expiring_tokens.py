@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from tokens.domain.notices import recipients, tokens_expiring
 from tokens.models import ExpiryNotice, ReferenceToken
-from tokens.notices import recipients, tokens_expiring
 
 # The two notices: a week ahead, and the day before.
 WEEK = timedelta(days=7)

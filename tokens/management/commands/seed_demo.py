@@ -16,8 +16,8 @@ from django.db import connection, transaction
 from accounts.models import User
 from common.cli import positive_int
 from tokens.domain.expiry import expiry_in_days
-from tokens.introspection import InvalidClient, authenticate_caller
 from tokens.models import ReferenceToken
+from tokens.validation.checks import InvalidClient, authenticate_caller
 from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
 
 DEMO_PASSWORD = "demo-password-123"

@@ -34,7 +34,7 @@ from django.views.decorators.debug import sensitive_variables
 from common.http import no_store
 from common.logs import security_event
 from common.middleware import lean, outage_response
-from tokens.introspection import InvalidClient, authenticate_caller
+from tokens.validation.checks import InvalidClient, authenticate_caller
 
 # A token request is ~100 bytes; a few KB leave room for credentials and hints, nothing more.
 MAX_BODY_BYTES = 4096

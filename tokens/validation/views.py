@@ -1,7 +1,7 @@
 """The public endpoints: resource servers and token holders call these, never a browser session.
 
-Each view decides only; `tokens.protocol.endpoint` has read and checked the request before it
-runs (method, body, caller, holder token, parameters) and maps every failure to an answer.
+Each view decides only; `tokens.validation.protocol.endpoint` has read and checked the request
+before it runs (method, body, caller, holder token, parameters) and maps every failure to an answer.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from common.http import remote_address
 from common.metrics import VALIDATION_REQUESTS, VALIDATION_SECONDS
 from tokens.format import is_well_formed
-from tokens.introspection import check_for_holder, check_for_resource_server, iso_datetime
 from tokens.models import REVOKED_BY_HOLDER, ReferenceToken
-from tokens.protocol import (
+from tokens.validation.checks import check_for_holder, check_for_resource_server, iso_datetime
+from tokens.validation.protocol import (
     INACTIVE,
     JSON,
     BadRequest,

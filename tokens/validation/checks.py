@@ -5,9 +5,10 @@ This is the hot path: resource servers ask on every API call. One SQL round trip
 `TokenFacts` record, then `tokens.domain.status.evaluate` applies the rule of the design. The SQL is
 built once, not per call, because building ORM queries costs more than running them here.
 
-On PostgreSQL the facts are kept in a per-process cache (`tokens.cache`) that the database keeps
-true; the rule is applied to them on every check all the same. The use of a token is recorded by
-`tokens.last_use`, off the request path where TOKEN_LAST_USED_FLUSH is set.
+On PostgreSQL the facts are kept in a per-process cache (`tokens.validation.cache`) that the
+database keeps true; the rule is applied to them on every check all the same. The use of a token
+is recorded by `tokens.validation.last_use`, off the request path where TOKEN_LAST_USED_FLUSH is
+set.
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
-from tokens import last_use
-from tokens.cache import MISS, FactsCache, process_cache
 from tokens.domain.status import COLUMN_FIELDS, TokenFacts, evaluate
 from tokens.format import hash_token, is_well_formed
 from tokens.models import ReferenceToken, TokenKind
+from tokens.validation import last_use
+from tokens.validation.cache import MISS, FactsCache, process_cache
 from trustedapps.models import (
     CLIENT_ID_MAX_LENGTH,
     VISIBLE_ASCII,

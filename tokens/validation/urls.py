@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tokens import api
+from tokens.validation import views as api
 
 urlpatterns = [
     path("connect/introspect", api.introspect_view, name="introspect"),
