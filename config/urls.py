@@ -11,7 +11,7 @@ urlpatterns = [
     path("", include("tokens.validation.urls")),
     # Sign-in and the profile site.
     path("", include("accounts.urls")),
-    path("", include("tokens.urls")),
+    path("", include("tokens.web.urls")),
 ]
 
 # A database out of reach is a 503 "back shortly" page, whatever part of a request met it.

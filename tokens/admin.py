@@ -40,7 +40,7 @@ from tokens.models import (
     TokenKind,
     TokenStatus,
 )
-from tokens.rotation import rotate_posted
+from tokens.web.rotation import rotate_posted
 from trustedapps.models import TrustedApplication
 
 UNUSED_FOR = timedelta(days=90)

@@ -20,8 +20,8 @@ from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
 from tokens.admin import may_revoke, rotatable
-from tokens.forms import ServiceTokenForm
 from tokens.models import IssuedToken, ReferenceToken, live_token_count
+from tokens.web.forms import ServiceTokenForm
 from trustedapps.admin import TrustedApplicationAdmin
 from trustedapps.models import TokenPolicy, TrustedApplication
 

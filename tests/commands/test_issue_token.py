@@ -5,9 +5,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tokens.format import is_well_formed
-from tokens.forms import start_of_day_utc, today_utc
 from tokens.models import ReferenceToken, TokenEvent
 from tokens.validation.checks import check_for_holder
+from tokens.web.forms import start_of_day_utc, today_utc
 
 
 def midnight_utc_in(days: int):

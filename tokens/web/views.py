@@ -29,16 +29,6 @@ from common.http import no_store, remote_address
 from common.ids import is_row_id
 from common.once import form_key_of, new_form_key
 from tokens.domain.expiry import today_utc
-from tokens.forms import (
-    CUSTOM,
-    PersonalTokenForm,
-    clamped_expiry,
-    default_expiry_day,
-    expiry_presets,
-    first_expiry_day,
-    last_expiry_day,
-    preset_for,
-)
 from tokens.models import (
     EXPIRING_SOON,
     REVOKED_BY_OWNER,
@@ -48,7 +38,17 @@ from tokens.models import (
     TokenEvent,
     unexpired_condition,
 )
-from tokens.rotation import rotate_posted
+from tokens.web.forms import (
+    CUSTOM,
+    PersonalTokenForm,
+    clamped_expiry,
+    default_expiry_day,
+    expiry_presets,
+    first_expiry_day,
+    last_expiry_day,
+    preset_for,
+)
+from tokens.web.rotation import rotate_posted
 from trustedapps.models import TrustedApplication
 
 TOKENS_PER_PAGE = 20

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from common.ids import RowIdConverter
-from tokens import views
+from tokens.web import views
 
 register_converter(RowIdConverter, "row_id")
 
