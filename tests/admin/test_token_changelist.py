@@ -193,7 +193,7 @@ def test_the_query_count_stays_constant_as_rows_grow(as_admin, alice, bob, sync_
 
 
 def test_a_big_list_is_counted_only_up_to_a_cap(as_admin, alice, sync_app, monkeypatch):
-    from tokens.admin import CappedCountPaginator
+    from tokens.admin.tokens import CappedCountPaginator
 
     monkeypatch.setattr(CappedCountPaginator, "cap", 2)
     expires = timezone.now() + timedelta(days=10)

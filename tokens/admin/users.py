@@ -19,7 +19,8 @@ from accounts.admin import UserAdmin
 from accounts.http import signed_in
 from accounts.models import User
 from common.http import remote_address
-from tokens.admin import (
+from tokens.admin.actions import RevokeForm
+from tokens.admin.tokens import (
     count_of,
     log_revocations,
     may_revoke,
@@ -27,7 +28,6 @@ from tokens.admin import (
     revoke_tokens,
     rotatable,
 )
-from tokens.admin_forms import RevokeForm
 from tokens.models import ReferenceToken
 
 # A user's page lists their newest tokens near the top; the token list has them all.

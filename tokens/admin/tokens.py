@@ -30,7 +30,7 @@ from accounts.sudo import admin_confirmation_needed
 from common.http import no_store, remote_address
 from common.ids import is_row_id
 from common.once import new_form_key
-from tokens.admin_forms import RevokeForm
+from tokens.admin.actions import RevokeForm
 from tokens.format import display_hint, is_well_formed
 from tokens.models import (
     EXPIRING_SOON,
@@ -624,7 +624,3 @@ class TokenEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-# The token-aware admins of the other apps: imported for their registration.
-from tokens import admin_accounts, admin_trustedapps  # noqa: E402, F401

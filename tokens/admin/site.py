@@ -72,7 +72,7 @@ class PortalAdminSite(admin.AdminSite):
 def dashboard(request: HttpRequest) -> dict[str, Any]:
     """The figures an instance admin checks first, each linking to the list it counts."""
     from accounts.lockout import locked_attempts
-    from tokens.admin import RECENTLY, UNUSED_FOR
+    from tokens.admin.tokens import RECENTLY, UNUSED_FOR
     from tokens.models import EXPIRING_SOON, ReferenceToken, TokenEvent, TokenKind
 
     user = request.user

@@ -19,7 +19,7 @@ from accounts.http import signed_in
 from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
-from tokens.admin import may_revoke, rotatable
+from tokens.admin.tokens import may_revoke, rotatable
 from tokens.models import IssuedToken, ReferenceToken, live_token_count
 from tokens.web.forms import ServiceTokenForm
 from trustedapps.admin import TrustedApplicationAdmin
