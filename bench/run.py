@@ -304,8 +304,9 @@ class _World:
 def _seed_world() -> _World:
     """A person, an application, a resource server, and the real tokens the cases send."""
     from accounts.models import User
+    from tokens.domain import lifecycle
+    from tokens.domain.expiry import expiry_in_days
     from tokens.format import make_token
-    from tokens.models import ReferenceToken
     from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
 
     read = Scope.objects.get_or_create(name="read")[0]
@@ -322,10 +323,10 @@ def _seed_world() -> _World:
     secret = server.set_secret()
     server.save()
     server.scopes.set([read, update])
-    active = ReferenceToken.objects.issue_personal(
+    active = lifecycle.issue_personal(
         user=person,
         application=app,
-        expires_at=datetime.now(UTC) + timedelta(days=300),
+        expires_at=expiry_in_days(300),
         description="benchmark",
     )
     unknown = make_token()

@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 LATE_MS = 100
@@ -119,17 +119,18 @@ def _cores() -> int | None:
 def _seed_changes(count: int, world) -> dict[str, list[dict]]:
     from accounts.models import User
     from bench.run import CLIENT_ID
-    from tokens.models import ReferenceToken
+    from tokens.domain import lifecycle
+    from tokens.domain.expiry import expiry_in_days
     from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
 
-    expires = datetime.now(UTC) + timedelta(days=30)
+    expires = expiry_in_days(30)
     person = User.objects.get(pk=world.user_id)
     app = TrustedApplication.objects.get(pk=world.app_id)
     scopes = list(Scope.objects.filter(pk__in=world.scope_ids))
     caller = {"client_id": CLIENT_ID, "secret": world.secret}
 
     def token(user=person, application=app) -> str:
-        return ReferenceToken.objects.issue_personal(
+        return lifecycle.issue_personal(
             user=user, application=application, expires_at=expires
         ).plaintext
 

@@ -3,17 +3,17 @@
 import importlib
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection, connections
 from django.test import Client
-from django.utils import timezone
 
 from accounts.models import User
-from tokens.models import IssuedToken, ReferenceToken
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
+from tokens.domain.lifecycle import IssuedToken
 from tokens.validation.checks import InvalidClient, authenticate_caller
 from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
 
@@ -193,13 +193,13 @@ def search_api(read_scope) -> RegisteredServer:
 
 @pytest.fixture
 def in_30_days():
-    return timezone.now() + timedelta(days=30)
+    return expiry_in_days(30)
 
 
 @pytest.fixture
 def alice_token(alice, sync_app, in_30_days) -> IssuedToken:
     """Alice's personal token for Sync, with both scopes."""
-    return ReferenceToken.objects.issue_personal(
+    return lifecycle.issue_personal(
         user=alice, application=sync_app, expires_at=in_30_days, description="laptop sync"
     )
 
@@ -207,7 +207,7 @@ def alice_token(alice, sync_app, in_30_days) -> IssuedToken:
 @pytest.fixture
 def sync_service_token(admin_user, sync_app, in_30_days) -> IssuedToken:
     """A service token of Sync, issued by the admin, acting as Sync's system user."""
-    return ReferenceToken.objects.issue_service(
+    return lifecycle.issue_service(
         admin=admin_user, application=sync_app, expires_at=in_30_days, description="nightly job"
     )
 

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.test import Client
 
-from tokens.models import ReferenceToken
+from tokens.domain import lifecycle
 
 INLINE = re.compile(
     r"<[^>]*\s(style|on[a-z]+)\s*=[^>]*>|<script(?![^>]*\ssrc=)[^>]*>|<style[\s>]", re.I
@@ -48,7 +48,7 @@ def test_no_page_has_inline_script_or_style(
     admin_client, admin_user, sync_app, orders_api, sync_service_token, in_30_days
 ):
     # The profile's pages show the admin's own tokens: give them one.
-    own = ReferenceToken.objects.issue_personal(
+    own = lifecycle.issue_personal(
         user=admin_user, application=sync_app, expires_at=in_30_days, description="mine"
     )
     for path in pages(admin_user, sync_app, orders_api, own.token):

@@ -10,6 +10,8 @@ from django.contrib.staticfiles import finders
 from django.utils import timezone
 
 from tests.admin.conftest import signed_in
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
 
 INDEX = "/admin/"
@@ -29,14 +31,14 @@ def test_the_dashboard_counts_and_links_to_each_filtered_list(
     as_admin, alice, alice_token, sync_service_token, sync_app, in_30_days
 ):
     now = timezone.now()
-    soon = ReferenceToken.objects.issue_personal(
-        user=alice, application=sync_app, expires_at=now + timedelta(days=3)
+    soon = lifecycle.issue_personal(
+        user=alice, application=sync_app, expires_at=expiry_in_days(3)
     ).token
     ReferenceToken.objects.filter(pk=soon.pk).update(created_at=now - timedelta(days=100))
-    revoked = ReferenceToken.objects.issue_personal(
+    revoked = lifecycle.issue_personal(
         user=alice, application=sync_app, expires_at=in_30_days
     ).token
-    revoked.revoke(by=alice, reason="lost")
+    lifecycle.revoke_token(revoked, by=alice, reason="lost")
     AccessAttempt.objects.create(
         username="bob",
         ip_address="203.0.113.9",
@@ -69,7 +71,7 @@ def test_the_dashboard_counts_and_links_to_each_filtered_list(
 
 
 def test_the_latest_audit_events_are_on_the_index(as_admin, alice, alice_token):
-    alice_token.token.revoke(by=alice, reason="new laptop")
+    lifecycle.revoke_token(alice_token.token, by=alice, reason="new laptop")
     page = as_admin.get(INDEX).content.decode()
     assert "Latest audit events" in page
     assert "Revoked: new laptop" in page

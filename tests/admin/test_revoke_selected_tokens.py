@@ -4,6 +4,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import LogEntry
 
 from tests.admin.conftest import grant, signed_in
+from tokens.domain import lifecycle
 from tokens.models import ReferenceToken, TokenEvent
 from tokens.validation.checks import check_for_holder
 
@@ -65,9 +66,7 @@ def test_a_reason_is_required(as_admin, alice_token):
 def test_select_across_revokes_every_token_of_the_filter(
     as_admin, alice, alice_token, sync_service_token, reports_app, carol, in_30_days
 ):
-    other = ReferenceToken.objects.issue_service(
-        admin=carol, application=reports_app, expires_at=in_30_days
-    )
+    other = lifecycle.issue_service(admin=carol, application=reports_app, expires_at=in_30_days)
     url = f"{LIST}?application__id__exact={alice_token.token.application_id}"
     page = as_admin.post(url, {**choose(alice_token), "select_across": "1"})
     assert 'name="select_across" value="1"' in page.content.decode()
@@ -78,7 +77,7 @@ def test_select_across_revokes_every_token_of_the_filter(
 
 
 def test_already_revoked_tokens_keep_their_first_revocation(as_admin, alice, alice_token):
-    alice_token.token.revoke(by=alice, reason="mine")
+    lifecycle.revoke_token(alice_token.token, by=alice, reason="mine")
     as_admin.post(LIST, confirm(alice_token))
     token = ReferenceToken.objects.get()
     assert token.revoked_by == alice and token.revocation_reason == "mine"

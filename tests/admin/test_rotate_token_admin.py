@@ -9,6 +9,7 @@ from django.contrib.admin.models import LogEntry
 from accounts.sudo import SESSION_KEY
 from tests.admin.conftest import grant, signed_in, stored_anywhere
 from tests.conftest import PASSWORD
+from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ROTATED, ReferenceToken, TokenEvent
 from tokens.validation.checks import check_for_holder
@@ -34,7 +35,7 @@ def rotate(client, token, **extra):
 @pytest.fixture
 def admins_own_token(admin_user, sync_app, in_30_days):
     """The superuser's own personal token: theirs alone, as anyone else's."""
-    return ReferenceToken.objects.issue_personal(
+    return lifecycle.issue_personal(
         user=admin_user, application=sync_app, expires_at=in_30_days, description="admin's cli"
     )
 
@@ -205,7 +206,7 @@ def test_the_token_page_links_old_and_new(as_admin, sync_service_token):
 
 def test_a_revoked_token_is_refused_with_a_message(as_admin, sync_service_token, admin_user):
     opened = as_admin.get(rotate_url(sync_service_token.token))
-    sync_service_token.token.revoke(by=admin_user)
+    lifecycle.revoke_token(sync_service_token.token, by=admin_user)
     response = as_admin.post(
         rotate_url(sync_service_token.token), {"form_key": opened.context["form_key"]}, follow=True
     )

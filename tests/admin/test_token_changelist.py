@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from tests.admin.conftest import grant, signed_in
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
 
 LIST = "/admin/tokens/referencetoken/"
@@ -36,7 +38,7 @@ def test_it_shows_hint_description_owner_app_kind_status_and_dates(
 
 
 def test_revoked_tokens_stay_listed(as_admin, alice, alice_token):
-    alice_token.token.revoke(by=alice)
+    lifecycle.revoke_token(alice_token.token, by=alice)
     assert [t.pk for t in listed(as_admin)] == [alice_token.token.pk]
     assert "Revoked" in as_admin.get(LIST).content.decode()
 
@@ -44,7 +46,7 @@ def test_revoked_tokens_stay_listed(as_admin, alice, alice_token):
 def test_it_filters_by_kind_and_application(
     as_admin, alice, alice_token, sync_service_token, reports_app, in_30_days, carol
 ):
-    report = ReferenceToken.objects.issue_service(
+    report = lifecycle.issue_service(
         admin=carol, application=reports_app, expires_at=in_30_days
     ).token
     assert {t.pk for t in listed(as_admin, "?kind__exact=personal")} == {alice_token.token.pk}
@@ -55,29 +57,27 @@ def test_it_filters_by_kind_and_application(
 
 def test_it_filters_by_status(as_admin, alice, sync_app, in_30_days):
     def issue(description: str) -> ReferenceToken:
-        return ReferenceToken.objects.issue_personal(
+        return lifecycle.issue_personal(
             user=alice, application=sync_app, expires_at=in_30_days, description=description
         ).token
 
     live, expired, revoked = issue("live"), issue("expired"), issue("revoked")
     ReferenceToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
-    revoked.revoke(by=alice)
+    lifecycle.revoke_token(revoked, by=alice)
     assert [t.pk for t in listed(as_admin, "?status=active")] == [live.pk]
     assert [t.pk for t in listed(as_admin, "?status=expired")] == [expired.pk]
     assert [t.pk for t in listed(as_admin, "?status=revoked")] == [revoked.pk]
 
 
 def test_it_filters_tokens_expiring_within_7_days(as_admin, alice, sync_app):
-    now = timezone.now()
-
-    def issue(days: float) -> ReferenceToken:
-        return ReferenceToken.objects.issue_personal(
-            user=alice, application=sync_app, expires_at=now + timedelta(days=days)
+    def issue(days: int) -> ReferenceToken:
+        return lifecycle.issue_personal(
+            user=alice, application=sync_app, expires_at=expiry_in_days(days)
         ).token
 
-    soon, later = issue(6.9), issue(7.1)
+    soon, later = issue(7), issue(8)
     revoked_soon = issue(2)
-    revoked_soon.revoke(by=alice)
+    lifecycle.revoke_token(revoked_soon, by=alice)
     assert [t.pk for t in listed(as_admin, "?expires=7d")] == [soon.pk]
     assert later.pk not in {t.pk for t in listed(as_admin, "?expires=7d")}
 
@@ -86,7 +86,7 @@ def test_it_filters_tokens_unused_for_90_days(as_admin, alice, sync_app, in_30_d
     now = timezone.now()
 
     def issue(created_days_ago: int, used_days_ago: int | None) -> ReferenceToken:
-        token = ReferenceToken.objects.issue_personal(
+        token = lifecycle.issue_personal(
             user=alice, application=sync_app, expires_at=in_30_days
         ).token
         used = now - timedelta(days=used_days_ago) if used_days_ago is not None else None
@@ -105,9 +105,7 @@ def test_it_filters_tokens_unused_for_90_days(as_admin, alice, sync_app, in_30_d
 def test_it_searches_by_description_username_uri_and_hint(
     as_admin, alice_token, sync_service_token, reports_app, carol, in_30_days
 ):
-    ReferenceToken.objects.issue_service(
-        admin=carol, application=reports_app, expires_at=in_30_days
-    )
+    lifecycle.issue_service(admin=carol, application=reports_app, expires_at=in_30_days)
     token = alice_token.token
     assert [t.pk for t in listed(as_admin, "?q=laptop")] == [token.pk]
     assert [t.pk for t in listed(as_admin, "?q=alice")] == [token.pk]
@@ -172,12 +170,12 @@ def test_staff_without_permission_get_403(erin, alice_token):
 
 
 def test_the_query_count_stays_constant_as_rows_grow(as_admin, alice, bob, sync_app, reports_app):
-    expires = timezone.now() + timedelta(days=10)
+    expires = expiry_in_days(10)
 
     def issue_many(n: int) -> None:
         for i in range(n):
             user = User.objects.create_user(f"user{ReferenceToken.objects.count()}-{i}")
-            ReferenceToken.objects.issue_personal(
+            lifecycle.issue_personal(
                 user=user, application=sync_app, expires_at=expires, description=f"t{i}"
             )
 
@@ -196,19 +194,18 @@ def test_a_big_list_is_counted_only_up_to_a_cap(as_admin, alice, sync_app, monke
     from tokens.admin.tokens import CappedCountPaginator
 
     monkeypatch.setattr(CappedCountPaginator, "cap", 2)
-    expires = timezone.now() + timedelta(days=10)
+    expires = expiry_in_days(10)
     for _ in range(3):
-        ReferenceToken.objects.issue_personal(user=alice, application=sync_app, expires_at=expires)
+        lifecycle.issue_personal(user=alice, application=sync_app, expires_at=expires)
     page = as_admin.get(LIST).content.decode()
     assert "more than 2 reference tokens" in page
     assert len(listed(as_admin)) == 3
 
 
 def test_tokens_expiring_soon_are_listed_soonest_first(as_admin, alice, sync_app):
-    now = timezone.now()
     later, sooner = (
-        ReferenceToken.objects.issue_personal(
-            user=alice, application=sync_app, expires_at=now + timedelta(days=days)
+        lifecycle.issue_personal(
+            user=alice, application=sync_app, expires_at=expiry_in_days(days)
         ).token
         for days in (5, 2)
     )

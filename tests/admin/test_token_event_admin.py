@@ -1,6 +1,7 @@
 """The audit trail: read-only, filtered by action, actor and application, searched by hint."""
 
 from tests.admin.conftest import signed_in
+from tokens.domain import lifecycle
 from tokens.models import TokenEvent
 
 LIST = "/admin/tokens/tokenevent/"
@@ -15,12 +16,9 @@ def events(client, query: str = "") -> list[TokenEvent]:
 def test_it_filters_by_action_actor_and_application(
     as_admin, admin_user, alice, alice_token, sync_service_token, reports_app, carol, in_30_days
 ):
-    from tokens.models import ReferenceToken
 
-    ReferenceToken.objects.issue_service(
-        admin=carol, application=reports_app, expires_at=in_30_days
-    )
-    alice_token.token.revoke(by=admin_user, reason="test")
+    lifecycle.issue_service(admin=carol, application=reports_app, expires_at=in_30_days)
+    lifecycle.revoke_token(alice_token.token, by=admin_user, reason="test")
     assert len(events(as_admin, "?action__exact=revoked")) == 1
     assert {e.token_id for e in events(as_admin, f"?actor={carol.pk}")} != set()
     assert all(e.actor == carol for e in events(as_admin, f"?actor={carol.pk}"))

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from tests.admin.conftest import grant, signed_in
+from tokens.domain import lifecycle
 from tokens.models import ReferenceToken
 from trustedapps.models import TrustedApplication
 
@@ -17,8 +18,8 @@ def change_url(app) -> str:
 
 
 def test_the_list_counts_only_live_tokens(as_admin, sync_app, alice, alice_token, in_30_days):
-    ReferenceToken.objects.issue_personal(user=alice, application=sync_app, expires_at=in_30_days)
-    alice_token.token.revoke(by=alice)
+    lifecycle.issue_personal(user=alice, application=sync_app, expires_at=in_30_days)
+    lifecycle.revoke_token(alice_token.token, by=alice)
     ReferenceToken.objects.filter(pk=alice_token.token.pk).update(
         expires_at=timezone.now() - timedelta(days=1)
     )

@@ -8,6 +8,7 @@ from accounts.models import User
 from accounts.sudo import SESSION_KEY
 from tests.admin.conftest import as_posted, grant, resent, signed_in
 from tests.conftest import PASSWORD
+from tokens.domain import lifecycle
 from tokens.models import ReferenceToken
 from tokens.validation.checks import check_for_holder
 
@@ -61,9 +62,7 @@ def test_a_person_can_still_get_a_new_password(as_admin, alice):
 def test_revoke_all_tokens_of_the_selected_users_after_confirmation(
     as_admin, admin_user, alice, bob, alice_token, sync_app, in_30_days
 ):
-    bobs = ReferenceToken.objects.issue_personal(
-        user=bob, application=sync_app, expires_at=in_30_days
-    )
+    bobs = lifecycle.issue_personal(user=bob, application=sync_app, expires_at=in_30_days)
     choose = {"action": "revoke_tokens", "index": "0", ACTION_CHECKBOX_NAME: [alice.pk]}
     page = as_admin.post(LIST, choose).content.decode()
     assert "1 token will be revoked" in page and "alice" in page

@@ -17,6 +17,7 @@ from django.views.debug import ExceptionReporter
 from common.db import outage_log
 from tests.api.conftest import FORM, basic
 from tests.conftest import register_server
+from tokens.domain import lifecycle
 from tokens.format import hash_token, make_token
 from tokens.models import ReferenceToken
 from tokens.validation.cache import APPLICATION_NAME, process_cache
@@ -208,7 +209,7 @@ def test_resource_uris_cost_no_extra_query(
 
 
 def _revoke(token, apps):
-    token.revoke(by=None, reason="test")
+    lifecycle.revoke_token(token, by=None, reason="test")
 
 
 def _expire(token, apps):
@@ -302,7 +303,7 @@ def test_unknown_and_malformed_tokens_get_exactly_active_false(client, orders_ap
 
 def test_the_inactive_answer_carries_no_hint_in_headers(client, alice_token, orders_api):
     unknown = ask(client, orders_api, make_token())
-    alice_token.token.revoke(by=None)
+    lifecycle.revoke_token(alice_token.token, by=None)
     revoked = ask(client, orders_api, alice_token.plaintext)
 
     # Every response has its own request id (for the logs); nothing else may differ.
@@ -791,7 +792,7 @@ def test_a_client_ip_that_is_no_address_is_ignored(client, alice_token, orders_a
 
 
 def test_an_inactive_check_writes_nothing(client, alice_token, orders_api):
-    alice_token.token.revoke(by=None)
+    lifecycle.revoke_token(alice_token.token, by=None)
 
     with CaptureQueriesContext(connection) as queries:
         ask(client, orders_api, alice_token.plaintext)
@@ -824,7 +825,7 @@ def test_an_unknown_token_costs_one_query(client, orders_api, django_assert_num_
 def test_a_revoked_token_costs_one_query(
     client, alice_token, orders_api, django_assert_num_queries
 ):
-    alice_token.token.revoke(by=None)
+    lifecycle.revoke_token(alice_token.token, by=None)
 
     with django_assert_num_queries(1):
         response = ask(client, orders_api, alice_token.plaintext)

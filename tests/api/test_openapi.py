@@ -7,9 +7,9 @@ import pytest
 from django.urls import resolve
 
 from tests.api.conftest import FORM, basic
+from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.format import make_token
-from tokens.models import ReferenceToken
 from tokens.validation import urls as api_urls
 
 SPEC = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
@@ -172,7 +172,7 @@ def test_live_answers_match_the_spec_and_cover_every_declared_status(
     application = alice_token.token.application
     application.holders_may_rotate = False
     application.save()
-    held = ReferenceToken.objects.issue_personal(
+    held = lifecycle.issue_personal(
         user=alice_token.token.user, application=application, expires_at=expiry_in_days(30)
     )
     response = client.post(

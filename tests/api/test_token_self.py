@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tokens.domain import lifecycle
 from tokens.format import make_token
 from tokens.models import ReferenceToken
 
@@ -72,7 +73,7 @@ def _assert_invalid_token(response):
 
 
 def test_a_revoked_token_is_401(client, alice_token):
-    alice_token.token.revoke(by=None)
+    lifecycle.revoke_token(alice_token.token, by=None)
 
     _assert_invalid_token(client.get(URL, HTTP_AUTHORIZATION=f"Bearer {alice_token.plaintext}"))
 

@@ -8,14 +8,13 @@ one), send the notices as a commit would, and read the process's own stdout and 
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from config import settings as configured
-from tokens.models import ReferenceToken
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 
 TOKEN_LINE = re.compile(r"enrt_[0-9A-F]{64}\n")
 # What Django's console backend prints of each message it sends.
@@ -88,9 +87,7 @@ def test_register_resource_server_prints_the_secret_alone(command, read_scope):
 
 
 def test_notify_expiring_tokens_prints_its_report_alone(command, alice, sync_app):
-    ReferenceToken.objects.issue_personal(
-        user=alice, application=sync_app, expires_at=timezone.now() + timedelta(days=3)
-    )
+    lifecycle.issue_personal(user=alice, application=sync_app, expires_at=expiry_in_days(3))
 
     printed = command("notify_expiring_tokens")
 

@@ -4,6 +4,8 @@ import pytest
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken, TokenEvent
 
 
@@ -15,17 +17,13 @@ def age(issued, **fields) -> None:
 def dead_and_alive(alice_token, sync_service_token, alice, sync_app):
     """An old revoked token, an old expired one, a recently revoked one, and a live one."""
     long_ago = timezone.now() - timedelta(days=100)
-    expiry = timezone.now() + timedelta(days=5)
-    recent = ReferenceToken.objects.issue_personal(
-        user=alice, application=sync_app, expires_at=expiry
-    )
-    alive = ReferenceToken.objects.issue_personal(
-        user=alice, application=sync_app, expires_at=expiry
-    )
-    alice_token.token.revoke(by=alice)
+    expiry = expiry_in_days(5)
+    recent = lifecycle.issue_personal(user=alice, application=sync_app, expires_at=expiry)
+    alive = lifecycle.issue_personal(user=alice, application=sync_app, expires_at=expiry)
+    lifecycle.revoke_token(alice_token.token, by=alice)
     age(alice_token, revoked_at=long_ago)
     age(sync_service_token, expires_at=long_ago)
-    recent.token.revoke(by=alice)
+    lifecycle.revoke_token(recent.token, by=alice)
     return {"old": [alice_token, sync_service_token], "kept": [recent, alive]}
 
 

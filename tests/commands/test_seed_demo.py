@@ -10,6 +10,7 @@ import pytest
 from accounts.models import User
 from tests.commands.conftest import Output
 from tests.conftest import authenticates
+from tokens.domain import lifecycle
 from tokens.models import ReferenceToken
 from tokens.validation.checks import check_for_holder, check_for_resource_server
 from trustedapps.models import ResourceServer, TokenPolicy, TrustedApplication
@@ -102,7 +103,7 @@ def test_a_lost_credentials_file_gives_new_working_ones(run, db, credentials):
 def test_kept_ones_that_no_longer_work_here_are_remade_and_it_says_so(run, db, credentials):
     first = run("seed_demo", "--credentials-file", str(credentials))
     ResourceServer.objects.get().rotate_secret(seen_rotated_at=None)  # an admin rotated it
-    ReferenceToken.objects.matching(token_of(first)).revoke(by=None)
+    lifecycle.revoke(ReferenceToken.objects.matching(token_of(first)), by=None)
 
     second = run("seed_demo", "--credentials-file", str(credentials))
 

@@ -3,6 +3,7 @@
 from prometheus_client import REGISTRY
 
 from tests.api.conftest import FORM, basic
+from tokens.domain import lifecycle
 
 URL = "/metrics"
 
@@ -91,9 +92,9 @@ def test_issued_rotated_and_revoked_tokens_are_counted_by_kind(alice_token, sync
     rotated = sample("portal_tokens_rotated_total", kind="personal")
     revoked = sample("portal_tokens_revoked_total", kind="personal")
 
-    replacement = alice_token.token.rotate(by=None).token
-    replacement.revoke(by=None)
-    replacement.revoke(by=None)  # already revoked: not counted again
+    replacement = lifecycle.rotate(alice_token.token, by=None).token
+    lifecycle.revoke_token(replacement, by=None)
+    lifecycle.revoke_token(replacement, by=None)  # already revoked: not counted again
 
     assert sample("portal_tokens_rotated_total", kind="personal") == rotated + 1
     assert sample("portal_tokens_revoked_total", kind="personal") == revoked + 1

@@ -19,6 +19,8 @@ from playwright.sync_api import Page, expect
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.layout import HEIGHT, WIDTHS, layout_problems
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
 
 AXE = Axe()
@@ -30,17 +32,19 @@ def lived_in(admin_user, alice, sync_app, reports_app, read_scope, update_scope)
     now = timezone.now()
 
     def issue(user, app, description, days, scopes=None) -> ReferenceToken:
-        return ReferenceToken.objects.issue_personal(
+        return lifecycle.issue_personal(
             user=user,
             application=app,
-            expires_at=now + timedelta(days=days, hours=1),
+            expires_at=expiry_in_days(days + 1),
             scopes=scopes,
             description=description,
         ).token
 
     for user in (admin_user, alice):
-        issue(user, sync_app, "Old laptop", 10).revoke(
-            by=admin_user, reason="laptop reported stolen at the airport, rotate everything"
+        lifecycle.revoke_token(
+            issue(user, sync_app, "Old laptop", 10),
+            by=admin_user,
+            reason="laptop reported stolen at the airport, rotate everything",
         )
         expired = issue(user, sync_app, "Quarterly report export", 5, [read_scope])
         ReferenceToken.objects.filter(pk=expired.pk).update(expires_at=now - timedelta(days=2))
@@ -56,10 +60,10 @@ def lived_in(admin_user, alice, sync_app, reports_app, read_scope, update_scope)
             30,
             [read_scope, update_scope],
         )
-    ReferenceToken.objects.issue_service(
+    lifecycle.issue_service(
         admin=admin_user,
         application=sync_app,
-        expires_at=now + timedelta(days=30),
+        expires_at=expiry_in_days(30),
         description="nightly export to the data warehouse",
     )
     return admin_user

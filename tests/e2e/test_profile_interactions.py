@@ -9,16 +9,18 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_profile_tokens import sign_in
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
 
 
 @pytest.fixture
 def alice_with_two_tokens(alice, sync_app):
     for description in ("first", "second"):
-        ReferenceToken.objects.issue_personal(
+        lifecycle.issue_personal(
             user=alice,
             application=sync_app,
-            expires_at=timezone.now() + timedelta(days=30),
+            expires_at=expiry_in_days(30),
             description=description,
         )
     return alice

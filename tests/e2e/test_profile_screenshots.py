@@ -13,6 +13,8 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.test_profile_tokens import sign_in
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
 
 
@@ -22,15 +24,15 @@ def alice_with_tokens(alice, sync_app, read_scope, bob):
     now = timezone.now()
 
     def issue(description: str, days: int, scopes=None) -> ReferenceToken:
-        return ReferenceToken.objects.issue_personal(
+        return lifecycle.issue_personal(
             user=alice,
             application=sync_app,
-            expires_at=now + timedelta(days=days, hours=1),
+            expires_at=expiry_in_days(days + 1),
             scopes=scopes,
             description=description,
         ).token
 
-    issue("Old laptop", 10).revoke(by=alice)
+    lifecycle.revoke_token(issue("Old laptop", 10), by=alice)
     expired = issue("Quarterly report export", 5, [read_scope])
     ReferenceToken.objects.filter(pk=expired.pk).update(expires_at=now - timedelta(days=2))
     used = issue("Nightly backup script", 200, [read_scope])

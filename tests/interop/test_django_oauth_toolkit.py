@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
 
 import pytest
 import requests
-from django.utils import timezone
 
 from tests.interop.conftest import DOT_SECRET
-from tokens.models import ReferenceToken
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,11 +53,11 @@ def test_a_service_token_reaches_the_view_as_the_system_user(
 def test_a_token_without_the_views_scope_is_refused(
     dot_server, dot_registered, alice, sync_app, read_scope
 ):
-    read_only = ReferenceToken.objects.issue_personal(
+    read_only = lifecycle.issue_personal(
         user=alice,
         application=sync_app,
         scopes=[read_scope],
-        expires_at=timezone.now() + timedelta(days=1),
+        expires_at=expiry_in_days(1),
     )
 
     assert call(dot_server, "/api/orders", read_only.plaintext).status_code == 200

@@ -8,6 +8,8 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.profile.conftest import HTMX
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
 
 URL = "/profile/security/tokens/"
@@ -15,11 +17,11 @@ URL = "/profile/security/tokens/"
 
 @pytest.fixture
 def issue(alice, sync_app):
-    def issue(description: str, days: float = 30, user=None, scopes=None) -> ReferenceToken:
-        return ReferenceToken.objects.issue_personal(
+    def issue(description: str, days: int = 30, user=None, scopes=None) -> ReferenceToken:
+        return lifecycle.issue_personal(
             user=user or alice,
             application=sync_app,
-            expires_at=timezone.now() + timedelta(days=days),
+            expires_at=expiry_in_days(days),
             scopes=scopes,
             description=description,
         ).token
@@ -76,8 +78,8 @@ def test_a_row_shows_what_a_person_needs_to_recognise_a_token(
 
 
 def test_a_token_expiring_within_a_week_is_flagged(alice_client, issue):
-    issue("soon", days=3.1)
-    issue("later", days=8.1)
+    issue("soon", days=4)
+    issue("later", days=9)
     response = alice_client.get(URL)
     soon, later = rows(response)[::-1]
     assert '<span class="when text-warning"><svg class="icon"' in soon
@@ -110,7 +112,7 @@ def test_the_owner_sees_who_revoked_a_token_and_why(
     alice, admin_user, alice_client, alice_token, by, reason, said
 ):
     actor = {"owner": alice, "admin": admin_user, None: None}[by]
-    alice_token.token.revoke(by=actor, reason=reason)
+    lifecycle.revoke_token(alice_token.token, by=actor, reason=reason)
     row = rows(alice_client.get(URL + "?show=all"))[0]
     assert said in row
     assert f"{timezone.now():%-d %b %Y} by" in row
@@ -131,7 +133,7 @@ def test_last_use_is_shown_in_words(alice_client, alice_token):
 
 def test_revoked_and_expired_tokens_are_hidden_unless_asked_for(alice, alice_client, issue):
     issue("kept")
-    issue("revoked").revoke(by=alice)
+    lifecycle.revoke_token(issue("revoked"), by=alice)
     expired = issue("expired")
     ReferenceToken.objects.filter(pk=expired.pk).update(
         expires_at=timezone.now() - timedelta(days=2)

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.profile.conftest import HTMX
+from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ROTATED, ReferenceToken
 
@@ -68,7 +69,7 @@ def test_sending_the_form_again_makes_no_second_token(alice_client, alice_token)
 
 def test_a_revoked_token_is_refused_with_a_message(alice_client, alice_token, alice):
     form_key = confirmation_form_key(alice_client, alice_token)
-    alice_token.token.revoke(by=alice)
+    lifecycle.revoke_token(alice_token.token, by=alice)
 
     response = alice_client.post(rotate_url(alice_token), {"form_key": form_key}, follow=True)
 

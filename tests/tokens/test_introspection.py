@@ -2,9 +2,10 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.utils import timezone
 
 from tests.conftest import register_server
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 from tokens.format import make_token
 from tokens.models import ReferenceToken
 from tokens.validation.checks import InvalidClient, check_for_holder, check_for_resource_server
@@ -44,7 +45,7 @@ def test_a_token_expires_at_its_exact_expiry(alice_token):
 
 
 def test_a_revoked_token_is_inactive(alice_token, alice):
-    ReferenceToken.objects.get(pk=alice_token.token.pk).revoke(by=alice)
+    lifecycle.revoke_token(ReferenceToken.objects.get(pk=alice_token.token.pk), by=alice)
     assert check_for_holder(alice_token.plaintext) is None
 
 
@@ -82,8 +83,8 @@ def test_a_token_of_a_disabled_application_is_inactive_until_it_is_enabled(
 @pytest.fixture
 def carol_reports_token(carol, reports_app):
     """carol's personal token for Reports, open to administrators only."""
-    return ReferenceToken.objects.issue_personal(
-        user=carol, application=reports_app, expires_at=timezone.now() + timedelta(days=7)
+    return lifecycle.issue_personal(
+        user=carol, application=reports_app, expires_at=expiry_in_days(7)
     )
 
 
@@ -108,8 +109,8 @@ def test_an_admin_holding_the_permission_through_a_group_stays_active(
 
 
 def test_a_superuser_token_dies_when_the_superuser_is_demoted(admin_user, reports_app, search_api):
-    issued = ReferenceToken.objects.issue_personal(
-        user=admin_user, application=reports_app, expires_at=timezone.now() + timedelta(days=7)
+    issued = lifecycle.issue_personal(
+        user=admin_user, application=reports_app, expires_at=expiry_in_days(7)
     )
     assert check(issued, search_api)
     admin_user.is_superuser = False
@@ -124,11 +125,11 @@ def test_a_resource_server_without_a_shared_scope_sees_an_inactive_token(alice_t
 
 
 def test_a_server_sees_only_scopes_the_token_was_given(alice, sync_app, read_scope, orders_api):
-    issued = ReferenceToken.objects.issue_personal(
+    issued = lifecycle.issue_personal(
         user=alice,
         application=sync_app,
         scopes=[read_scope],
-        expires_at=timezone.now() + timedelta(days=1),
+        expires_at=expiry_in_days(1),
     )
     assert check(issued, orders_api).scopes == ("read",)
 
@@ -226,15 +227,13 @@ def test_a_check_costs_the_same_queries_however_many_tokens_exist(
     alice, sync_app, orders_api, django_assert_num_queries, settings
 ):
     settings.TOKEN_LAST_USED_INTERVAL = 10**9  # isolate the lookup from the last-used write
-    expiry = timezone.now() + timedelta(days=1)
-    first = ReferenceToken.objects.issue_personal(
-        user=alice, application=sync_app, expires_at=expiry
-    )
+    expiry = expiry_in_days(1)
+    first = lifecycle.issue_personal(user=alice, application=sync_app, expires_at=expiry)
     check(first, orders_api)  # its one last_used_at write
     with django_assert_num_queries(1):
         assert check(first, orders_api)
     many = [
-        ReferenceToken.objects.issue_personal(user=alice, application=sync_app, expires_at=expiry)
+        lifecycle.issue_personal(user=alice, application=sync_app, expires_at=expiry)
         for _ in range(30)
     ]
     for issued in (first, many[-1]):

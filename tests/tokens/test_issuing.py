@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import User
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken, TokenEvent, TokenKind
 from trustedapps.models import Scope, TokenPolicy, TrustedApplication
 
@@ -22,10 +24,10 @@ def refusal_code(excinfo: pytest.ExceptionInfo[ValidationError]) -> str:
 
 
 def issue(kind: str, actor: User, application: TrustedApplication, **kwargs):
-    kwargs.setdefault("expires_at", timezone.now() + timedelta(days=7))
+    kwargs.setdefault("expires_at", expiry_in_days(7))
     if kind == TokenKind.PERSONAL:
-        return ReferenceToken.objects.issue_personal(user=actor, application=application, **kwargs)
-    return ReferenceToken.objects.issue_service(admin=actor, application=application, **kwargs)
+        return lifecycle.issue_personal(user=actor, application=application, **kwargs)
+    return lifecycle.issue_service(admin=actor, application=application, **kwargs)
 
 
 @pytest.fixture
@@ -216,35 +218,43 @@ def test_it_refuses_a_token_without_expiry(alice, sync_app):
 
 
 def test_the_expiry_must_be_strictly_in_the_future(alice, sync_app, frozen_clock):
+    # The clock stands at noon: today's 00:00 UTC is past, tomorrow's is the first allowed.
     with pytest.raises(ValidationError) as excinfo:
-        issue(TokenKind.PERSONAL, alice, sync_app, expires_at=frozen_clock)
+        issue(TokenKind.PERSONAL, alice, sync_app, expires_at=expiry_in_days(0))
     assert refusal_code(excinfo) == "expiry_in_past"
-    issued = issue(
-        TokenKind.PERSONAL, alice, sync_app, expires_at=frozen_clock + timedelta(microseconds=1)
-    )
-    assert issued.token.expires_at == frozen_clock + timedelta(microseconds=1)
+    issued = issue(TokenKind.PERSONAL, alice, sync_app, expires_at=expiry_in_days(1))
+    assert issued.token.expires_at == datetime(2026, 3, 2, tzinfo=UTC)
 
 
-def test_the_application_longest_lifetime_is_allowed_to_the_microsecond(
-    carol, reports_app, frozen_clock
-):
-    longest = frozen_clock + timedelta(days=30)
+def test_the_expiry_is_00_00_utc_of_a_day_whoever_issues(alice, sync_app, frozen_clock):
+    # The forms and the commands give no other moment; a caller in Python may not either.
+    for moment in (
+        frozen_clock + timedelta(days=7),
+        expiry_in_days(7) + timedelta(microseconds=1),
+        expiry_in_days(7).astimezone(timezone.get_fixed_timezone(60)).replace(hour=0),
+    ):
+        with pytest.raises(ValidationError, match="00:00:00 UTC of a day") as excinfo:
+            issue(TokenKind.PERSONAL, alice, sync_app, expires_at=moment)
+        assert refusal_code(excinfo) == "expiry_not_start_of_day"
+    assert not ReferenceToken.objects.exists()
+
+
+def test_the_application_longest_lifetime_is_allowed_to_the_day(carol, reports_app, frozen_clock):
     with pytest.raises(ValidationError) as excinfo:
-        issue(TokenKind.SERVICE, carol, reports_app, expires_at=longest + timedelta(microseconds=1))
+        issue(TokenKind.SERVICE, carol, reports_app, expires_at=expiry_in_days(31))
     assert refusal_code(excinfo) == "expiry_too_far"
     assert "at most 30 days" in excinfo.value.messages[0]
-    assert issue(TokenKind.SERVICE, carol, reports_app, expires_at=longest).token.pk
+    assert issue(TokenKind.SERVICE, carol, reports_app, expires_at=expiry_in_days(30)).token.pk
 
 
 def test_the_instance_longest_lifetime_applies_where_the_application_sets_none(
     alice, sync_app, frozen_clock, settings
 ):
     settings.TOKEN_MAX_LIFETIME_DAYS = 10
-    longest = frozen_clock + timedelta(days=10)
     with pytest.raises(ValidationError) as excinfo:
-        issue(TokenKind.PERSONAL, alice, sync_app, expires_at=longest + timedelta(microseconds=1))
+        issue(TokenKind.PERSONAL, alice, sync_app, expires_at=expiry_in_days(11))
     assert refusal_code(excinfo) == "expiry_too_far"
-    assert issue(TokenKind.PERSONAL, alice, sync_app, expires_at=longest).token.pk
+    assert issue(TokenKind.PERSONAL, alice, sync_app, expires_at=expiry_in_days(10)).token.pk
 
 
 def test_a_refusal_names_its_field_for_forms(alice, sync_app):

@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.api.conftest import database_unreachable
-from tokens.models import IssuedToken, ReferenceToken
+from tokens.domain.lifecycle import IssuedToken
+from tokens.models import ReferenceToken
 from tokens.validation import last_use
 
 

@@ -1,5 +1,6 @@
 """Revoking is instant, idempotent, and keeps the row for the audit trail."""
 
+from tokens.domain import lifecycle
 from tokens.domain.status import Inactive
 from tokens.models import ReferenceToken, TokenEvent
 from tokens.validation.checks import check_for_holder
@@ -7,7 +8,9 @@ from tokens.validation.checks import check_for_holder
 
 def test_revoking_records_who_why_and_from_where(alice_token, alice):
     token = ReferenceToken.objects.get(pk=alice_token.token.pk)
-    assert token.revoke(by=alice, reason="laptop stolen", ip="198.51.100.7") is True
+    assert (
+        lifecycle.revoke_token(token, by=alice, reason="laptop stolen", ip="198.51.100.7") is True
+    )
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert (token.revoked_by, token.revocation_reason) == (alice, "laptop stolen")
@@ -18,19 +21,19 @@ def test_revoking_records_who_why_and_from_where(alice_token, alice):
 
 def test_a_revoked_token_is_inactive_at_once(alice_token, alice):
     assert check_for_holder(alice_token.plaintext) is not None
-    alice_token.token.revoke(by=alice)
+    lifecycle.revoke_token(alice_token.token, by=alice)
     assert check_for_holder(alice_token.plaintext) is None
 
 
 def test_a_second_revoke_changes_and_records_nothing(alice_token, alice, admin_user):
     token = alice_token.token
-    token.revoke(by=alice, reason="first")
+    lifecycle.revoke_token(token, by=alice, reason="first")
     first = ReferenceToken.objects.values("revoked_at", "revoked_by", "revocation_reason").get(
         pk=token.pk
     )
     events = TokenEvent.objects.count()
 
-    assert token.revoke(by=admin_user, reason="second") is False
+    assert lifecycle.revoke_token(token, by=admin_user, reason="second") is False
 
     assert (
         ReferenceToken.objects.values("revoked_at", "revoked_by", "revocation_reason").get(
@@ -44,7 +47,7 @@ def test_a_second_revoke_changes_and_records_nothing(alice_token, alice, admin_u
 
 
 def test_revoking_keeps_the_row_and_its_history(alice_token, alice):
-    alice_token.token.revoke(by=alice)
+    lifecycle.revoke_token(alice_token.token, by=alice)
     token = ReferenceToken.objects.get(pk=alice_token.token.pk)
     assert list(token.events.order_by("at", "id").values_list("action", flat=True)) == [
         "issued",
@@ -53,14 +56,14 @@ def test_revoking_keeps_the_row_and_its_history(alice_token, alice):
 
 
 def test_a_queryset_revoke_skips_tokens_already_revoked(alice_token, sync_service_token, alice):
-    alice_token.token.revoke(by=alice)
-    revoked = ReferenceToken.objects.all().revoke(by=None, reason="incident")
+    lifecycle.revoke_token(alice_token.token, by=alice)
+    revoked = lifecycle.revoke(ReferenceToken.objects.all(), by=None, reason="incident")
     assert [t.pk for t in revoked] == [sync_service_token.token.pk]
     assert TokenEvent.objects.filter(action="revoked").count() == 2
 
 
 def test_a_long_reason_is_cut_to_fit(alice_token, alice):
-    alice_token.token.revoke(by=alice, reason="x" * 500)
+    lifecycle.revoke_token(alice_token.token, by=alice, reason="x" * 500)
     assert alice_token.token.revocation_reason == "x" * 200
 
 

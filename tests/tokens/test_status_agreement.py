@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.api.conftest import FORM, basic
+from tokens.domain import lifecycle
 from tokens.models import ReferenceToken
 from trustedapps.models import TokenPolicy
 
@@ -71,7 +72,7 @@ def expire(token: ReferenceToken) -> None:
 
 
 def revoke(token: ReferenceToken) -> None:
-    token.revoke(by=token.user, reason="no longer needed")
+    lifecycle.revoke_token(token, by=token.user, reason="no longer needed")
 
 
 PERSONAL_CASES = {

@@ -31,6 +31,8 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.admin.conftest import signed_in
+from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 from tokens.format import hash_token, make_token
 from tokens.models import ReferenceToken
 from tokens.validation import last_use
@@ -284,8 +286,8 @@ def test_losing_administrator_rights_reaches_another_worker(
         alice.user_permissions.add(permission)
     else:
         alice.groups.add(admins_group)
-    issued = ReferenceToken.objects.issue_personal(
-        user=alice, application=reports_app, expires_at=timezone.now() + timedelta(days=10)
+    issued = lifecycle.issue_personal(
+        user=alice, application=reports_app, expires_at=expiry_in_days(10)
     )
     cached_and_active(worker, issued.plaintext, search_api)
 

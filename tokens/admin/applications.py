@@ -20,7 +20,8 @@ from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
 from tokens.admin.tokens import may_revoke, rotatable
-from tokens.models import IssuedToken, ReferenceToken, live_token_count
+from tokens.domain.lifecycle import IssuedToken
+from tokens.models import ReferenceToken, live_token_count
 from tokens.web.forms import ServiceTokenForm
 from trustedapps.admin import TrustedApplicationAdmin
 from trustedapps.models import TokenPolicy, TrustedApplication

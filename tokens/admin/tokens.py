@@ -31,6 +31,7 @@ from common.http import no_store, remote_address
 from common.ids import is_row_id
 from common.once import new_form_key
 from tokens.admin.actions import RevokeForm
+from tokens.domain import lifecycle
 from tokens.format import display_hint, is_well_formed
 from tokens.models import (
     EXPIRING_SOON,
@@ -126,7 +127,9 @@ def revoke_tokens(
     form = RevokeForm(request.POST if request.POST.get("post") else None)
     if form.is_valid():
         reason = form.cleaned_data["reason"]
-        revoked = tokens.revoke(by=signed_in(request), reason=reason, ip=remote_address(request))
+        revoked = lifecycle.revoke(
+            tokens, by=signed_in(request), reason=reason, ip=remote_address(request)
+        )
         log_revocations(request, revoked, reason)
         modeladmin.message_user(request, f"Revoked {count_of(len(revoked))}.", messages.SUCCESS)
         return None
@@ -348,7 +351,7 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         """Service tokens only, by those who may issue them and may see the token.
 
         A personal token's plaintext is its owner's alone: the admin revokes it, never rotates
-        it (ReferenceToken.rotation_refusal refuses anyone else as well).
+        it (tokens.domain.policy.rotation_refusal refuses anyone else as well).
         """
         if obj is not None and obj.kind != TokenKind.SERVICE:
             return False
@@ -441,7 +444,9 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         form = RevokeForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
             reason = form.cleaned_data["reason"]
-            if token.revoke(by=request.user, reason=reason, ip=remote_address(request)):
+            if lifecycle.revoke_token(
+                token, by=signed_in(request), reason=reason, ip=remote_address(request)
+            ):
                 log_revocations(request, [token], reason)
             self.message_user(request, f"Revoked token {token.masked}.", messages.SUCCESS)
             return HttpResponseRedirect(next_url)

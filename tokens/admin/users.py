@@ -28,6 +28,7 @@ from tokens.admin.tokens import (
     revoke_tokens,
     rotatable,
 )
+from tokens.domain import lifecycle
 from tokens.models import ReferenceToken
 
 # A user's page lists their newest tokens near the top; the token list has them all.
@@ -110,8 +111,8 @@ class UserWithTokensAdmin(UserAdmin):
         form = RevokeForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
             reason = form.cleaned_data["reason"]
-            revoked = tokens.revoke(
-                by=signed_in(request), reason=reason, ip=remote_address(request)
+            revoked = lifecycle.revoke(
+                tokens, by=signed_in(request), reason=reason, ip=remote_address(request)
             )
             log_revocations(request, revoked, reason)
             self.message_user(request, f"Revoked {count_of(len(revoked))}.", messages.SUCCESS)

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from common.http import remote_address
 from common.metrics import VALIDATION_REQUESTS, VALIDATION_SECONDS
+from tokens.domain import lifecycle
 from tokens.format import is_well_formed
 from tokens.models import REVOKED_BY_HOLDER, ReferenceToken
 from tokens.validation.checks import check_for_holder, check_for_resource_server, iso_datetime
@@ -93,8 +94,11 @@ def revocation_view(request: HttpRequest, *, token: str) -> HttpResponse:
     Always 200 for a well-formed request, so the answer says nothing about whether it existed.
     """
     if is_well_formed(token):
-        ReferenceToken.objects.matching(token).revoke(
-            by=None, reason=REVOKED_BY_HOLDER, ip=remote_address(request)
+        lifecycle.revoke(
+            ReferenceToken.objects.matching(token),
+            by=None,
+            reason=REVOKED_BY_HOLDER,
+            ip=remote_address(request),
         )
     return JsonResponse({})
 
@@ -166,8 +170,8 @@ def token_rotate_self_view(
     if found is None:
         raise TokenRefused(presented=True)
     try:
-        issued = ReferenceToken.objects.rotate(
-            found.pk,
+        issued = lifecycle.rotate(
+            found,
             by=None,
             ip=remote_address(request),
             expires_in_days=expires_in_days,

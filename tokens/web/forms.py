@@ -15,37 +15,20 @@ from accounts.models import User
 from common.http import remote_address
 from common.ids import is_row_id
 from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, new_form_key, used_once
-from tokens.domain.expiry import start_of_day_utc, today_utc
-from tokens.models import DESCRIPTION_MAX_LENGTH, IssuedToken, ReferenceToken
-from trustedapps.models import DEFAULT_TOKEN_LIFETIME, Scope, TrustedApplication
-
-
-def first_expiry_day() -> date:
-    return today_utc() + timedelta(days=1)
-
-
-def last_expiry_day(application: TrustedApplication) -> date:
-    # The token stops at 00:00 UTC of the chosen day, so today + N days is never later than
-    # now + N days: the model's own limit (expires_at <= now + longest lifetime) always agrees.
-    return today_utc() + timedelta(days=application.max_token_lifetime.days)
-
-
-def default_expiry_day(application: TrustedApplication | None) -> date:
-    lifetime = application.default_token_lifetime if application else DEFAULT_TOKEN_LIFETIME
-    return today_utc() + timedelta(days=lifetime.days)
-
-
-def expiry_day_error(application: TrustedApplication | None, day: date) -> str | None:
-    """Why `day` cannot be a token's expiry date, or None: the same limits as the model's."""
-    if day < first_expiry_day():
-        return "Choose a date from tomorrow on."
-    if application is not None and day > last_expiry_day(application):
-        return (
-            f"{application.name} allows tokens of at most "
-            f"{application.max_token_lifetime.days} days: choose "
-            f"{last_expiry_day(application):%-d %b %Y} or earlier."
-        )
-    return None
+from tokens.domain import lifecycle
+from tokens.domain.expiry import (
+    CUSTOM,
+    default_expiry_day,
+    expiry_day_error,
+    expiry_presets,
+    first_expiry_day,
+    last_expiry_day,
+    start_of_day_utc,
+    today_utc,
+)
+from tokens.domain.lifecycle import IssuedToken
+from tokens.models import DESCRIPTION_MAX_LENGTH
+from trustedapps.models import Scope, TrustedApplication
 
 
 class RowChoiceField(forms.ModelChoiceField):
@@ -67,58 +50,6 @@ class RowMultipleChoiceField(forms.ModelMultipleChoiceField):
                     params={"value": pk},
                 )
         return super()._check_values(value)  # type: ignore[misc]  # a hook the stubs omit
-
-
-# Lifetimes offered as one click, as the token pages people know do; longer ones than the
-# application allows are not offered. "custom" means the date field.
-EXPIRY_PRESETS = (7, 30, 60, 90)
-CUSTOM = "custom"
-
-
-def expiry_presets(application: TrustedApplication | None) -> list[int]:
-    longest = application.max_token_lifetime.days if application else EXPIRY_PRESETS[-1]
-    return [days for days in EXPIRY_PRESETS if days <= longest]
-
-
-def preset_for(application: TrustedApplication | None, day: date | None) -> str:
-    """The preset whose date is `day`, or "custom"."""
-    if day is None:
-        return CUSTOM
-    days = (day - today_utc()).days
-    return str(days) if days in expiry_presets(application) else CUSTOM
-
-
-def clamped_expiry(
-    application: TrustedApplication, raw_day: str | None, raw_preset: str | None
-) -> tuple[str, str, str]:
-    """(date, preset, note) once `application` is chosen: a lifetime it does not allow is
-    brought within its limit before the form is sent, and the note says so. A date, when one
-    is given, wins over a preset (without JavaScript nobody unticks the preset)."""
-    day = _parse_day(raw_day)
-    preset = CUSTOM if day or not raw_preset else raw_preset
-    allowed = expiry_presets(application)
-    limit = last_expiry_day(application)
-    why = f"{application.name} allows tokens of at most {application.max_token_lifetime.days} days"
-    if preset != CUSTOM:
-        if preset.isdigit() and int(preset) in allowed:
-            return "", preset, ""
-        if allowed:
-            return "", str(allowed[-1]), f"{why}: the expiration is now {allowed[-1]} days."
-        return limit.isoformat(), CUSTOM, f"{why}: the expiration is now {limit:%-d %b %Y}."
-    if day is not None and day > limit:
-        return limit.isoformat(), CUSTOM, f"{why}: the expiration date moved to {limit:%-d %b %Y}."
-    return raw_day or "", CUSTOM, ""
-
-
-def _in_days(days: int) -> str:
-    return (today_utc() + timedelta(days=days)).isoformat()
-
-
-def _parse_day(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
 
 
 class IssueTokenForm(forms.Form):
@@ -257,7 +188,7 @@ class PersonalTokenForm(IssueTokenForm):
         return super().clean()
 
     def issue(self, expires_at: datetime) -> IssuedToken:
-        return ReferenceToken.objects.issue_personal(
+        return lifecycle.issue_personal(
             user=self.issuer,
             application=self.cleaned_data["application"],
             expires_at=expires_at,
@@ -294,7 +225,7 @@ class ServiceTokenForm(IssueTokenForm):
         return self.application
 
     def issue(self, expires_at: datetime) -> IssuedToken:
-        return ReferenceToken.objects.issue_service(
+        return lifecycle.issue_service(
             admin=self.issuer,
             application=self.application,
             expires_at=expires_at,

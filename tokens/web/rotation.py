@@ -17,7 +17,9 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.http import signed_in
 from common.http import remote_address
 from common.once import ALREADY_USED, STALE, FormKeyUsed, form_key_of, used_once
-from tokens.models import IssuedToken, ReferenceToken
+from tokens.domain import lifecycle
+from tokens.domain.lifecycle import IssuedToken
+from tokens.models import ReferenceToken
 
 
 @sensitive_variables("issued")
@@ -39,7 +41,7 @@ def rotate_posted(
         return confirm
     try:
         with used_once(key):
-            issued = token.rotate(by=signed_in(request), ip=remote_address(request))
+            issued = lifecycle.rotate(token, by=signed_in(request), ip=remote_address(request))
     except FormKeyUsed:
         messages.warning(request, ALREADY_USED)
         return HttpResponseRedirect(back)

@@ -28,26 +28,27 @@ from accounts.sudo import confirmation_needed
 from common.http import no_store, remote_address
 from common.ids import is_row_id
 from common.once import form_key_of, new_form_key
-from tokens.domain.expiry import today_utc
-from tokens.models import (
-    EXPIRING_SOON,
-    REVOKED_BY_OWNER,
-    IssuedToken,
-    ReferenceToken,
-    ReferenceTokenQuerySet,
-    TokenEvent,
-    unexpired_condition,
-)
-from tokens.web.forms import (
+from tokens.domain import lifecycle
+from tokens.domain.expiry import (
     CUSTOM,
-    PersonalTokenForm,
     clamped_expiry,
     default_expiry_day,
     expiry_presets,
     first_expiry_day,
     last_expiry_day,
     preset_for,
+    today_utc,
 )
+from tokens.domain.lifecycle import IssuedToken
+from tokens.models import (
+    EXPIRING_SOON,
+    REVOKED_BY_OWNER,
+    ReferenceToken,
+    ReferenceTokenQuerySet,
+    TokenEvent,
+    unexpired_condition,
+)
+from tokens.web.forms import PersonalTokenForm
 from tokens.web.rotation import rotate_posted
 from trustedapps.models import TrustedApplication
 
@@ -265,7 +266,9 @@ def token_revoke(request: SignedInRequest, token_id: int) -> HttpResponse:
     if request.method == "GET":
         # The confirmation page (without JavaScript); GET never changes anything.
         return render(request, "tokens/token_revoke.html", {"token": token})
-    revoked = token.revoke(by=request.user, reason=REVOKED_BY_OWNER, ip=remote_address(request))
+    revoked = lifecycle.revoke_token(
+        token, by=request.user, reason=REVOKED_BY_OWNER, ip=remote_address(request)
+    )
     if request.htmx:
         # The row in place, and the count line above the table (an out-of-band swap).
         context = {"token": token, "just_revoked": revoked, "oob": True, **_counts(request)}

@@ -5,9 +5,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from common.cli import note, positive_int, refusal
+from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
+from tokens.domain.lifecycle import IssuedToken
 from tokens.management.cli import person_named
-from tokens.models import IssuedToken, ReferenceToken, TokenKind
+from tokens.models import TokenKind
 from trustedapps.management.cli import application_with_uri, scopes_named
 from trustedapps.models import DEFAULT_TOKEN_LIFETIME, TrustedApplication
 
@@ -64,11 +66,9 @@ class Command(BaseCommand):
         }
         try:
             if options["kind"] == TokenKind.PERSONAL:
-                issued = ReferenceToken.objects.issue_personal(
-                    user=person_named(options["user"]), **arguments
-                )
+                issued = lifecycle.issue_personal(user=person_named(options["user"]), **arguments)
             else:
-                issued = ReferenceToken.objects.issue_service(
+                issued = lifecycle.issue_service(
                     admin=person_named(options["as_admin"]), **arguments
                 )
         except ValidationError as error:

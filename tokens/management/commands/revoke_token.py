@@ -2,6 +2,7 @@ from argparse import ArgumentParser
 
 from django.core.management.base import BaseCommand
 
+from tokens.domain import lifecycle
 from tokens.management.cli import token_given
 
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         token = token_given(options["token"])
-        if not token.revoke(by=None, reason=options["reason"].strip()):
+        if not lifecycle.revoke_token(token, by=None, reason=options["reason"].strip()):
             self.stdout.write(
                 f"Token #{token.pk} ({token.masked}) was already revoked "
                 f"at {token.revoked_at:%Y-%m-%d %H:%M:%S} UTC; nothing changed."

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 
 from common.cli import note, positive_int, refusal
+from tokens.domain import lifecycle
 from tokens.management.cli import token_given
 
 
@@ -33,7 +34,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         old = token_given(options["token"])
         try:
-            issued = old.rotate(by=None, expires_in_days=options["expires_in_days"])
+            issued = lifecycle.rotate(old, by=None, expires_in_days=options["expires_in_days"])
         except ValidationError as error:
             raise refusal(error) from None
         new = issued.token

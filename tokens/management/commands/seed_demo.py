@@ -15,6 +15,7 @@ from django.db import connection, transaction
 
 from accounts.models import User
 from common.cli import positive_int
+from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
 from tokens.validation.checks import InvalidClient, authenticate_caller
@@ -132,9 +133,9 @@ class Command(BaseCommand):
         token_fate = _fate(token, live is not None, rotate)
         if token_fate is Kept.ROTATED and live is not None and live.unusable_reason() is None:
             # One demo token at a time: the kept one stops, and its replacement takes its place.
-            token = live.rotate(by=None).plaintext
+            token = lifecycle.rotate(live, by=None).plaintext
         elif token_fate is not Kept.KEPT:
-            token = ReferenceToken.objects.issue_personal(
+            token = lifecycle.issue_personal(
                 user=alice,
                 application=sync,
                 expires_at=expiry_in_days(DEMO_TOKEN_DAYS),
