@@ -24,7 +24,7 @@ def test_it_tells_the_owner_of_a_personal_token_a_week_ahead(run, alice_token):
     assert out.stdout == "Told alice@example.com about 1 token(s) expiring within 7 days.\n"
     [message] = mail.outbox
     assert message.to == ["alice@example.com"]
-    assert message.subject == "1 access token(s) expire within 7 days"
+    assert message.subject == "1 access token expires within 7 days"
     assert f"enrt_…{alice_token.plaintext[-4:]}" in message.body
     assert "laptop sync" in message.body and "Sync" in message.body
     assert alice_token.plaintext not in message.body
@@ -40,8 +40,8 @@ def test_it_tells_again_the_day_before_and_then_never_again(run, alice_token):
     run("notify_expiring_tokens")
     run("notify_expiring_tokens")
     assert [m.subject for m in mail.outbox] == [
-        "1 access token(s) expire within 7 days",
-        "1 access token(s) expire tomorrow",
+        "1 access token expires within 7 days",
+        "1 access token expires tomorrow",
     ]
 
 
@@ -50,7 +50,7 @@ def test_after_missed_runs_a_token_due_tomorrow_gets_the_tomorrow_notice(run, al
     expire_in(alice_token, timedelta(hours=5))
     run("notify_expiring_tokens")
     run("notify_expiring_tokens")
-    assert [m.subject for m in mail.outbox] == ["1 access token(s) expire tomorrow"]
+    assert [m.subject for m in mail.outbox] == ["1 access token expires tomorrow"]
 
 
 def test_a_mail_failure_records_nothing_so_the_next_run_sends_it(run, alice_token, settings):

@@ -65,7 +65,7 @@ def test_revoked_by_an_administrator_tells_the_owner_who_and_why(alice_token, ad
 
     [message] = mail.outbox
     assert message.to == ["alice@example.com"]
-    assert message.subject == "1 access token(s) of yours were revoked"
+    assert message.subject == "1 access token of yours was revoked"
     assert "revoked by admin" in message.body
     assert "leaked in a public repository" in message.body
     assert alice_token.token.masked in message.body
@@ -162,3 +162,62 @@ def test_a_notice_links_to_the_tokens_page_when_the_portal_knows_its_address(
     ).token
     [message] = mail.outbox
     assert f"https://id.example.com/profile/security/tokens/{token.pk}/" in message.body
+
+
+def test_the_text_of_a_notice_reads_line_by_line(alice, sync_app):
+    token = lifecycle.issue_personal(
+        user=alice, application=sync_app, expires_at=expiry_in_days(3), description="R&D <sync>"
+    ).token
+
+    [message] = mail.outbox
+    assert message.body == (
+        "A personal access token acting as alice was created:\n"
+        "\n"
+        f"- {token.masked}, personal access token “R&D <sync>” for Sync "
+        f"(expires {token.expires_at:%Y-%m-%d} 00:00 UTC)\n"
+        "\n"
+        "If you did not create it, revoke it at once: Profile → Security → Tokens in the portal\n"
+    )
+
+
+def test_every_notice_has_an_html_part_that_escapes_what_people_typed(
+    alice_token, alice, admin_user
+):
+    lifecycle.revoke_token(alice_token.token, by=admin_user, reason="<script>")
+    rotated = lifecycle.issue_personal(
+        user=alice,
+        application=alice_token.token.application,
+        expires_at=expiry_in_days(3),
+        description="R&D <sync>",
+    )
+    lifecycle.rotate(rotated.token, by=alice)
+    call_command("notify_expiring_tokens", stdout=None)
+
+    subjects = [message.subject for message in mail.outbox]
+    assert len(subjects) == 5, subjects  # created twice, revoked, created and rotated, expiring
+    for message in mail.outbox:
+        [(html, kind)] = message.alternatives
+        assert kind == "text/html"
+        assert "enrt_…" in html and "enrt_…" in message.body
+        assert "<script>" not in html and "<sync>" not in html
+        for plaintext in (alice_token.plaintext, rotated.plaintext):
+            assert plaintext not in message.body and plaintext not in html
+    assert "R&amp;D &lt;sync&gt;" in mail.outbox[-1].alternatives[0][0]
+
+
+def test_counts_read_in_the_singular_and_the_plural(alice, sync_app, admin_user):
+    def revoke(count: int) -> str:
+        for _ in range(count):
+            lifecycle.issue_personal(user=alice, application=sync_app, expires_at=expiry_in_days(3))
+        mail.outbox.clear()
+        lifecycle.revoke(ReferenceToken.objects.filter(revoked_at__isnull=True), by=admin_user)
+        [message] = mail.outbox
+        return f"{message.subject}\n{message.body}"
+
+    one, two = revoke(1), revoke(2)
+
+    assert one.startswith("1 access token of yours was revoked\nThis access token was revoked by")
+    assert "Anything that used it no longer works. Create a new one where it is" in one
+    assert two.startswith("2 access tokens of yours were revoked\nThese access tokens were")
+    assert "Anything that used them no longer works. Create new ones where they are" in two
+    assert "(s)" not in one + two

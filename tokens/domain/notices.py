@@ -5,25 +5,23 @@ personal token created for your account, your token rotated, or revoked by someo
 go; the expiry notices go to people who have not turned them off in their profile. A service
 token's notices go to the administrator who created it and to `OPERATIONS_EMAIL`, if set.
 
-The security notices are sent after the change is committed, and a mail server that fails is
-logged, never raised: the change has happened, and the page (or the API answer) that shows a new
-token must not be lost to a mail error.
+The security notices are sent after the change is committed (`announce`), and a mail server that
+fails is logged, never raised: the change has happened, and the page (or the API answer) that
+shows a new token must not be lost to a mail error. Each message is a template of its own under
+templates/emails/ (its subject, its text and its HTML), sent by `common.emails.send`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.urls import reverse
 
 from accounts.models import User
+from common.emails import send
 from tokens.models import ExpiryNotice, ReferenceToken, TokenKind
-
-logger = logging.getLogger(__name__)
 
 
 def recipients(token: ReferenceToken, *, expiry: bool = False) -> list[str]:
@@ -52,15 +50,6 @@ def owner_of(token: ReferenceToken) -> User | None:
     return token.user if token.kind == TokenKind.PERSONAL else token.created_by
 
 
-def describe(token: ReferenceToken) -> str:
-    expires = f"{token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "never"
-    return (
-        f"- {token.masked}, {token.get_kind_display().lower()} "
-        f"“{token.description or 'no description'}” for {token.application.name} "
-        f"(expires {expires})"
-    )
-
-
 def _where(token: ReferenceToken | None = None) -> str:
     base = settings.PORTAL_BASE_URL
     if token is not None and token.kind == TokenKind.PERSONAL:
@@ -82,64 +71,17 @@ def _with_people(tokens: Iterable[ReferenceToken]) -> Iterator[ReferenceToken]:
         )
 
 
-def _who(by: User | None) -> str:
-    if by is None:
-        return "no signed-in person: a command on the server, or whoever holds the token"
-    return by.get_username()
-
-
-def _send(subject: str, lines: list[str], to: list[str], *, quiet: bool) -> None:
-    body = "\n".join(lines) + "\n"
-    if not quiet:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to)
-        return
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to)
-    except Exception:
-        # Only the subject and the count: the change itself is done and committed.
-        logger.exception("Could not send the notice %r to %d recipient(s)", subject, len(to))
-
-
 def token_created(token: ReferenceToken) -> None:
     to = recipients(token)
-    if not to:
-        return
-    _send(
-        "A personal access token was created for your account",
-        [
-            f"A personal access token acting as {token.user.get_username()} was created:",
-            "",
-            describe(token),
-            "",
-            "If you did not create it, revoke it at once: " + _where(token),
-        ],
-        to,
-        quiet=True,
-    )
+    if to:
+        send("token-created", {"token": token, "where": _where(token)}, to, quiet=True)
 
 
 def token_rotated(old: ReferenceToken, new: ReferenceToken, by: User | None) -> None:
     to = recipients(new)
-    if not to:
-        return
-    actor = (
-        "no signed-in person: the token itself through the API, or a command on the server"
-        if by is None
-        else by.get_username()
-    )
-    _send(
-        f"Access token {old.masked} was rotated",
-        [
-            f"Your access token {old.masked} was rotated by {actor}. It no longer works;",
-            "its replacement, with the same application, description and scopes, is:",
-            "",
-            describe(new),
-            "",
-            "If you did not expect this, revoke the replacement: " + _where(new),
-        ],
-        to,
-        quiet=True,
-    )
+    if to:
+        context = {"old": old, "new": new, "by": by, "where": _where(new)}
+        send("token-rotated", context, to, quiet=True)
 
 
 def tokens_revoked(tokens: Iterable[ReferenceToken], by: User | None, reason: str) -> None:
@@ -152,38 +94,15 @@ def tokens_revoked(tokens: Iterable[ReferenceToken], by: User | None, reason: st
         for address in recipients(token):
             told[address].append(token)
     for address, revoked in told.items():
-        _send(
-            f"{len(revoked)} access token(s) of yours were revoked",
-            [
-                f"These access tokens were revoked by {_who(by)}:",
-                "",
-                *(describe(token) for token in revoked),
-                "",
-                f"Reason given: {reason or '(none)'}",
-                "",
-                "Anything that used them no longer works. Create new ones where they are still "
-                "needed: " + _where(),
-            ],
-            [address],
-            quiet=True,
-        )
+        context = {"tokens": revoked, "by": by, "reason": reason, "where": _where()}
+        send("tokens-revoked", context, [address], quiet=True)
 
 
 def tokens_expiring(address: str, tokens: list[ReferenceToken], stage: str) -> None:
     """The expiry notice; raises when it cannot be sent, so that the caller records nothing."""
-    when = "tomorrow" if stage == ExpiryNotice.DAY else "within 7 days"
-    _send(
-        f"{len(tokens)} access token(s) expire {when}",
-        [
-            f"These access tokens expire {when}. Rotate them before then if they are still "
-            "needed (the replacement keeps their application, description and scopes):",
-            "",
-            *(describe(token) for token in tokens),
-            "",
-            "Rotate or review them at " + _where(tokens[0] if len(tokens) == 1 else None),
-            "",
-            "You can turn these expiry notices off under Profile → Notifications.",
-        ],
-        [address],
-        quiet=False,
-    )
+    context = {
+        "tokens": tokens,
+        "when": "tomorrow" if stage == ExpiryNotice.DAY else "within 7 days",
+        "where": _where(tokens[0] if len(tokens) == 1 else None),
+    }
+    send("tokens-expiring", context, [address])
