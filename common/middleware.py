@@ -2,7 +2,8 @@
 cut, and the HTML pages' edge guards.
 
 - `RequestIdMiddleware`: every log line of a request, and its response, carry one request id.
-- `DatabaseTimeoutMiddleware`: statement timeouts for web requests on PostgreSQL.
+- `DatabaseTimeoutMiddleware`: statement timeouts for web requests on PostgreSQL, shorter for the
+  views marked `validation_url`.
 - `LeanEndpointMiddleware` sends the public endpoints past the middleware that only the HTML pages
   need. Resource servers call the validation URL on every API request of theirs; sessions, CSRF,
   the sign-in lockout, messages and htmx do nothing for them but cost about as much as a cached
@@ -40,8 +41,6 @@ from common.metrics import DATABASE_ERRORS
 
 # A proxy's id (nginx's $request_id is 32 hex digits) is kept when it is plainly an id.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-# Resource servers call these on every API call of theirs: a stuck one must fail fast.
-VALIDATION_URL_NAMES = {"introspect", "token-self"}
 
 
 class RequestIdMiddleware:
@@ -66,7 +65,7 @@ class RequestIdMiddleware:
 
 def _statement_timeout(request: HttpRequest) -> int | None:
     match = getattr(request, "resolver_match", None)
-    if match is not None and match.url_name in VALIDATION_URL_NAMES:
+    if match is not None and getattr(match.func, "validation_url", False):
         timeout = settings.DATABASE_VALIDATION_STATEMENT_TIMEOUT
     else:
         timeout = settings.DATABASE_STATEMENT_TIMEOUT
@@ -124,6 +123,13 @@ View = TypeVar("View", bound=Callable[..., HttpResponse])
 def lean(view: View) -> View:
     """Mark a view that needs no session, user, CSRF check, message or lockout."""
     view.lean_endpoint = True  # type: ignore[attr-defined]
+    return view
+
+
+def validation_url(view: View) -> View:
+    """Mark a view that resource servers call on every API call of theirs: its statements run
+    under the shorter DATABASE_VALIDATION_STATEMENT_TIMEOUT, so a stuck one fails fast."""
+    view.validation_url = True  # type: ignore[attr-defined]
     return view
 
 

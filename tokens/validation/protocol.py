@@ -33,7 +33,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from common.http import no_store
 from common.logs import security_event
-from common.middleware import lean, outage_response
+from common.middleware import lean, outage_response, validation_url
 from tokens.validation.checks import InvalidClient, authenticate_caller
 
 # A token request is ~100 bytes; a few KB leave room for credentials and hints, nothing more.
@@ -372,6 +372,7 @@ def endpoint(
     params: type[forms.Form] | None = None,
     caller: bool = False,
     holder: bool = False,
+    validation: bool = False,
 ) -> Callable[[View], View]:
     """A CSRF-exempt public endpoint answering only `methods` (HEAD too, where GET is).
 
@@ -379,6 +380,8 @@ def endpoint(
     (Credentials, which the view must authenticate: the introspection lookup does it in the same
     query), `token` (the holder's). A request whose parameters are wrong is answered 400 only
     after its caller is authenticated, so a stranger learns nothing about the endpoint's rules.
+    `validation`: a check resource servers make on every API call (common.middleware's
+    `validation_url`: the shorter statement timeout).
     """
     allowed = (*methods, "HEAD") if "GET" in methods else methods
 
@@ -403,7 +406,8 @@ def endpoint(
                 response.content = b""
             return no_store(response)
 
-        return lean(csrf_exempt(wrapper))
+        marked = lean(csrf_exempt(wrapper))
+        return validation_url(marked) if validation else marked
 
     return decorate
 

@@ -73,7 +73,7 @@ def _outcome(response: HttpResponse) -> str:
 
 
 @_measured
-@endpoint("POST", params=IntrospectionParams, caller=True)
+@endpoint("POST", params=IntrospectionParams, caller=True, validation=True)
 def introspect_view(
     request: HttpRequest, *, caller: Credentials, token: str, client_ip: str | None
 ) -> HttpResponse:
@@ -128,7 +128,7 @@ def metadata_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@endpoint("GET", holder=True)
+@endpoint("GET", holder=True, validation=True)
 def token_self_view(request: HttpRequest, *, token: str) -> HttpResponse:
     """The token of the request describes itself, so a script can check it and its expiry."""
     active = check_for_holder(token, client_ip=remote_address(request))
