@@ -2,12 +2,27 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, Permission, UserManager
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.expressions import Combinable
 
 # Superusers hold every permission; anyone else needs this one to act as an instance administrator
 # (issue service tokens, and personal tokens for applications open to administrators only).
 ISSUE_SERVICE_TOKENS_PERMISSION = "tokens.issue_service_tokens"
 # Revoking is the one change anyone may make to a token.
 REVOKE_ANY_TOKEN_PERMISSION = "tokens.change_referencetoken"
+
+
+def holds_admin_permission(user: int | Combinable) -> Q:
+    """Whether `user` (an id, or an expression of one such as OuterRef("user_id")) holds the
+    instance-admin permission, directly or through one of its groups, as a query condition.
+
+    What Django's model backend reads for `has_perm` (`User.is_instance_admin`), for queries;
+    the validation URL's SQL is compiled from it (tokens.validation.lookup).
+    """
+    app_label, codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
+    permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    directly, through_group = Q(user=user), Q(group__user=user)
+    return Q(Exists(permission.filter(directly))) | Q(Exists(permission.filter(through_group)))
 
 
 class PortalUserQuerySet(models.QuerySet["User"]):
@@ -23,12 +38,7 @@ class PortalUserQuerySet(models.QuerySet["User"]):
 class PortalUserManager(UserManager.from_queryset(PortalUserQuerySet)):  # type: ignore[misc]
     def holds_admin_permission(self, user_id: int) -> bool:
         """One query: does this (non-superuser) user hold the instance-admin permission?"""
-        app_label, codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
-        return (
-            Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-            .filter(models.Q(user__id=user_id) | models.Q(group__user__id=user_id))
-            .exists()
-        )
+        return self.filter(pk=user_id).filter(holds_admin_permission(OuterRef("pk"))).exists()
 
 
 class User(AbstractUser):

@@ -3,17 +3,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.db import models
 from django.db.models.functions import Coalesce
+from django.db.models.query import ModelIterable
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
+from accounts.models import User
 from tokens.domain.expiry import lifetime_in_days
 from tokens.domain.status import Inactive, TokenFacts, TokenState, evaluate
 from tokens.format import hash_token
-from trustedapps.models import Scope, TokenPolicy, TrustedApplication
+from tokens.validation.lookup import facts_by_id
+from trustedapps.models import Scope, TrustedApplication
 
 DESCRIPTION_MAX_LENGTH = 128
 # The revocation reason of a token replaced by rotation.
@@ -71,25 +72,29 @@ def live_token_count(application: str = "pk", now: datetime | None = None) -> mo
     return count() - count(expires_at__lte=now or timezone.now())
 
 
+class _WithFacts(ModelIterable):
+    """Tokens as Django makes them, then the facts of all of them in one query."""
+
+    def __iter__(self):
+        tokens = list(super().__iter__())
+        facts = facts_by_id([token.pk for token in tokens])
+        for token in tokens:
+            if token.pk in facts:
+                token.__dict__["facts"] = facts[token.pk]
+            yield token
+
+
 class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
     def matching(self, plaintext: str) -> ReferenceTokenQuerySet:
         """The token whose plaintext this is (found through its hash), or nothing."""
         return self.filter(token_hash=hash_token(plaintext))
 
     def with_facts(self) -> ReferenceTokenQuerySet:
-        """Everything `ReferenceToken.state` reads, for a whole page of tokens in a few queries."""
-        app_label, codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
-        holds_permission = Permission.objects.filter(
-            content_type__app_label=app_label, codename=codename
-        ).filter(
-            models.Q(user=models.OuterRef("user_id"))
-            | models.Q(group__user=models.OuterRef("user_id"))
-        )
-        return (
-            self.select_related("user", "application")
-            .prefetch_related("scopes", "application__allowed_scopes")
-            .annotate(user_holds_admin_permission=models.Exists(holds_permission))
-        )
+        """The tokens with the facts `ReferenceToken.state` reads: one more query for a whole
+        page of them, however long (the validation URL's own, by the tokens' ids)."""
+        clone = self.all()
+        clone._iterable_class = _WithFacts
+        return clone
 
     def personal_of(self, user: User) -> ReferenceTokenQuerySet:
         return self.filter(kind=TokenKind.PERSONAL, user=user)
@@ -242,43 +247,16 @@ class ReferenceToken(models.Model):
         return self.state_at(timezone.now())
 
     def state_at(self, now: datetime) -> TokenState:
-        return evaluate(self.facts(), now)
+        return evaluate(self.facts, now)
 
+    @cached_property
     def facts(self) -> TokenFacts:
-        """The facts of the active rule, from this row, its user and its application.
-
-        Costs no query on a token from `with_facts()`; otherwise a few.
-        """
-        user, application = self.user, self.application
-        allowed = {scope.pk for scope in application.allowed_scopes.all()}
-        holds_permission = getattr(self, "user_holds_admin_permission", None)
-        if holds_permission is None:
-            holds_permission = (
-                self.kind == TokenKind.PERSONAL
-                and application.token_policy == TokenPolicy.ADMINISTRATORS_ONLY
-                and not user.is_superuser
-                and User.objects.holds_admin_permission(user.pk)
-            )
-        return TokenFacts(
-            token_id=self.pk,
-            kind=self.kind,
-            user_id=user.pk,
-            application_id=application.pk,
-            created_at=self.created_at,
-            expires_at=self.expires_at,
-            revoked_at=self.revoked_at,
-            last_used_at=self.last_used_at,
-            username=user.username,
-            user_is_active=user.is_active,
-            user_is_superuser=user.is_superuser,
-            user_holds_admin_permission=holds_permission,
-            user_system_application_id=user.system_application_id,
-            application_uri=application.application_uri,
-            application_enabled=application.is_enabled,
-            token_policy=application.token_policy,
-            application_has_system_user=application.has_system_user,
-            scopes=tuple(scope.name for scope in self.scopes.all() if scope.pk in allowed),
-        )
+        """What the status rule reads about it, as the validation URL reads it (one query; none
+        for a token of a `with_facts()` queryset)."""
+        found = facts_by_id([self.pk]).get(self.pk)
+        if found is None:
+            raise ReferenceToken.DoesNotExist(f"Token {self.pk} no longer exists.")
+        return found
 
     def unusable_reason(self, now: datetime | None = None) -> str | None:
         """Why this token cannot be used (or rotated) now, in a sentence; None when it can.
@@ -297,11 +275,6 @@ class ReferenceToken(models.Model):
             return "It has expired."
         return f"It is suspended: {state.explanation}."
 
-    def kept_scopes(self) -> list[Scope]:
-        """Its scopes that its application still allows: what a replacement carries."""
-        allowed = {scope.pk for scope in self.application.allowed_scopes.all()}
-        return [scope for scope in self.scopes.all() if scope.pk in allowed]
-
     @property
     def lifetime_days(self) -> int | None:
         """The lifetime it was given, in whole days (domain/expiry.py); None: it never expires."""
@@ -318,7 +291,8 @@ class ReferenceToken(models.Model):
             return None
 
     def forget_state(self) -> None:
-        """Drop the state read so far: the next question reads it again (after a change)."""
+        """Drop the facts and the state read so far: the next question reads them again."""
+        self.__dict__.pop("facts", None)
         self.__dict__.pop("state", None)
 
 

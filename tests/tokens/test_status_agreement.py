@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from tests.api.conftest import FORM, basic
 from tokens.domain import lifecycle
+from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
+from tokens.validation.lookup import facts_from_rows, fetch, sql
 from trustedapps.models import TokenPolicy
 
 
@@ -160,3 +162,27 @@ def test_regression_a_policy_change_no_longer_leaves_the_pages_saying_active(
     assert not validation_url_says_active(alice_token.plaintext, orders_api)
     assert profile_label(alice_browser, token) != "Active"
     assert admin_label(as_admin, token) != "Active"
+
+
+def test_pages_read_the_very_facts_the_validation_url_reads(
+    alice_token, sync_service_token, carol, reports_app
+):
+    # One statement for all readers: by hash for /api/tokens/self, by id for the pages.
+    admins_only = lifecycle.issue_personal(
+        user=carol, application=reports_app, expires_at=expiry_in_days(7)
+    )
+    for issued in (alice_token, sync_service_token, admins_only):
+        token = ReferenceToken.objects.get(pk=issued.token.pk)
+        by_hash = facts_from_rows(fetch(sql()["holder"], [token.token_hash]), for_server=False)
+        assert by_hash is not None and by_hash.token_id == token.pk
+        assert token.facts == by_hash
+        assert ReferenceToken.objects.with_facts().get(pk=token.pk).facts == by_hash
+    assert ReferenceToken.objects.get(pk=admins_only.token.pk).facts.user_holds_admin_permission
+
+
+def test_a_page_of_tokens_reads_its_facts_in_one_query(alice, sync_app, django_assert_num_queries):
+    for n in range(12):
+        lifecycle.issue_personal(user=alice, application=sync_app, expires_at=expiry_in_days(n + 1))
+    with django_assert_num_queries(2):  # the tokens, then the facts of all of them
+        states = [token.state for token in ReferenceToken.objects.with_facts()[:10]]
+    assert [state.label for state in states] == ["Active"] * 10

@@ -70,7 +70,8 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
         app = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if app is not None:
-            tokens = ReferenceToken.objects.filter(application=app).with_facts()
+            tokens = ReferenceToken.objects.filter(application=app).select_related("user")
+            tokens = tokens.with_facts()
             app_tokens = list(tokens[:TOKENS_ON_APP_PAGE])
             context.update(
                 may_issue=self.may_issue(request, app),

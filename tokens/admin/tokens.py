@@ -293,7 +293,8 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
     readonly_fields = fields  # type: ignore[assignment]  # the stubs widen `fields`
 
     def get_queryset(self, request):
-        return cast(ReferenceTokenQuerySet, super().get_queryset(request)).with_facts()
+        tokens = cast(ReferenceTokenQuerySet, super().get_queryset(request))
+        return tokens.select_related("user", "application").with_facts()
 
     def get_ordering(self, request):
         # Soonest first where the filter is about expiry, which also lets the expiry index

@@ -64,7 +64,8 @@ class UserWithTokensAdmin(UserAdmin):
         user = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if user is not None:
-            tokens = ReferenceToken.objects.filter(user=user).with_facts()
+            tokens = ReferenceToken.objects.filter(user=user).select_related("application")
+            tokens = tokens.with_facts()
             user_tokens = list(tokens[:TOKENS_ON_USER_PAGE])
             live = ReferenceToken.objects.filter(user=user).unexpired().exists()
             context.update(

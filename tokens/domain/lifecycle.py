@@ -186,7 +186,8 @@ def rotate(
             expires_at=expires_at,
             rotated_from=old,
         )
-        new.scopes.set(old.kept_scopes())
+        # Its scopes that its application still allows, as the status rule read them.
+        new.scopes.set(Scope.objects.filter(name__in=old.facts.scopes))
         TokenEvent.objects.create(
             token=old,
             new_token=new,

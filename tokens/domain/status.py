@@ -1,16 +1,16 @@
 """Whether a token is usable now and, if not, why: the one status rule.
 
-Every reader asks this module: the validation URL and `/api/tokens/self` (through
-`tokens.validation.checks`, which fills the facts from one SQL row), and the profile list, the admin
-and the commands (through `ReferenceToken.state()`, which fills them from the ORM objects). So what
-a page says about a token is what a resource server is told.
+Every reader asks this module: the validation URL and `/api/tokens/self`
+(`tokens.validation.checks`), and the pages and the commands (`ReferenceToken.state`). All of them
+read the facts from the same SQL (`tokens.validation.lookup`), so what a page says about a token
+is what a resource server is told. A new rule is one reason here, and its data: one field of
+`TokenFacts` and one column of the lookup.
 
 Pure: no database, no clock of its own (`now` is given), no Django settings.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,7 +39,7 @@ class Inactive(enum.StrEnum):
 class TokenFacts:
     """Everything the rule needs to know about one token, at the moment it was read.
 
-    The field order is also the column order of the validation URL's SQL (`tokens.validation.checks`
+    The field order is also the column order of the lookup's SQL (`tokens.validation.lookup`
     generates its column list from `fields(TokenFacts)`), so the two cannot disagree.
     """
 
@@ -65,12 +65,6 @@ class TokenFacts:
     scopes: tuple[str, ...] = ()
     # ... and, when a resource server asks, those of them that it owns (None: the holder asks).
     server_scopes: tuple[str, ...] | None = None
-
-
-# The fields filled from one SQL column each; the scopes come from the rows' last columns.
-COLUMN_FIELDS: tuple[str, ...] = tuple(
-    f.name for f in dataclasses.fields(TokenFacts) if f.name not in ("scopes", "server_scopes")
-)
 
 
 @dataclass(frozen=True, slots=True)

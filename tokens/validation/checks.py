@@ -1,9 +1,9 @@
-"""Whether a token is active, as every entry point (introspection, /api/tokens/self, commands) asks.
+"""Whether a token is active, as the validation URL and /api/tokens/self ask.
 
-This is the hot path: resource servers ask on every API call. One SQL round trip fetches the facts
-(the caller, the token, its user and application, and the scopes all three still share) into a
-`TokenFacts` record, then `tokens.domain.status.evaluate` applies the rule of the design. The SQL is
-built once, not per call, because building ORM queries costs more than running them here.
+This is the hot path: resource servers ask on every API call. One SQL round trip
+(`tokens.validation.lookup`) fetches the facts (the caller, the token, its user and application,
+and the scopes all three still share) into a `TokenFacts` record, then
+`tokens.domain.status.evaluate` applies the rule of the design.
 
 On PostgreSQL the facts are kept in a per-process cache (`tokens.validation.cache`) that the
 database keeps true; the rule is applied to them on every check all the same. The use of a token
@@ -13,63 +13,29 @@ set.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import json
 import re
 import secrets
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from django.conf import settings
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.models import ISSUE_SERVICE_TOKENS_PERMISSION, User
-from tokens.domain.status import COLUMN_FIELDS, TokenFacts, evaluate
+from tokens.domain.status import TokenFacts, evaluate
 from tokens.format import hash_token, is_well_formed
-from tokens.models import ReferenceToken, TokenKind
 from tokens.validation import last_use
 from tokens.validation.cache import MISS, FactsCache, process_cache
+from tokens.validation.lookup import SERVER_WIDTH, facts_from_rows, fetch, sql
 from trustedapps.models import (
     CLIENT_ID_MAX_LENGTH,
     VISIBLE_ASCII,
-    ResourceServer,
-    Scope,
-    TokenPolicy,
-    TrustedApplication,
     hash_secret,
 )
-
-_PreparedCursor: type | None
-try:  # psycopg 3, the driver of pyproject.toml: prepared statements for the hot query
-    # The stubs describe psycopg 2's backend, which has no server-binding cursor.
-    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
-        ServerBindingCursor,
-    )
-
-    class _PreparedCursor(ServerBindingCursor):  # type: ignore[no-redef]
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            # Binary results skip parsing timestamps from text (a fifth of the Python cost).
-            return super().execute(query, params, prepare=True, binary=True)
-
-        def _send_query_prepared(self, name, pgq, *, binary=None):
-            # psycopg records the statement only when it is not prepared; Django's query log
-            # (and django_assert_num_queries) read it from there.
-            self._query = pgq
-            return super()._send_query_prepared(name, pgq, binary=binary)
-
-except (ImportError, ImproperlyConfigured):  # pragma: no cover - psycopg 2, or no driver at all
-    _PreparedCursor = None
 
 
 class InvalidClient(Exception):
@@ -130,124 +96,6 @@ class ActiveToken:
 def iso_datetime(value: datetime | None) -> str | None:
     """RFC 3339 in UTC with a `Z`, as the public endpoints answer dates."""
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
-# The caller's row. Resource URIs as text: raw SQL skips the ORM's JSON decoding, and the cast
-# reads the same on SQLite (text) and PostgreSQL (jsonb).
-_SERVER_COLUMNS = (
-    "rs.id, rs.client_id, rs.secret_hash, rs.is_enabled, CAST(rs.resource_uris AS TEXT)"
-)
-_SERVER_WIDTH = 5
-
-# One SQL expression per field of TokenFacts, in the record's order (COLUMN_FIELDS): the column
-# list is generated from it, and the row is read back by the same names.
-_FACT_COLUMNS: dict[str, str] = {
-    "token_id": "t.id",
-    "kind": "t.kind",
-    "user_id": "t.user_id",
-    "application_id": "t.application_id",
-    "created_at": "t.created_at",
-    "expires_at": "t.expires_at",
-    "revoked_at": "t.revoked_at",
-    "last_used_at": "t.last_used_at",
-    "username": "u.username",
-    "user_is_active": "u.is_active",
-    "user_is_superuser": "u.is_superuser",
-    # Asked only for a person's token on an administrators-only application, so the common
-    # check pays nothing for it; it used to be a second query.
-    "user_holds_admin_permission": """CASE WHEN t.kind = '{personal}'
-            AND a.token_policy = '{admins_only}' AND NOT u.is_superuser
-        THEN EXISTS (
-            SELECT 1 FROM {permission} p JOIN {content_type} ct ON ct.id = p.content_type_id
-            WHERE ct.app_label = '{perm_app}' AND p.codename = '{perm_codename}'
-              AND (EXISTS (SELECT 1 FROM {user_permissions} up
-                           WHERE up.user_id = u.id AND up.permission_id = p.id)
-                   OR EXISTS (SELECT 1 FROM {user_groups} ug
-                              JOIN {group_permissions} gp ON gp.group_id = ug.group_id
-                              WHERE ug.user_id = u.id AND gp.permission_id = p.id)))
-        ELSE FALSE END""",
-    "user_system_application_id": "u.system_application_id",
-    "application_uri": "a.application_uri",
-    "application_enabled": "a.is_enabled",
-    "token_policy": "a.token_policy",
-    "application_has_system_user": "a.has_system_user",
-}
-if tuple(_FACT_COLUMNS) != COLUMN_FIELDS:  # pragma: no cover - a programming error, at import
-    raise ImproperlyConfigured("_FACT_COLUMNS must list TokenFacts' column fields in order.")
-_BOOLEAN_FIELDS = frozenset(
-    f.name for f in dataclasses.fields(TokenFacts) if f.type in ("bool", bool)
-)
-_DATETIME_FIELDS = ("created_at", "expires_at", "revoked_at", "last_used_at")
-
-
-@functools.cache
-def _sql() -> dict[str, str]:
-    user_model = User._meta
-    tables = {
-        "token": ReferenceToken._meta.db_table,
-        "token_scopes": ReferenceToken.scopes.through._meta.db_table,
-        "user": user_model.db_table,
-        "app": TrustedApplication._meta.db_table,
-        "app_scopes": TrustedApplication.allowed_scopes.through._meta.db_table,
-        "server": ResourceServer._meta.db_table,
-        "server_scopes": ResourceServer.scopes.through._meta.db_table,
-        "scope": Scope._meta.db_table,
-        "permission": Permission._meta.db_table,
-        "content_type": ContentType._meta.db_table,
-        "user_permissions": User.user_permissions.through._meta.db_table,
-        "user_groups": User.groups.through._meta.db_table,
-        "group_permissions": Group.permissions.through._meta.db_table,
-    }
-    perm_app, perm_codename = ISSUE_SERVICE_TOKENS_PERMISSION.split(".")
-    constants = {
-        "personal": TokenKind.PERSONAL.value,
-        "admins_only": TokenPolicy.ADMINISTRATORS_ONLY.value,
-        "perm_app": perm_app,
-        "perm_codename": perm_codename,
-    }
-    columns = ", ".join(_FACT_COLUMNS[name] for name in COLUMN_FIELDS)
-    # One row per token scope that its application still allows (or one row with no scope),
-    # and, for a resource server, whether that server owns the scope.
-    joins = """
-        LEFT JOIN {user} u ON u.id = t.user_id
-        LEFT JOIN {app} a ON a.id = t.application_id
-        LEFT JOIN {token_scopes} ts ON ts.referencetoken_id = t.id
-            AND EXISTS (SELECT 1 FROM {app_scopes} aps
-                        WHERE aps.trustedapplication_id = t.application_id
-                          AND aps.scope_id = ts.scope_id)
-        LEFT JOIN {scope} s ON s.id = ts.scope_id"""
-    server_owns = """EXISTS (SELECT 1 FROM {server_scopes} rss
-                     WHERE rss.resourceserver_id = rs.id AND rss.scope_id = ts.scope_id)"""
-    for_server = (
-        "SELECT "  # noqa: S608
-        + _SERVER_COLUMNS
-        + ", "
-        + columns
-        + ", s.name, "
-        + server_owns
-        + " FROM {server} rs LEFT JOIN {token} t ON t.token_hash = %s"
-        + joins
-        + " WHERE rs.client_id IN (%s, %s)"
-    )
-    for_caller = (
-        "SELECT "  # noqa: S608
-        + _SERVER_COLUMNS
-        + " FROM {server} rs WHERE rs.client_id IN (%s, %s)"
-    )
-    for_holder = (
-        "SELECT "  # noqa: S608
-        + columns
-        + ", s.name FROM {token} t"
-        + joins
-        + " WHERE t.token_hash = %s"
-    )
-    # Only table names from the models' metadata and the constants above are formatted in;
-    # values go as parameters.
-    return {
-        "server": for_server.format(**tables, **constants),
-        "caller": for_caller.format(**tables, **constants),
-        "holder": for_holder.format(**tables, **constants),
-    }
 
 
 # Error reports show none of these functions' locals: they hold a token and a client secret.
@@ -358,7 +206,7 @@ def _servers(rows: list[tuple], *, with_facts: bool) -> tuple[_Server, ...]:
             secret_hash=server_rows[0][2],
             enabled=bool(server_rows[0][3]),
             audience=_audience(server_rows[0][1], server_rows[0][4]),
-            facts=_facts([r[_SERVER_WIDTH:] for r in server_rows], for_server=True)
+            facts=facts_from_rows([r[SERVER_WIDTH:] for r in server_rows], for_server=True)
             if with_facts
             else None,
         )
@@ -388,15 +236,15 @@ def check_for_holder(
 
 def _server_facts(token_hash: str, client_ids: tuple[str, str]) -> tuple[_Server, ...]:
     """The servers the caller may be, each with the token's facts as it may see them."""
-    return _servers(_fetch(_sql()["server"], [token_hash, *client_ids]), with_facts=True)
+    return _servers(fetch(sql()["server"], [token_hash, *client_ids]), with_facts=True)
 
 
 def _caller_rows(_: str, client_ids: tuple[str, str]) -> tuple[_Server, ...]:
-    return _servers(_fetch(_sql()["caller"], list(client_ids)), with_facts=False)
+    return _servers(fetch(sql()["caller"], list(client_ids)), with_facts=False)
 
 
 def _holder_facts(token_hash: str, _: None) -> TokenFacts | None:
-    return _facts(_fetch(_sql()["holder"], [token_hash]), for_server=False)
+    return facts_from_rows(fetch(sql()["holder"], [token_hash]), for_server=False)
 
 
 def _remembered(
@@ -433,53 +281,8 @@ def _remembered(
     return found, False
 
 
-def _fetch(sql: str, params: list) -> list[tuple]:
-    """Run one of the two lookups; on PostgreSQL as a prepared statement of this connection.
-
-    Planning this seven-table join takes ~0.65 ms on PostgreSQL, executing it ~0.1 ms: a
-    prepared statement is planned once per connection, which (with persistent connections) is
-    once per worker. Django keeps prepared statements off by default for the sake of connection
-    poolers; only this statement is prepared, and TOKEN_PREPARED_LOOKUP=0 turns it off (for
-    PgBouncer older than 1.21 in transaction mode).
-    """
-    with connection.cursor() as cursor:
-        if (
-            _PreparedCursor is not None
-            and connection.vendor == "postgresql"
-            and settings.TOKEN_PREPARED_LOOKUP
-        ):
-            raw = connection.connection
-            if raw.prepare_threshold is None:
-                # None disables even an explicit prepare=True; a threshold nothing reaches keeps
-                # every other (client-side binding) query unprepared, as Django has it.
-                raw.prepare_threshold = sys.maxsize
-            cursor.cursor.close()
-            cursor.cursor = _PreparedCursor(raw)
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _same_hash(a: str, b: str) -> bool:
     return secrets.compare_digest(a.encode(), b.encode())
-
-
-def _facts(rows: list[tuple], *, for_server: bool) -> TokenFacts | None:
-    """The facts of the token in `rows` (one row per scope), or None when there is no token."""
-    if not rows or rows[0][0] is None:
-        return None
-    values = dict(zip(COLUMN_FIELDS, rows[0], strict=False))
-    for name in _DATETIME_FIELDS:
-        values[name] = _utc(values[name])
-    for name in _BOOLEAN_FIELDS:
-        values[name] = bool(values[name])  # SQLite answers 0 and 1
-    scope_at = len(COLUMN_FIELDS)
-    scopes = tuple(row[scope_at] for row in rows if row[scope_at] is not None)
-    server_scopes = None
-    if for_server:
-        server_scopes = tuple(
-            row[scope_at] for row in rows if row[scope_at] is not None and row[scope_at + 1]
-        )
-    return TokenFacts(**values, scopes=scopes, server_scopes=server_scopes)
 
 
 def _active_token(
@@ -511,12 +314,3 @@ def _active_token(
         last_used_at=last_used_at,
         audience=audience,
     )
-
-
-def _utc(value: datetime | str | None) -> datetime | None:
-    # Raw SQL skips the ORM's converters: SQLite gives naive UTC datetimes (or text).
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is not None and timezone.is_naive(value):
-        value = value.replace(tzinfo=UTC)
-    return value

@@ -56,9 +56,14 @@ TOKENS_PER_PAGE = 20
 
 
 def _own_tokens(request: SignedInRequest) -> ReferenceTokenQuerySet:
-    # One query for the tokens and their applications, one for all their scopes: the page costs
-    # the same number of queries whatever the number of tokens.
-    return ReferenceToken.objects.personal_of(request.user).with_facts()
+    # One query for the tokens and their applications, one for all their scopes, one for the
+    # facts of their status: the page costs the same queries whatever the number of tokens.
+    return (
+        ReferenceToken.objects.personal_of(request.user)
+        .select_related("user", "application")
+        .prefetch_related("scopes")
+        .with_facts()
+    )
 
 
 def _counts(request: SignedInRequest) -> dict[str, int]:
