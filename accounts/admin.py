@@ -1,6 +1,6 @@
 """People and system users. System users never sign in, so they never get a password.
 
-Their tokens (a summary, warnings, "Revoke all tokens") are added by tokens.admin, which
+Their tokens (a summary, warnings, "Revoke all tokens") are added by tokens.admin.users, which
 extends UserAdmin: this app knows nothing of tokens.
 """
 

@@ -33,3 +33,20 @@ def object_page(
             **context,
         },
     )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that only their own flows write (tokens, audit events): shown here, every field read
+    only, never added, changed or deleted, superusers included."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields or ()
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -81,7 +81,7 @@ SILENCED_SYSTEM_CHECKS = [
 
 INSTALLED_APPS = [
     # Django's admin with the portal's site: a dashboard, sections in working order.
-    "tokens.admin_apps.PortalAdminConfig",
+    "tokens.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

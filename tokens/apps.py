@@ -1,4 +1,27 @@
+from importlib import import_module
+
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class PortalAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, with the portal's site (dashboard, section order) as its default.
+
+    Here, not in the admin package: importing that package imports models, before the app
+    registry that names this class is ready.
+    """
+
+    default_site = "tokens.admin.site.PortalAdminSite"
+    # INSTALLED_APPS names it; "tokens" alone means TokensConfig.
+    default = False
+
+    def ready(self) -> None:
+        # The site lives in the tokens.admin package, whose modules register their admins on it
+        # as they are imported. Imported here first, the package makes the site once; had
+        # another app's admin asked for the site first, importing the package from inside that
+        # request would make a second site, and the first one's registrations would be lost.
+        import_module("tokens.admin")
+        super().ready()
 
 
 class TokensConfig(AppConfig):

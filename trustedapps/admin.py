@@ -1,7 +1,7 @@
 """Trusted applications, scopes and resource servers.
 
-Their tokens (counts, the token table, "Create application token") are added by tokens.admin,
-which extends TrustedApplicationAdmin: this app knows nothing of tokens.
+Their tokens (counts, the token table, "Create application token") are added by
+tokens.admin.applications, which extends TrustedApplicationAdmin: this app knows nothing of tokens.
 """
 
 from __future__ import annotations

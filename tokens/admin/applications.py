@@ -19,7 +19,7 @@ from accounts.http import signed_in
 from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
-from tokens.admin.tokens import may_revoke, rotatable
+from tokens.admin.actions import may_revoke, rotatable
 from tokens.domain.lifecycle import IssuedToken
 from tokens.models import ReferenceToken, live_token_count
 from tokens.web.forms import ServiceTokenForm
@@ -52,6 +52,10 @@ def service_tokens_notice(app: TrustedApplication) -> str:
     )
 
 
+admin.site.unregister(TrustedApplication)
+
+
+@admin.register(TrustedApplication)
 class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
     list_display = [*TrustedApplicationAdmin.list_display, "active_tokens"]
 
@@ -171,7 +175,3 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
                 scopes=" ".join(s.name for s in issued.token.scopes.all()),
             )
         )
-
-
-admin.site.unregister(TrustedApplication)
-admin.site.register(TrustedApplication, TrustedApplicationWithTokensAdmin)

@@ -1,13 +1,14 @@
 """The admin site of the portal: a dashboard on its index, and its sections in the order an
 instance admin works (Security, Tokens, Accounts, then sign-in protection).
 
-It is the default admin site (tokens.admin_apps.PortalAdminConfig), so every `admin.site.register`
-and `admin.site.urls` use it unchanged.
+It is the default admin site (tokens.apps.PortalAdminConfig), so every `admin.site.register` and
+`admin.site.urls` use it unchanged.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import admin
@@ -16,12 +17,18 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.lockout import locked_attempts
+from tokens.models import EXPIRING_SOON, ReferenceToken, TokenEvent, TokenKind
+
 # The admin's sections, in this order; anything else comes after, as Django sorts it.
 SECTION_ORDER = ["trustedapps", "tokens", "accounts", "auth", "axes"]
 SECTION_NAMES = {"axes": "Sign-in protection"}
 # Each figure counts at most this many rows, so the index stays fast on a million tokens.
 FIGURE_CAP = 10_000
 LATEST_EVENTS = 8
+# "Unused" and "revoked recently", on the dashboard and in the token list's filters it links to.
+UNUSED_FOR = timedelta(days=90)
+RECENTLY = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -71,45 +78,11 @@ class PortalAdminSite(admin.AdminSite):
 
 def dashboard(request: HttpRequest) -> dict[str, Any]:
     """The figures an instance admin checks first, each linking to the list it counts."""
-    from accounts.lockout import locked_attempts
-    from tokens.admin.tokens import RECENTLY, UNUSED_FOR
-    from tokens.models import EXPIRING_SOON, ReferenceToken, TokenEvent, TokenKind
-
     user = request.user
     figures: list[Figure] = []
     events: list[TokenEvent] = []
-    now = timezone.now()
     if user.has_perm("tokens.view_referencetoken"):
-        tokens = reverse("admin:tokens_referencetoken_changelist")
-        live = ReferenceToken.objects.unexpired(now)
-        figures += [
-            Figure(
-                "Live personal access tokens",
-                _capped(live.filter(kind=TokenKind.PERSONAL)),
-                f"{tokens}?kind__exact=personal&status=active",
-            ),
-            Figure(
-                "Live service access tokens",
-                _capped(live.filter(kind=TokenKind.SERVICE)),
-                f"{tokens}?kind__exact=service&status=active",
-            ),
-            Figure(
-                "Expiring within 7 days",
-                _capped(ReferenceToken.objects.expiring_within(EXPIRING_SOON, now)),
-                f"{tokens}?expires=7d",
-                warning=True,
-            ),
-            Figure(
-                "Unused for 90 days",
-                _capped(ReferenceToken.objects.unused_since(now - UNUSED_FOR)),
-                f"{tokens}?unused=90d",
-            ),
-            Figure(
-                "Revoked in the last 7 days",
-                _capped(ReferenceToken.objects.filter(revoked_at__gte=now - RECENTLY)),
-                f"{tokens}?revoked=7d",
-            ),
-        ]
+        figures += token_figures(timezone.now())
     if user.has_perm("axes.view_accessattempt"):
         figures.append(
             Figure(
@@ -132,3 +105,36 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         if user.has_perm("tokens.view_tokenevent")
         else "",
     }
+
+
+def token_figures(now: datetime) -> list[Figure]:
+    tokens = reverse("admin:tokens_referencetoken_changelist")
+    live = ReferenceToken.objects.unexpired(now)
+    return [
+        Figure(
+            "Live personal access tokens",
+            _capped(live.filter(kind=TokenKind.PERSONAL)),
+            f"{tokens}?kind__exact=personal&status=active",
+        ),
+        Figure(
+            "Live service access tokens",
+            _capped(live.filter(kind=TokenKind.SERVICE)),
+            f"{tokens}?kind__exact=service&status=active",
+        ),
+        Figure(
+            "Expiring within 7 days",
+            _capped(ReferenceToken.objects.expiring_within(EXPIRING_SOON, now)),
+            f"{tokens}?expires=7d",
+            warning=True,
+        ),
+        Figure(
+            "Unused for 90 days",
+            _capped(ReferenceToken.objects.unused_since(now - UNUSED_FOR)),
+            f"{tokens}?unused=90d",
+        ),
+        Figure(
+            "Revoked in the last 7 days",
+            _capped(ReferenceToken.objects.filter(revoked_at__gte=now - RECENTLY)),
+            f"{tokens}?revoked=7d",
+        ),
+    ]

@@ -1,14 +1,13 @@
-"""Every token of the instance, and their audit trail: read-only, revocable, fast on big tables."""
+"""Every token of the instance: read-only, revocable (and rotatable, service tokens), fast on big
+tables."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, timedelta
-from typing import Protocol, cast
+from datetime import UTC
+from typing import cast
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -27,47 +26,32 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.http import signed_in
 from accounts.models import User
 from accounts.sudo import admin_confirmation_needed
+from common.admin import ReadOnlyAdmin
 from common.http import no_store, remote_address
-from common.ids import is_row_id
 from common.once import new_form_key
-from tokens.admin.actions import RevokeForm
+from tokens.admin.actions import (
+    RevokeForm,
+    log_revocations,
+    may_revoke,
+    render_revoke_confirmation,
+    revoke_tokens,
+)
+from tokens.admin.site import RECENTLY, UNUSED_FOR
 from tokens.domain import lifecycle
+from tokens.domain.lifecycle import IssuedToken
 from tokens.format import display_hint, is_well_formed
 from tokens.models import (
     EXPIRING_SOON,
     ReferenceToken,
     ReferenceTokenQuerySet,
-    TokenEvent,
     TokenKind,
     TokenStatus,
 )
 from tokens.web.rotation import rotate_posted
 from trustedapps.models import TrustedApplication
 
-UNUSED_FOR = timedelta(days=90)
-# "Revoked recently", on the dashboard and in the filter it links to.
-RECENTLY = timedelta(days=7)
-CONFIRMATION_SAMPLE = 20
-
 # What an admin may paste to find a token by its hint: "ABCD", "…ABCD", "...ABCD", "enrt_…ABCD".
-_HINT_RE = re.compile(r"^(?:enrt_)?(?:…|\.\.\.)?([0-9A-Fa-f]{4})$")
-
-
-class RevokesTokens(Protocol):
-    """An admin that offers `revoke_tokens`: it says which tokens a selection stands for."""
-
-    def tokens_to_revoke(self, queryset: QuerySet) -> ReferenceTokenQuerySet: ...
-
-
-def may_revoke(request: HttpRequest) -> bool:
-    user = signed_in(request)
-    return user.is_active and user.may_revoke_any_token
-
-
-def rotatable(model_admin: admin.ModelAdmin, request: HttpRequest, tokens) -> set[int]:
-    """The ids of those `tokens` this person may rotate: the Rotate… buttons of a token table."""
-    token_admin = cast(ReferenceTokenAdmin, model_admin.admin_site.get_model_admin(ReferenceToken))
-    return {token.pk for token in tokens if token_admin.has_rotate_permission(request, token)}
+HINT = re.compile(r"^(?:enrt_)?(?:…|\.\.\.)?([0-9A-Fa-f]{4})$")
 
 
 def _day(moment, empty: str = "—") -> str:
@@ -82,90 +66,6 @@ def safe_next(request: HttpRequest, default: str) -> str:
     ):
         return candidate
     return default
-
-
-def render_revoke_confirmation(
-    request: HttpRequest,
-    model_admin: admin.ModelAdmin,
-    *,
-    title: str,
-    tokens: QuerySet[ReferenceToken],
-    form: RevokeForm,
-    hidden: list[tuple[str, str]],
-    subjects: list | None = None,
-) -> TemplateResponse:
-    """The intermediate page of every revocation: what will be revoked, and a reason to give."""
-    template = getattr(model_admin, "revoke_confirmation_template", None)
-    pending = tokens.filter(revoked_at__isnull=True)
-    sample = list(pending.select_related("user", "application")[:CONFIRMATION_SAMPLE])
-    pending_count = pending.count()
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": title,
-        "opts": model_admin.opts,
-        "subjects": subjects or [],
-        "sample": sample,
-        "pending_count": pending_count,
-        "more_count": max(pending_count - len(sample), 0),
-        "form": form,
-        "hidden": hidden,
-    }
-    return TemplateResponse(request, template or "admin/tokens/revoke_confirmation.html", context)
-
-
-@admin.action(description="Revoke tokens…", permissions=["revoke"])
-def revoke_tokens(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
-) -> TemplateResponse | None:
-    """Revoke the tokens that the selection stands for, after a page that asks for a reason.
-
-    Shaped like Django's `delete_selected`: any admin may list it in its `actions`, giving
-    `tokens_to_revoke(queryset)` (the tokens of the selected users, say), `has_revoke_permission`
-    and, if it likes, its own `revoke_confirmation_template`.
-    """
-    tokens = cast(RevokesTokens, modeladmin).tokens_to_revoke(queryset)
-    form = RevokeForm(request.POST if request.POST.get("post") else None)
-    if form.is_valid():
-        reason = form.cleaned_data["reason"]
-        revoked = lifecycle.revoke(
-            tokens, by=signed_in(request), reason=reason, ip=remote_address(request)
-        )
-        log_revocations(request, revoked, reason)
-        modeladmin.message_user(request, f"Revoked {count_of(len(revoked))}.", messages.SUCCESS)
-        return None
-    hidden = [("action", "revoke_tokens"), ("post", "yes")]
-    if request.POST.get("select_across") == "1":
-        hidden.append(("select_across", "1"))
-    hidden += [
-        (helpers.ACTION_CHECKBOX_NAME, pk)
-        for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
-    ]
-    subjects = [] if queryset.model is ReferenceToken else list(queryset[:CONFIRMATION_SAMPLE])
-    return render_revoke_confirmation(
-        request,
-        modeladmin,
-        title="Revoke these tokens?",
-        tokens=tokens,
-        form=form,
-        hidden=hidden,
-        subjects=subjects,
-    )
-
-
-def count_of(n: int, noun: str = "token") -> str:
-    """ "1 token", "2 tokens": plain labels, never "token(s)"."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def log_revocations(request: HttpRequest, revoked: list[ReferenceToken], reason: str) -> None:
-    if revoked:
-        LogEntry.objects.log_actions(  # type: ignore[call-overload]  # single_object: a bool, not a literal
-            signed_in(request).pk,
-            revoked,
-            CHANGE,
-            change_message=f"Revoked: {reason}",
-            single_object=len(revoked) == 1,
-        )
 
 
 class AtLeast(int):
@@ -238,7 +138,7 @@ class RevokedRecentlyFilter(OneChoiceFilter):
 
 
 @admin.register(ReferenceToken)
-class ReferenceTokenAdmin(admin.ModelAdmin):
+class ReferenceTokenAdmin(ReadOnlyAdmin):
     """All tokens. Issued only by their flows, never edited or deleted here: revoked rows stay."""
 
     # What an admin scans first comes first, and the list fits 1280 px beside the admin's
@@ -290,7 +190,6 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         "rotated_to_link",
         "events_link",
     ]
-    readonly_fields = fields  # type: ignore[assignment]  # the stubs widen `fields`
 
     def get_queryset(self, request):
         tokens = cast(ReferenceTokenQuerySet, super().get_queryset(request))
@@ -325,7 +224,7 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        hint = _HINT_RE.match(term)
+        hint = HINT.match(term)
         if hint:
             return queryset.filter(hint=hint.group(1).upper()), False
         # Users and applications are matched in their own (small) tables first: joining them to
@@ -335,15 +234,6 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         return queryset.filter(
             Q(description__icontains=term) | Q(user__in=users) | Q(application__in=apps)
         ), False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_revoke_permission(self, request) -> bool:
         return may_revoke(request)
@@ -430,15 +320,29 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def revoke_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Revoke one token, after a confirmation that asks why."""
-        if not self.has_revoke_permission(request):
-            raise PermissionDenied
+    def _token_page(self, request: HttpRequest, object_id: str) -> dict | HttpResponse:
+        """The context of a page of one token's own (the token, where to go back), or the
+        admin's answer to an id that names none."""
         token = self.get_object(request, object_id)
         if token is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         change_url = reverse("admin:tokens_referencetoken_change", args=[quote(token.pk)])
-        next_url = safe_next(request, change_url)
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": token,
+            "change_url": change_url,
+            "next_url": safe_next(request, change_url),
+        }
+
+    def revoke_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Revoke one token, after a confirmation that asks why."""
+        if not self.has_revoke_permission(request):
+            raise PermissionDenied
+        page = self._token_page(request, object_id)
+        if isinstance(page, HttpResponse):
+            return page
+        token, next_url = page["original"], page["next_url"]
         if token.revoked_at is not None:
             self.message_user(request, f"Token {token.masked} was already revoked.", messages.INFO)
             return HttpResponseRedirect(next_url)
@@ -466,50 +370,53 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
         # Before the lookup: without the right to rotate, every id answers the same.
         if not self.has_rotate_permission(request):
             raise PermissionDenied
-        token = self.get_object(request, object_id)
-        if token is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
-        change_url = reverse("admin:tokens_referencetoken_change", args=[quote(token.pk)])
-        next_url = safe_next(request, change_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": token,
-            "change_url": change_url,
-            "next_url": next_url,
-        }
+        page = self._token_page(request, object_id)
+        if isinstance(page, HttpResponse):
+            return page
+        token = page["original"]
         if not self.has_rotate_permission(request, token):
-            # A personal token, which this person may see (and revoke): 403 with the reason
-            # and the way out, not a 404 that would deny the token they just looked at.
-            context.update(
-                title=f"Token {token.masked} cannot be rotated here",
-                refusal=(
-                    f"{token.masked} is a personal access token of {token.user}. Only its "
-                    "owner rotates it, in their profile or with the token itself, so that "
-                    "nobody else ever holds a token acting as them. To end it now, revoke it."
-                ),
-                may_revoke=self.has_revoke_permission(request) and token.revoked_at is None,
-            )
-            return TemplateResponse(
-                request, "admin/tokens/referencetoken/rotate.html", context, status=403
-            )
+            return self._personal_token_refusal(request, token, page)
         if request.method != "POST":
-            context.update(
+            page.update(
                 title=f"Rotate token {token.masked}?",
                 form_key=new_form_key(request),
                 unusable_reason=token.unusable_reason(),
             )
-            return TemplateResponse(request, "admin/tokens/referencetoken/rotate.html", context)
+            return TemplateResponse(request, "admin/tokens/referencetoken/rotate.html", page)
         issued = rotate_posted(
             request,
             token,
             confirmation=lambda: admin_confirmation_needed(
                 self, request, token, action=f"rotate the token {token.masked}"
             ),
-            back=next_url,
+            back=page["next_url"],
         )
         if isinstance(issued, HttpResponse):
             return issued
+        return self._rotated(request, token, issued, page)
+
+    def _personal_token_refusal(
+        self, request: HttpRequest, token: ReferenceToken, page: dict
+    ) -> HttpResponse:
+        # A personal token, which this person may see (and revoke): 403 with the reason and the
+        # way out, not a 404 that would deny the token they just looked at.
+        page.update(
+            title=f"Token {token.masked} cannot be rotated here",
+            refusal=(
+                f"{token.masked} is a personal access token of {token.user}. Only its "
+                "owner rotates it, in their profile or with the token itself, so that "
+                "nobody else ever holds a token acting as them. To end it now, revoke it."
+            ),
+            may_revoke=self.has_revoke_permission(request) and token.revoked_at is None,
+        )
+        return TemplateResponse(
+            request, "admin/tokens/referencetoken/rotate.html", page, status=403
+        )
+
+    @method_decorator(sensitive_variables("issued"))
+    def _rotated(
+        self, request: HttpRequest, token: ReferenceToken, issued: IssuedToken, page: dict
+    ) -> HttpResponse:
         new = issued.token
         # The hints only: the admin history must never hold a token.
         self.log_change(request, token, f"Rotated: replaced by {new.masked}.")
@@ -518,16 +425,15 @@ class ReferenceTokenAdmin(admin.ModelAdmin):
             f"Rotated token {token.masked}: its replacement is {new.masked}.",
             messages.SUCCESS,
         )
-        context.update(
+        page.update(
             title="Token rotated",
             token=new,
             plaintext=issued.plaintext,
             scopes=" ".join(s.name for s in new.scopes.all()),
             new_url=reverse("admin:tokens_referencetoken_change", args=[quote(new.pk)]),
         )
-        return no_store(
-            TemplateResponse(request, "admin/tokens/referencetoken/rotated.html", context)
-        )
+        # Rendered, not redirected: the plaintext exists only in this response.
+        return no_store(TemplateResponse(request, "admin/tokens/referencetoken/rotated.html", page))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "may_revoke": self.has_revoke_permission(request)}
@@ -543,90 +449,3 @@ def _token_link(token: ReferenceToken | None) -> str:
         return "—"
     url = reverse("admin:tokens_referencetoken_change", args=[quote(token.pk)])
     return format_html('<a href="{}">{}</a>', url, token.masked)
-
-
-class ActorFilter(admin.SimpleListFilter):
-    """The people who acted (owners revoking their own tokens, admins), or nobody (the token's
-    holder at the revocation URL, or a command); a list of every user would not do."""
-
-    title = "actor"
-    parameter_name = "actor"
-
-    def lookups(self, request, model_admin):
-        actors = User.objects.filter(
-            pk__in=TokenEvent.objects.filter(actor__isnull=False).values("actor").distinct()
-        ).order_by("username")
-        return [("none", "Holder or command"), *((str(u.pk), u.username) for u in actors)]
-
-    def queryset(self, request, queryset):
-        if self.value() == "none":
-            return queryset.filter(actor__isnull=True)
-        if is_row_id(self.value()):
-            return queryset.filter(actor_id=int(str(self.value())))
-        return queryset
-
-
-@admin.register(TokenEvent)
-class TokenEventAdmin(admin.ModelAdmin):
-    """The audit trail: read-only for everyone, superusers included."""
-
-    list_display = [
-        "when",
-        "action",
-        "token_link",
-        "token_kind",
-        "application",
-        "actor",
-        "ip",
-        "reason",
-    ]
-    list_filter = ["action", ActorFilter, ("token__application", admin.RelatedFieldListFilter)]
-    search_fields = ["=token__hint", "actor__username"]
-    search_help_text = "Token hint (…ABCD) or actor's username."
-    list_select_related = ["token", "token__application", "actor"]
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER
-    fields = ["at", "action", "token_link", "actor", "ip", "reason"]
-    readonly_fields = fields  # type: ignore[assignment]  # the stubs widen `fields`
-
-    @admin.display(description="at", ordering="at")
-    def when(self, event: TokenEvent) -> str:
-        return format_html(
-            '<span class="nowrap">{}</span>',
-            date_format(event.at.astimezone(UTC), "DATETIME_FORMAT"),
-        )
-
-    @admin.display(description="reason")
-    def reason(self, event: TokenEvent) -> str:
-        return event.detail or "—"
-
-    def get_search_results(self, request, queryset, search_term):
-        hint = _HINT_RE.match(search_term.strip())
-        if hint:
-            return queryset.filter(token__hint=hint.group(1).upper()), False
-        return super().get_search_results(request, queryset, search_term)
-
-    @admin.display(description="token", ordering="token__hint")
-    def token_link(self, event: TokenEvent) -> str:
-        url = reverse("admin:tokens_referencetoken_change", args=[quote(event.token_id)])
-        return format_html('<a href="{}">{}</a>', url, event.token.masked)
-
-    @admin.display(description="kind")
-    def token_kind(self, event: TokenEvent) -> str:
-        return format_html(
-            '<span class="nowrap">{}</span>',
-            "Service" if event.token.kind == TokenKind.SERVICE else "Personal",
-        )
-
-    @admin.display(description="application")
-    def application(self, event: TokenEvent) -> str:
-        return str(event.token.application)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -19,8 +19,8 @@ from accounts.admin import UserAdmin
 from accounts.http import signed_in
 from accounts.models import User
 from common.http import remote_address
-from tokens.admin.actions import RevokeForm
-from tokens.admin.tokens import (
+from tokens.admin.actions import (
+    RevokeForm,
     count_of,
     log_revocations,
     may_revoke,
@@ -35,6 +35,10 @@ from tokens.models import ReferenceToken
 TOKENS_ON_USER_PAGE = 10
 
 
+admin.site.unregister(User)
+
+
+@admin.register(User)
 class UserWithTokensAdmin(UserAdmin):
     readonly_fields = [*UserAdmin.readonly_fields, "token_summary"]
     actions = [revoke_tokens]
@@ -145,7 +149,3 @@ class UserWithTokensAdmin(UserAdmin):
 
     def tokens_to_revoke(self, queryset: QuerySet[User]) -> QuerySet[ReferenceToken]:
         return ReferenceToken.objects.filter(user__in=queryset)
-
-
-admin.site.unregister(User)
-admin.site.register(User, UserWithTokensAdmin)
