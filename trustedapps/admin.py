@@ -62,13 +62,6 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
         ("Limits", {"fields": ["max_token_lifetime_days", "holders_may_rotate"]}),
     ]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("allowed_scopes")
-
-    @admin.display(description="scopes")
-    def scope_names(self, app: TrustedApplication) -> str:
-        return " ".join(scope.name for scope in app.allowed_scopes.all())
-
     @admin.display(description="system user", ordering="system_user__username")
     def system_user_link(self, app: TrustedApplication) -> str:
         user = getattr(app, "system_user", None) if app.pk else None

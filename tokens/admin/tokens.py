@@ -265,10 +265,6 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
     def last_used_from(self, token: ReferenceToken) -> str:
         return token.last_used_ip or "—"
 
-    @admin.display(description="kind", ordering="kind")
-    def kind_short(self, token: ReferenceToken) -> str:
-        return "Service" if token.kind == TokenKind.SERVICE else "Personal"
-
     @admin.display(description="application", ordering="application__name")
     def application_name(self, token: ReferenceToken) -> str:
         return token.application.name
@@ -280,10 +276,6 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
     @admin.display(description="last used", ordering="last_used_at")
     def last_used(self, token: ReferenceToken) -> str:
         return _day(token.last_used_at, "never")
-
-    @admin.display(description="scopes")
-    def scope_names(self, token: ReferenceToken) -> str:
-        return " ".join(scope.name for scope in token.scopes.all())
 
     @admin.display(description="status")
     def status_label(self, token: ReferenceToken) -> str:
