@@ -33,7 +33,10 @@ class TokenKind(models.TextChoices):
 
 
 class TokenStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
+    """What a token's own dates say: the admin's status filter. Whether a live token is active
+    (its user, application, policy and scopes) is the status rule's to say (`state`)."""
+
+    LIVE = "live", "Live"
     EXPIRED = "expired", "Expired"
     REVOKED = "revoked", "Revoked"
 
@@ -45,8 +48,8 @@ class ExpiryNotice(models.TextChoices):
     DAY = "1d", "Expires tomorrow"
 
 
-def unexpired_condition(now: datetime) -> models.Q:
-    """Neither revoked nor expired at `now`, as a condition (for filters and filtered counts)."""
+def live_condition(now: datetime) -> models.Q:
+    """Live (neither revoked nor expired) at `now`, as a condition for filters and counts."""
     return models.Q(revoked_at__isnull=True) & (
         models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
     )
@@ -105,9 +108,9 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
     def expired(self, now: datetime | None = None) -> ReferenceTokenQuerySet:
         return self.filter(revoked_at__isnull=True, expires_at__lte=now or timezone.now())
 
-    def unexpired(self, now: datetime | None = None) -> ReferenceTokenQuerySet:
-        """Neither revoked nor expired: live. The full "active" rule is `tokens.domain.status`."""
-        return self.filter(unexpired_condition(now or timezone.now()))
+    def live(self, now: datetime | None = None) -> ReferenceTokenQuerySet:
+        """Neither revoked nor expired. Whether active too is `tokens.domain.status`'s to say."""
+        return self.filter(live_condition(now or timezone.now()))
 
     def expiring_within(
         self, period: timedelta, now: datetime | None = None
@@ -120,7 +123,7 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
 
     def unused_since(self, cutoff: datetime) -> ReferenceTokenQuerySet:
         """Live tokens nobody has presented since `cutoff`: candidates for revocation."""
-        return self.unexpired().filter(
+        return self.live().filter(
             models.Q(last_used_at__lt=cutoff)
             | models.Q(last_used_at__isnull=True, created_at__lt=cutoff)
         )
@@ -137,7 +140,7 @@ class ReferenceTokenQuerySet(models.QuerySet["ReferenceToken"]):
             return self.revoked()
         if status == TokenStatus.EXPIRED:
             return self.expired(now)
-        return self.unexpired(now)
+        return self.live(now)
 
 
 class ReferenceToken(models.Model):

@@ -52,11 +52,11 @@ def test_the_dashboard_counts_and_links_to_each_filtered_list(
     tokens = "/admin/tokens/referencetoken/"
     assert shown["Live personal access tokens"] == (
         "2",
-        f"{tokens}?kind__exact=personal&status=active",
+        f"{tokens}?kind__exact=personal&status=live",
     )
     assert shown["Live service access tokens"] == (
         "1",
-        f"{tokens}?kind__exact=service&status=active",
+        f"{tokens}?kind__exact=service&status=live",
     )
     assert shown["Expiring within 7 days"] == ("1", f"{tokens}?expires=7d")
     assert shown["Unused for 90 days"] == ("1", f"{tokens}?unused=90d")

@@ -64,9 +64,24 @@ def test_it_filters_by_status(as_admin, alice, sync_app, in_30_days):
     live, expired, revoked = issue("live"), issue("expired"), issue("revoked")
     ReferenceToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
     lifecycle.revoke_token(revoked, by=alice)
-    assert [t.pk for t in listed(as_admin, "?status=active")] == [live.pk]
+    assert [t.pk for t in listed(as_admin, "?status=live")] == [live.pk]
     assert [t.pk for t in listed(as_admin, "?status=expired")] == [expired.pk]
     assert [t.pk for t in listed(as_admin, "?status=revoked")] == [revoked.pk]
+
+
+def test_the_live_filter_says_what_it_lists_neither_revoked_nor_expired(as_admin, alice_token):
+    # It once read "Active" and listed tokens the status rule calls suspended.
+    alice_token.token.application.is_enabled = False
+    alice_token.token.application.save()
+
+    response = as_admin.get(f"{LIST}?status=live")
+
+    changelist = response.context["cl"]
+    [token] = changelist.result_list
+    assert token.state.label == "Suspended: the application is disabled"
+    status = next(spec for spec in changelist.filter_specs if spec.title == "status")
+    choices = [choice["display"] for choice in status.choices(changelist)]
+    assert choices == ["All", "Live", "Expired", "Revoked"]
 
 
 def test_it_filters_tokens_expiring_within_7_days(as_admin, alice, sync_app):
@@ -185,7 +200,7 @@ def test_the_query_count_stays_constant_as_rows_grow(as_admin, alice, bob, sync_
         return len(captured)
 
     issue_many(3)
-    few = {q: queries(q) for q in ("", "?status=active", "?q=t1", "?expires=7d")}
+    few = {q: queries(q) for q in ("", "?status=live", "?q=t1", "?expires=7d")}
     issue_many(40)
     assert {q: queries(q) for q in few} == few
 

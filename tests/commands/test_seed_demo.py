@@ -89,7 +89,7 @@ def test_rotate_replaces_the_demo_token_so_alice_keeps_one(run, db, credentials)
     assert old != new
     assert check_for_holder(old) is None and check_for_holder(new) is not None
     assert ReferenceToken.objects.matching(new).get().rotated_from.hint == old[-4:]
-    assert ReferenceToken.objects.unexpired().count() == 1
+    assert ReferenceToken.objects.live().count() == 1
 
 
 def test_a_lost_credentials_file_gives_new_working_ones(run, db, credentials):

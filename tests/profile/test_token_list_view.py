@@ -141,7 +141,7 @@ def test_revoked_and_expired_tokens_are_hidden_unless_asked_for(alice, alice_cli
 
     response = alice_client.get(URL)
     assert [("kept" in row) for row in rows(response)] == [True]
-    assert b"1 active personal access token \xc2\xb7 2 revoked or expired</p>" in response.content
+    assert b"1 live personal access token \xc2\xb7 2 revoked or expired</p>" in response.content
     assert b'href="?show=all"' in response.content
 
     response = alice_client.get(URL + "?show=all")

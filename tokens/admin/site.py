@@ -109,17 +109,17 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
 
 def token_figures(now: datetime) -> list[Figure]:
     tokens = reverse("admin:tokens_referencetoken_changelist")
-    live = ReferenceToken.objects.unexpired(now)
+    live = ReferenceToken.objects.live(now)
     return [
         Figure(
             "Live personal access tokens",
             _capped(live.filter(kind=TokenKind.PERSONAL)),
-            f"{tokens}?kind__exact=personal&status=active",
+            f"{tokens}?kind__exact=personal&status=live",
         ),
         Figure(
             "Live service access tokens",
             _capped(live.filter(kind=TokenKind.SERVICE)),
-            f"{tokens}?kind__exact=service&status=active",
+            f"{tokens}?kind__exact=service&status=live",
         ),
         Figure(
             "Expiring within 7 days",

@@ -54,7 +54,7 @@ class UserWithTokensAdmin(UserAdmin):
         if user.pk is None:
             return "—"
         total = ReferenceToken.objects.filter(user=user).count()
-        live = ReferenceToken.objects.filter(user=user).unexpired().count()
+        live = ReferenceToken.objects.filter(user=user).live().count()
         url = reverse("admin:tokens_referencetoken_changelist") + f"?user__id__exact={user.pk}"
         note = ""
         if not user.is_active and live:
@@ -71,7 +71,7 @@ class UserWithTokensAdmin(UserAdmin):
             tokens = ReferenceToken.objects.filter(user=user).select_related("application")
             tokens = tokens.with_facts()
             user_tokens = list(tokens[:TOKENS_ON_USER_PAGE])
-            live = ReferenceToken.objects.filter(user=user).unexpired().exists()
+            live = ReferenceToken.objects.filter(user=user).live().exists()
             context.update(
                 user_tokens=user_tokens,
                 user_tokens_more=len(user_tokens) == TOKENS_ON_USER_PAGE,
@@ -84,7 +84,7 @@ class UserWithTokensAdmin(UserAdmin):
                 else "",
             )
         if request.method == "GET" and user is not None and not user.is_active:
-            live_count = ReferenceToken.objects.filter(user=user).unexpired().count()
+            live_count = ReferenceToken.objects.filter(user=user).live().count()
             if live_count:
                 self.message_user(
                     request,
@@ -135,7 +135,7 @@ class UserWithTokensAdmin(UserAdmin):
     def save_model(self, request, obj: User, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data and not obj.is_active:
-            live = ReferenceToken.objects.filter(user=obj).unexpired().count()
+            live = ReferenceToken.objects.filter(user=obj).live().count()
             if live:
                 self.message_user(
                     request,

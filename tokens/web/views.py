@@ -46,7 +46,7 @@ from tokens.models import (
     ReferenceToken,
     ReferenceTokenQuerySet,
     TokenEvent,
-    unexpired_condition,
+    live_condition,
 )
 from tokens.web.forms import PersonalTokenForm
 from tokens.web.rotation import rotate_posted
@@ -71,16 +71,16 @@ def _counts(request: SignedInRequest) -> dict[str, int]:
     now = timezone.now()
     counts = ReferenceToken.objects.personal_of(request.user).aggregate(
         total=Count("pk"),
-        current=Count("pk", filter=unexpired_condition(now)),
+        live=Count("pk", filter=live_condition(now)),
         expiring=Count(
             "pk",
-            filter=unexpired_condition(now) & Q(expires_at__lte=now + EXPIRING_SOON),
+            filter=live_condition(now) & Q(expires_at__lte=now + EXPIRING_SOON),
         ),
     )
     return {
         "total_count": counts["total"],
-        "active_count": counts["current"],
-        "inactive_count": counts["total"] - counts["current"],
+        "live_count": counts["live"],
+        "inactive_count": counts["total"] - counts["live"],
         "expiring_count": counts["expiring"],
     }
 
@@ -93,7 +93,7 @@ def token_list(request: SignedInRequest) -> HttpResponse:
     tokens = _own_tokens(request)
     counts = _counts(request)
     if not show_all:
-        tokens = tokens.unexpired()
+        tokens = tokens.live()
     page = Paginator(tokens, TOKENS_PER_PAGE).get_page(request.GET.get("page"))
     created = request.GET.get("created", "")
     context = {

@@ -129,7 +129,7 @@ class Command(BaseCommand):
         server.scopes.add(read, update)
 
         token = kept.get("token", "")
-        live = ReferenceToken.objects.matching(token).unexpired().first() if token else None
+        live = ReferenceToken.objects.matching(token).live().first() if token else None
         token_fate = _fate(token, live is not None, rotate)
         if token_fate is Kept.ROTATED and live is not None and live.unusable_reason() is None:
             # One demo token at a time: the kept one stops, and its replacement takes its place.
