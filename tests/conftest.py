@@ -8,16 +8,14 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection, connections
-from django.test import Client
 
 from accounts.models import User
+from tests.helpers import PASSWORD, RegisteredServer, register_server
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.domain.lifecycle import IssuedToken
-from tokens.validation.checks import InvalidClient, authenticate_caller
-from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
+from trustedapps.models import Scope, TokenPolicy, TrustedApplication
 
-PASSWORD = "correct horse battery staple"
 # The scopes that a data migration adds to every instance.
 DEFAULT_SCOPES = importlib.import_module(
     "trustedapps.migrations.0002_default_scopes"
@@ -153,32 +151,6 @@ def closed_app(read_scope) -> TrustedApplication:
     return app
 
 
-class RegisteredServer:
-    """A resource server and its secret, as the test (playing the server) knows them."""
-
-    def __init__(self, server: ResourceServer, secret: str) -> None:
-        self.server = server
-        self.client_id = server.client_id
-        self.secret = secret
-
-
-def authenticates(client_id: str, secret: str) -> bool:
-    """Whether the validation URL would accept these caller credentials (production's check)."""
-    try:
-        authenticate_caller(client_id, secret)
-    except InvalidClient:
-        return False
-    return True
-
-
-def register_server(client_id: str, scopes: list[Scope]) -> RegisteredServer:
-    server = ResourceServer(client_id=client_id, name=client_id)
-    secret = server.set_secret()
-    server.save()
-    server.scopes.set(scopes)
-    return RegisteredServer(server, secret)
-
-
 @pytest.fixture
 def orders_api(read_scope, update_scope) -> RegisteredServer:
     """A resource server that owns both scopes."""
@@ -251,14 +223,6 @@ def race(transactional_db) -> Callable[..., list[Any]]:
         return results
 
     return run
-
-
-def same_browser(client: Client) -> Client:
-    """Another client with `client`'s cookies: a second request of the same browser."""
-    twin = Client()
-    for name, morsel in client.cookies.items():
-        twin.cookies[name] = morsel.value
-    return twin
 
 
 @pytest.fixture(autouse=True)

@@ -6,19 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import production_environment
+
 PROJECT = Path(__file__).resolve().parents[1]
-PRODUCTION_ENV = PROJECT / "docs" / "production.env"
-
-
-def production_environment() -> dict[str, str]:
-    """docs/production.env as a dict, with a real secret key in place of the placeholder."""
-    values = {}
-    for line in PRODUCTION_ENV.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            name, _, value = line.partition("=")
-            values[name.strip()] = value.strip()
-    values["SECRET_KEY"] = secrets.token_urlsafe(50)
-    return values
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:

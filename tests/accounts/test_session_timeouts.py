@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.sessions import ACTIVE_AT, SIGNED_IN_AT
 from accounts.sudo import SESSION_KEY as PASSWORD_CONFIRMED_AT
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 PAGE = "/profile/security/tokens/"
 MINUTE = 60

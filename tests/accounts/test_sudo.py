@@ -9,7 +9,7 @@ from django.views.debug import ExceptionReporter
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.sudo import PASSWORD_FIELD, SESSION_KEY, keep_out_of_error_reports
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 PEOPLE_BACKEND = "accounts.backends.PeopleOnlyBackend"
 

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import authenticate
 
 from accounts.models import User
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 def test_a_person_can_sign_in(client, rf, alice):

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
-from tests.admin.conftest import grant, signed_in, stored_anywhere
-from tests.conftest import same_browser
+from tests.helpers import grant, in_days, same_browser, signed_in, stored_anywhere
 from tokens.models import ReferenceToken, TokenKind
 from tokens.validation.checks import check_for_holder, check_for_resource_server
 from trustedapps.models import TokenPolicy
@@ -17,10 +16,6 @@ TOKEN_RE = re.compile(r"enrt_[0-9A-F]{64}")
 
 def url(app) -> str:
     return f"/admin/trustedapps/trustedapplication/{app.pk}/create-token/"
-
-
-def in_days(days: int) -> str:
-    return (timezone.now().astimezone(UTC).date() + timedelta(days=days)).isoformat()
 
 
 def open_form(client, app) -> str:

@@ -5,8 +5,7 @@ from django.contrib.auth.models import Group, Permission
 
 from accounts.models import User
 from accounts.sudo import SESSION_KEY
-from tests.admin.conftest import as_posted, grant, resent, signed_in
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD, as_posted, grant, resent, signed_in
 
 LIST = "/admin/auth/group/"
 

@@ -6,8 +6,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 
 from accounts.sudo import SESSION_KEY
-from tests.admin.conftest import resent, signed_in, stored_anywhere
-from tests.conftest import PASSWORD, authenticates, same_browser
+from tests.helpers import PASSWORD, authenticates, resent, same_browser, signed_in, stored_anywhere
 from tokens.validation.checks import InvalidClient, check_for_resource_server
 from trustedapps.models import ResourceServer
 
@@ -81,7 +80,7 @@ def test_the_change_page_has_a_rotate_button(as_admin, orders_api):
 
 def test_staff_who_may_only_view_cannot_rotate(orders_api):
     from accounts.models import User
-    from tests.admin.conftest import grant
+    from tests.helpers import grant
 
     viewer = grant(
         User.objects.create_user("vic", "vic@example.com", "x", is_staff=True),

@@ -3,7 +3,7 @@
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import LogEntry
 
-from tests.admin.conftest import grant, signed_in
+from tests.helpers import grant, signed_in
 from tokens.domain import lifecycle
 from tokens.models import ReferenceToken, TokenEvent
 from tokens.validation.checks import check_for_holder

@@ -2,7 +2,7 @@
 
 from django.test import Client
 
-from tests.admin.conftest import signed_in
+from tests.helpers import signed_in
 from tokens.domain import lifecycle
 from tokens.models import ReferenceToken
 from tokens.validation.checks import check_for_holder

@@ -7,8 +7,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 
 from accounts.sudo import SESSION_KEY
-from tests.admin.conftest import grant, signed_in, stored_anywhere
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD, grant, signed_in, stored_anywhere
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ROTATED, ReferenceToken, TokenEvent
@@ -245,7 +244,7 @@ def test_a_stale_admin_confirms_before_creating_a_service_token_and_keeps_the_fo
         "scopes": scopes,
         "form_key": form_key,
     }
-    from tests.admin.test_create_service_token import in_days
+    from tests.helpers import in_days
 
     form["expires_at"] = in_days(20)
     make_stale(as_admin)

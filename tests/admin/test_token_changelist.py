@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
-from tests.admin.conftest import grant, signed_in
+from tests.helpers import grant, signed_in
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken

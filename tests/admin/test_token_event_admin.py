@@ -1,6 +1,6 @@
 """The audit trail: read-only, filtered by action, actor and application, searched by hint."""
 
-from tests.admin.conftest import signed_in
+from tests.helpers import signed_in
 from tokens.domain import lifecycle
 from tokens.models import TokenEvent
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from accounts.models import User
-from tests.admin.conftest import grant, signed_in
+from tests.helpers import grant, signed_in
 from tokens.domain import lifecycle
 from tokens.models import ReferenceToken
 from trustedapps.models import TrustedApplication

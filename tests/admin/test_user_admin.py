@@ -6,8 +6,7 @@ from django.contrib.auth.models import Group, Permission
 
 from accounts.models import User
 from accounts.sudo import SESSION_KEY
-from tests.admin.conftest import as_posted, grant, resent, signed_in
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD, as_posted, grant, resent, signed_in
 from tokens.domain import lifecycle
 from tokens.models import ReferenceToken
 from tokens.validation.checks import check_for_holder
@@ -83,7 +82,7 @@ def test_revoke_all_tokens_of_the_selected_users_after_confirmation(
 
 def test_staff_without_the_revoke_permission_cannot_revoke_users_tokens(alice, alice_token):
     from accounts.models import User
-    from tests.admin.conftest import grant
+    from tests.helpers import grant
 
     viewer = grant(
         User.objects.create_user("vic", "vic@example.com", "x", is_staff=True), "view_user"

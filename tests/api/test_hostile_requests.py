@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.conftest import FORM, basic
+from tests.helpers import FORM, basic
 
 JSON = "application/json"
 BUDGET = settings(

@@ -15,8 +15,7 @@ from django.utils import timezone
 from django.views.debug import ExceptionReporter
 
 from common.db import outage_log
-from tests.api.conftest import FORM, basic
-from tests.conftest import register_server
+from tests.helpers import FORM, basic, register_server
 from tokens.domain import lifecycle
 from tokens.format import hash_token, make_token
 from tokens.models import ReferenceToken

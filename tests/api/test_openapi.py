@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.urls import resolve
 
-from tests.api.conftest import FORM, basic
+from tests.helpers import FORM, basic
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.format import make_token

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from tests.api.conftest import FORM, basic
+from tests.helpers import FORM, basic
 from tokens.format import make_token
 from tokens.models import ReferenceToken, TokenEvent
 

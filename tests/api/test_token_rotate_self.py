@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from tests.api.conftest import FORM
+from tests.helpers import FORM
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.format import make_token
@@ -172,7 +172,7 @@ def test_get_is_not_allowed(client, alice_token):
 
 def test_the_new_token_is_in_no_row_event_or_log(client, alice_token, caplog):
     new = rotate(client, alice_token.plaintext).json()["token"]
-    from tests.admin.conftest import stored_anywhere
+    from tests.helpers import stored_anywhere
 
     assert stored_anywhere(new) == []
     assert new not in caplog.text

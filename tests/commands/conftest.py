@@ -1,14 +1,9 @@
-from dataclasses import dataclass
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
-
-@dataclass
-class Output:
-    stdout: str
-    stderr: str
+from tests.helpers import Output
 
 
 @pytest.fixture

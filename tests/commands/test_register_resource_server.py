@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.conftest import authenticates
+from tests.helpers import authenticates
 from tokens.validation.checks import check_for_resource_server
 from trustedapps.models import ResourceServer
 

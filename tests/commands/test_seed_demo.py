@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from accounts.models import User
-from tests.commands.conftest import Output
-from tests.conftest import authenticates
+from tests.helpers import Output, authenticates
 from tokens.domain import lifecycle
 from tokens.models import ReferenceToken
 from tokens.validation.checks import check_for_holder, check_for_resource_server

@@ -9,19 +9,13 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
 from common.db import is_outage, outage_log
-from tests.api.conftest import FORM, basic, database_unreachable
+from tests.helpers import FORM, basic, database_unreachable, signed_in
 
 
 @pytest.fixture
 def outage(transactional_db):
     # transactional_db: a connection that was taken away cannot roll a test back.
     return database_unreachable
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def assert_outage_page(response) -> None:

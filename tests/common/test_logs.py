@@ -15,8 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from common.logs import JsonFormatter, RequestContextFilter, TextFormatter
-from tests.api.conftest import FORM, basic
-from tests.conftest import PASSWORD
+from tests.helpers import FORM, PASSWORD, basic
 
 TOKEN_RE = re.compile(r"enrt_[0-9A-F]{64}")
 # A password typed into the username field: it must not reach the logs either.

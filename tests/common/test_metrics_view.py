@@ -2,7 +2,7 @@
 
 from prometheus_client import REGISTRY
 
-from tests.api.conftest import FORM, basic
+from tests.helpers import FORM, basic
 from tokens.domain import lifecycle
 
 URL = "/metrics"

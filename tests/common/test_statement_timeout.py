@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from tests.api.conftest import FORM, basic
+from tests.helpers import FORM, basic
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="statement_timeout is PostgreSQL's"

@@ -7,8 +7,8 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD, authenticates
-from tests.e2e.test_layout import check_accessibility, check_every_width, new_page, sign_in
+from tests.e2e.browser import check_accessibility, check_every_width, new_page, sign_in_at
+from tests.helpers import PASSWORD, authenticates
 from trustedapps.models import ResourceServer
 
 URIS = ["https://billing.example.com/api", "https://billing.example.com/v2"]
@@ -20,7 +20,7 @@ def test_registering_a_server_asks_the_password_and_keeps_the_form(
     browser, live_server, settings, admin_user, read_scope, update_scope, dark
 ):
     page = new_page(browser, live_server, js=True, dark=dark)
-    sign_in(page, "/admin/login/", "Log in")
+    sign_in_at(page, "/admin/login/", "Log in")
     settings.REAUTH_MAX_AGE = 0  # as if the sign-in were long ago
 
     page.goto("/admin/trustedapps/resourceserver/add/")

@@ -5,21 +5,13 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
-
-
-def sign_in_to_the_admin(page) -> None:
-    page.goto("/admin/login/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/admin/")
+from tests.e2e.browser import sign_in_at
 
 
 def test_an_admin_creates_a_service_token_validates_and_revokes_it(
     page, screenshot, admin_user, sync_app, orders_api, introspect_over_http
 ):
-    sign_in_to_the_admin(page)
+    sign_in_at(page, "/admin/login/", "Log in")
 
     page.goto(f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/")
     screenshot(page, "admin-trusted-application")

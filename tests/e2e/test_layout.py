@@ -12,18 +12,19 @@ import re
 from datetime import timedelta
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import SCREENSHOTS
-from tests.e2e.layout import HEIGHT, WIDTHS, layout_problems
+from tests.e2e.browser import (
+    SCREENSHOTS,
+    check_accessibility,
+    check_every_width,
+    new_page,
+    sign_in_at,
+)
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
-
-AXE = Axe()
 
 
 @pytest.fixture
@@ -69,49 +70,6 @@ def lived_in(admin_user, alice, sync_app, reports_app, read_scope, update_scope)
     return admin_user
 
 
-def new_page(browser, live_server, *, js: bool, dark: bool = False) -> Page:
-    context = browser.new_context(
-        base_url=live_server.url,
-        viewport={"width": 1280, "height": HEIGHT},
-        java_script_enabled=js,
-        color_scheme="dark" if dark else "light",
-    )
-    context.set_default_timeout(10_000)
-    return context.new_page()
-
-
-def sign_in(page: Page, login_url: str, button: str) -> None:
-    page.goto(login_url)
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name=button).click()
-    page.wait_for_url(lambda url: "/login/" not in url)
-
-
-def check_every_width(page: Page, name: str, problems: dict, *, admin_list: bool = False) -> None:
-    """Lay the loaded page out at every width; note what is wrong; keep a screenshot of each."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": HEIGHT})
-        found = layout_problems(page, list_must_fit=admin_list and width >= 1280)
-        if found:
-            problems[f"{name} at {width}px"] = found
-        page.screenshot(path=str(SCREENSHOTS / f"layout-{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": HEIGHT})
-
-
-def check_accessibility(page: Page, name: str, violations: dict) -> None:
-    results = AXE.run(page)
-    serious = [
-        f"{v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(node["target"][0] for node in v["nodes"][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    if serious:
-        violations[name] = serious
-
-
 def visit_profile_pages(page: Page, mode: str, problems: dict, violations: dict) -> None:
     js = mode == "js"
 
@@ -146,7 +104,7 @@ def visit_profile_pages(page: Page, mode: str, problems: dict, violations: dict)
 @pytest.mark.parametrize("mode", ["js", "nojs"])
 def test_the_profile_pages_fit_every_width_and_pass_axe(browser, live_server, lived_in, mode):
     page = new_page(browser, live_server, js=mode == "js")
-    sign_in(page, "/login/", "Sign in")
+    sign_in_at(page, "/login/", "Sign in")
     problems: dict = {}
     violations: dict = {}
     visit_profile_pages(page, mode, problems, violations)
@@ -158,7 +116,7 @@ def test_the_profile_pages_fit_every_width_and_pass_axe(browser, live_server, li
 @pytest.mark.e2e
 def test_the_admin_pages_fit_every_width_and_pass_axe(browser, live_server, lived_in, sync_app):
     page = new_page(browser, live_server, js=True)
-    sign_in(page, "/admin/login/", "Log in")
+    sign_in_at(page, "/admin/login/", "Log in")
     problems: dict = {}
     violations: dict = {}
     alices = ReferenceToken.objects.filter(user__username="alice", revoked_at__isnull=True).first()
@@ -189,7 +147,7 @@ def test_the_admin_pages_fit_every_width_and_pass_axe(browser, live_server, live
 @pytest.mark.e2e
 def test_both_consoles_keep_their_contrast_in_the_dark(browser, live_server, lived_in):
     page = new_page(browser, live_server, js=True, dark=True)
-    sign_in(page, "/login/", "Sign in")
+    sign_in_at(page, "/login/", "Sign in")
     violations: dict = {}
     for name, url in [
         ("tokens-dark", "/profile/security/tokens/?show=all"),

@@ -22,8 +22,7 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
-from tests.test_deploy_check import production_environment
+from tests.helpers import PASSWORD, production_environment
 from tokens.models import ReferenceToken
 
 PROJECT = Path(__file__).resolve().parents[2]

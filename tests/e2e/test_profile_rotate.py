@@ -5,8 +5,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD
-from tests.e2e.test_profile_tokens import TOKEN_RE, fill_create_form, sign_in
+from tests.e2e.browser import TOKEN_RE, fill_create_form, sign_in
+from tests.helpers import PASSWORD
 from tokens.models import ReferenceToken
 
 

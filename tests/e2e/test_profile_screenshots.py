@@ -11,8 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DESKTOP, PHONE
-from tests.e2e.test_profile_tokens import sign_in
+from tests.e2e.browser import DESKTOP, PHONE, sign_in
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken

@@ -5,29 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD
-
-TOKEN_RE = re.compile(r"^enrt_[0-9A-F]{64}$")
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/")
-    expect(page).to_have_url(re.compile(r"/login/\?next=/"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/profile/security/tokens/$"))
-    expect(page.get_by_role("heading", name="Personal access tokens", exact=True)).to_be_visible()
-
-
-def fill_create_form(page: Page, description: str) -> None:
-    page.get_by_role("link", name="Create user access token").first.click()
-    # Choosing the application makes htmx swap in its scopes: tick one only after the swap, or a
-    # slow machine's swap unticks it (the form then asks for a scope and no token is shown).
-    page.get_by_label("Application").select_option(label="Sync")
-    page.wait_for_load_state("networkidle")
-    page.get_by_label("Description").fill(description)
-    page.get_by_role("checkbox", name=re.compile(r"^read")).check()
+from tests.e2e.browser import TOKEN_RE, fill_create_form, sign_in
 
 
 @pytest.mark.e2e

@@ -4,7 +4,6 @@ portal (pytest-django's live_server), and the resource server the portal knows i
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,14 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import DOT_SECRET
 from trustedapps.models import ResourceServer, Scope, hash_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 # A URN with `:` and `/`: django-oauth-toolkit sends it raw in HTTP Basic.
 DOT_CLIENT_ID = "urn:example:orders/api"
-# Known to the resource-server process from its start; each test registers it in the portal anew
-# (live-server tests empty the tables after each test).
-DOT_SECRET = secrets.token_urlsafe(32)
 
 
 class DotServer:

@@ -11,7 +11,7 @@ from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
 from authlib.oauth2.rfc7662 import IntrospectTokenValidator
 from django.test import RequestFactory
 
-from tests.conftest import register_server
+from tests.helpers import register_server
 from tokens.domain import lifecycle
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from tests.interop.conftest import DOT_SECRET
+from tests.helpers import DOT_SECRET
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 

@@ -3,8 +3,6 @@
 import pytest
 from django.test import Client
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
 
 @pytest.fixture
 def alice_client(alice) -> Client:

@@ -5,7 +5,7 @@ from datetime import UTC, timedelta
 from django.test import Client
 from django.utils import timezone
 
-from tests.profile.conftest import HTMX
+from tests.helpers import HTMX
 
 URL = "/profile/security/tokens/new/application-fields/"
 

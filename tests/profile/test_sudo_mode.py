@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.sudo import SESSION_KEY
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 from tokens.models import ReferenceToken
 
 

@@ -9,8 +9,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import same_browser
-from tests.profile.conftest import HTMX
+from tests.helpers import HTMX, same_browser
 from tokens.format import hash_token
 from tokens.models import ReferenceToken, TokenEvent
 from trustedapps.models import Scope

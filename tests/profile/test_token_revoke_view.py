@@ -5,7 +5,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests.profile.conftest import HTMX
+from tests.helpers import HTMX
 from tokens.models import ReferenceToken, TokenEvent
 from tokens.validation.checks import check_for_resource_server
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.profile.conftest import HTMX
+from tests.helpers import HTMX
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ROTATED, ReferenceToken

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group, Permission
 
-from tests.conftest import register_server
+from tests.helpers import register_server
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.format import make_token

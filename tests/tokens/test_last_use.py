@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.api.conftest import database_unreachable
+from tests.helpers import database_unreachable
 from tokens.domain.lifecycle import IssuedToken
 from tokens.models import ReferenceToken
 from tokens.validation import last_use

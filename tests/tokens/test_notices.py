@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.api.conftest import FORM
+from tests.helpers import FORM
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken

@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 from django.test import Client
 from django.utils import timezone
 
-from tests.api.conftest import FORM, basic
+from tests.helpers import FORM, basic, signed_in
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
@@ -40,12 +40,6 @@ def admin_label(client: Client, token: ReferenceToken) -> str:
     cells = BeautifulSoup(page.content, "html.parser").select("td.field-status_label")
     assert len(cells) == 1
     return cells[0].get_text(strip=True)
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def withdraw_scopes(token: ReferenceToken) -> None:

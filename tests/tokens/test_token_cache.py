@@ -30,7 +30,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from tests.admin.conftest import signed_in
+from tests.helpers import signed_in
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.format import hash_token, make_token

@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from django.core.exceptions import ValidationError
 
-from tests.conftest import authenticates, register_server
+from tests.helpers import authenticates, register_server
 from trustedapps.models import ResourceServer, validate_resource_uris
 
 
