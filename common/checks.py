@@ -21,7 +21,7 @@ def check_mail(app_configs, **kwargs) -> list[Warning]:
 
 @register(Tags.security, deploy=True)
 def check_proxy(app_configs, **kwargs) -> list[Warning]:
-    if settings.SECURE_SSL_REDIRECT and not getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+    if settings.SECURE_SSL_REDIRECT and not settings.SECURE_PROXY_SSL_HEADER:
         return [
             Warning(
                 "SECURE_SSL_REDIRECT is on, but SECURE_PROXY_SSL_HEADER is not set: behind a "

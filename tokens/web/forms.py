@@ -55,7 +55,8 @@ class RowMultipleChoiceField(forms.ModelMultipleChoiceField):
 class IssueTokenForm(forms.Form):
     """Description, expiry date (UTC) and scopes of a new token, and the form's one-time key.
 
-    Field names match the keys of the model's refusals, so `save()` puts each beside its field.
+    Field names match the keys of the issuing rules' refusals (tokens.domain), so `save()` puts
+    each beside its field.
     A subclass says for which application (`chosen_application`) and how to issue (`issue`).
     """
 
@@ -74,7 +75,7 @@ class IssueTokenForm(forms.Form):
         },
     )
     # Least privilege: at least one scope, never all of an application's by default. Validated
-    # against every scope so that one of another application gets the model's own refusal.
+    # against every scope so that one of another application gets the issuing rule's refusal.
     scopes = RowMultipleChoiceField(
         queryset=Scope.objects.all(),
         widget=forms.CheckboxSelectMultiple,
@@ -133,12 +134,12 @@ class IssueTokenForm(forms.Form):
             self.add_error("form_key", ValidationError(ALREADY_USED, code="used"))
             return None
         except ValidationError as refusal:
-            self.add_model_refusal(refusal)
+            self.add_refusal(refusal)
             return None
         return issued
 
-    def add_model_refusal(self, refusal: ValidationError) -> None:
-        """A refusal of the model beside the field it names, or above the form."""
+    def add_refusal(self, refusal: ValidationError) -> None:
+        """A refusal of the issuing rules beside the field it names, or above the form."""
         if not hasattr(refusal, "error_dict"):
             self.add_error(None, refusal)
             return
