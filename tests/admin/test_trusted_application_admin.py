@@ -25,7 +25,7 @@ def test_the_list_counts_only_live_tokens(as_admin, sync_app, alice, alice_token
     )
     response = as_admin.get(LIST)
     row = next(a for a in response.context["cl"].result_list if a.pk == sync_app.pk)
-    assert row.active_token_count == 1
+    assert row.live_count == 1
 
 
 def test_the_list_costs_the_same_queries_for_many_apps(

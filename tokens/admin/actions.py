@@ -63,6 +63,22 @@ def count_of(n: int, noun: str = "token") -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def revoke_with_reason(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,
+    tokens: QuerySet[ReferenceToken],
+    reason: str,
+) -> list[ReferenceToken]:
+    """Revoke `tokens` as the person of `request`, record it in the admin history and say how
+    many; the tokens revoked now."""
+    revoked = lifecycle.revoke(
+        tokens, by=signed_in(request), reason=reason, ip=remote_address(request)
+    )
+    log_revocations(request, revoked, reason)
+    model_admin.message_user(request, f"Revoked {count_of(len(revoked))}.", messages.SUCCESS)
+    return revoked
+
+
 def log_revocations(request: HttpRequest, revoked: list[ReferenceToken], reason: str) -> None:
     if revoked:
         LogEntry.objects.log_actions(  # type: ignore[call-overload]  # single_object: a bool, not a literal
@@ -116,12 +132,7 @@ def revoke_tokens(
     tokens = cast(RevokesTokens, modeladmin).tokens_to_revoke(queryset)
     form = RevokeForm(request.POST if request.POST.get("post") else None)
     if form.is_valid():
-        reason = form.cleaned_data["reason"]
-        revoked = lifecycle.revoke(
-            tokens, by=signed_in(request), reason=reason, ip=remote_address(request)
-        )
-        log_revocations(request, revoked, reason)
-        modeladmin.message_user(request, f"Revoked {count_of(len(revoked))}.", messages.SUCCESS)
+        revoke_with_reason(request, modeladmin, tokens, form.cleaned_data["reason"])
         return None
     hidden = [("action", "revoke_tokens"), ("post", "yes")]
     if request.POST.get("select_across") == "1":

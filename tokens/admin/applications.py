@@ -57,14 +57,14 @@ admin.site.unregister(TrustedApplication)
 
 @admin.register(TrustedApplication)
 class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
-    list_display = [*TrustedApplicationAdmin.list_display, "active_tokens"]
+    list_display = [*TrustedApplicationAdmin.list_display, "live_tokens"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(active_token_count=live_token_count())
+        return super().get_queryset(request).annotate(live_count=live_token_count())
 
-    @admin.display(description="live tokens", ordering="active_token_count")
-    def active_tokens(self, app: TrustedApplication) -> int:
-        return app.active_token_count  # type: ignore[attr-defined]  # annotated by get_queryset
+    @admin.display(description="live tokens", ordering="live_count")
+    def live_tokens(self, app: TrustedApplication) -> int:
+        return app.live_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def may_issue(self, request: HttpRequest, app: TrustedApplication | None = None) -> bool:
         # The dedicated permission gates issuing; seeing the application is the least it needs.

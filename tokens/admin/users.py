@@ -16,19 +16,16 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.admin import UserAdmin
-from accounts.http import signed_in
 from accounts.models import User
-from common.http import remote_address
 from tokens.admin.actions import (
     RevokeForm,
     count_of,
-    log_revocations,
     may_revoke,
     render_revoke_confirmation,
     revoke_tokens,
+    revoke_with_reason,
     rotatable,
 )
-from tokens.domain import lifecycle
 from tokens.models import ReferenceToken
 
 # A user's page lists their newest tokens near the top; the token list has them all.
@@ -115,12 +112,7 @@ class UserWithTokensAdmin(UserAdmin):
         tokens = ReferenceToken.objects.filter(user=user)
         form = RevokeForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
-            reason = form.cleaned_data["reason"]
-            revoked = lifecycle.revoke(
-                tokens, by=signed_in(request), reason=reason, ip=remote_address(request)
-            )
-            log_revocations(request, revoked, reason)
-            self.message_user(request, f"Revoked {count_of(len(revoked))}.", messages.SUCCESS)
+            revoke_with_reason(request, self, tokens, form.cleaned_data["reason"])
             return HttpResponseRedirect(change_url)
         return render_revoke_confirmation(
             request,

@@ -151,20 +151,7 @@ def rotate(
             .select_related("user", "application")
             .get(pk=token.pk)
         )
-        # Who first: whoever may not rotate it learns nothing of its state.
-        refusal = policy.rotation_refusal(old, by)
-        if refusal:
-            raise refuse(None, refusal, "not_allowed")
-        reason = old.unusable_reason(now)
-        if reason:
-            raise refuse(None, f"Token {old.masked} cannot be rotated. {reason}", "not_live")
-        if by_holder and not old.application.holders_may_rotate:
-            raise refuse(
-                None,
-                f"{old.application.name} does not let its tokens rotate themselves: a "
-                "person can rotate this one in the portal.",
-                "holder_rotation_off",
-            )
+        _check_rotation(old, by, by_holder, now)
         expires_at = expiry.rotation_expiry(old, now, expires_in_days)
         # Revoked first, then issued: a failure in between rolls both back, and the old token
         # is never left revoked without a replacement.
@@ -172,22 +159,7 @@ def rotate(
             revoked_at=now, revoked_by=by, revocation_reason=ROTATED
         )
         plaintext = make_token()
-        new = ReferenceToken.objects.create(
-            kind=old.kind,
-            user=old.user,
-            application=old.application,
-            # Whoever is responsible for the token stays so (its notices go to them); who
-            # rotated it is the rotation event's actor.
-            created_by=old.created_by,
-            description=old.description,
-            token_hash=hash_token(plaintext),
-            hint=display_hint(plaintext),
-            created_at=now,
-            expires_at=expires_at,
-            rotated_from=old,
-        )
-        # Its scopes that its application still allows, as the status rule read them.
-        new.scopes.set(Scope.objects.filter(name__in=old.facts.scopes))
+        new = _replacement(old, plaintext, expires_at, now)
         TokenEvent.objects.create(
             token=old,
             new_token=new,
@@ -201,6 +173,42 @@ def rotate(
         revoked.forget_state()
     announce(Action.ROTATED, [old], actor=by, replacement=new)
     return IssuedToken(token=new, plaintext=plaintext)
+
+
+def _check_rotation(old: ReferenceToken, by: User | None, by_holder: bool, now: datetime) -> None:
+    # Who first: whoever may not rotate it learns nothing of its state.
+    refusal = policy.rotation_refusal(old, by)
+    if refusal:
+        raise refuse(None, refusal, "not_allowed")
+    reason = old.unusable_reason(now)
+    if reason:
+        raise refuse(None, f"Token {old.masked} cannot be rotated. {reason}", "not_live")
+    refusal = policy.holder_rotation_refusal(old) if by_holder else None
+    if refusal:
+        raise refuse(None, refusal, "holder_rotation_off")
+
+
+def _replacement(
+    old: ReferenceToken, plaintext: str, expires_at: datetime, now: datetime
+) -> ReferenceToken:
+    """The token that replaces `old`: the same kind, user, application, creator and description,
+    and the scopes of it that its application still allows (as the status rule read them)."""
+    new = ReferenceToken.objects.create(
+        kind=old.kind,
+        user=old.user,
+        application=old.application,
+        # Whoever is responsible for the token stays so (its notices go to them); who rotated
+        # it is the rotation event's actor.
+        created_by=old.created_by,
+        description=old.description,
+        token_hash=hash_token(plaintext),
+        hint=display_hint(plaintext),
+        created_at=now,
+        expires_at=expires_at,
+        rotated_from=old,
+    )
+    new.scopes.set(Scope.objects.filter(name__in=old.facts.scopes))
+    return new
 
 
 def revoke(

@@ -74,6 +74,16 @@ def granted_scopes(application: TrustedApplication, requested: Iterable[Scope] |
     return requested
 
 
+def holder_rotation_refusal(token: ReferenceToken) -> str | None:
+    """Why the holder of `token` may not rotate it (POST /api/tokens/self/rotate), or None."""
+    if token.application.holders_may_rotate:
+        return None
+    return (
+        f"{token.application.name} does not let its tokens rotate themselves: a person can "
+        "rotate this one in the portal."
+    )
+
+
 def rotation_refusal(token: ReferenceToken, by: User | None) -> str | None:
     """Why `by` may not rotate `token`, in a sentence; None when they may.
 
