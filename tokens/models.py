@@ -1,5 +1,12 @@
+"""Reference tokens and their audit trail: the data, its reads, and the questions about one row.
+
+Tokens are written (issued, rotated, revoked) by `tokens.domain.lifecycle` alone; whether one is
+active is `tokens.domain.status`'s to say, from the facts `tokens.validation.lookup` reads.
+"""
+
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -293,10 +300,13 @@ class ReferenceToken(models.Model):
         except ReferenceToken.DoesNotExist:
             return None
 
-    def forget_state(self) -> None:
-        """Drop the facts and the state read so far: the next question reads them again."""
-        self.__dict__.pop("facts", None)
+    def show_revocation(self) -> None:
+        """After `lifecycle` revoked it (and set this copy's revocation fields): its state follows,
+        without reading its facts again, of which only the revocation changed."""
         self.__dict__.pop("state", None)
+        facts = self.__dict__.get("facts")
+        if facts is not None:
+            self.__dict__["facts"] = dataclasses.replace(facts, revoked_at=self.revoked_at)
 
 
 class TokenEventQuerySet(models.QuerySet["TokenEvent"]):

@@ -170,7 +170,7 @@ def rotate(
         )
     for revoked in (old, token):
         revoked.revoked_at, revoked.revoked_by, revoked.revocation_reason = now, by, ROTATED
-        revoked.forget_state()
+        revoked.show_revocation()
     announce(Action.ROTATED, [old], actor=by, replacement=new)
     return IssuedToken(token=new, plaintext=plaintext)
 
@@ -237,5 +237,5 @@ def revoke_token(
     caller's copy then shows the revocation, its own or an earlier one."""
     revoked = revoke(ReferenceToken.objects.filter(pk=token.pk), by=by, reason=reason, ip=ip)
     token.refresh_from_db(fields=["revoked_at", "revoked_by", "revocation_reason"])
-    token.forget_state()
+    token.show_revocation()
     return bool(revoked)
