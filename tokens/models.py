@@ -200,6 +200,9 @@ class ReferenceToken(models.Model):
         related_name="rotated_to",
         editable=False,
     )
+    # When the rotation chain this token belongs to began: its first token's creation (issue 23:
+    # a longest total age of a chain). Empty for tokens issued before it was recorded: their own.
+    chain_started_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The last expiry notice sent (notify_expiring_tokens): its stage, for exactly-once sending.
     expiry_notice = models.CharField(
         max_length=8, choices=ExpiryNotice.choices, blank=True, default="", editable=False

@@ -21,8 +21,102 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.sudo import admin_confirmation_needed, admin_form_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
+from common.logs import security_event
 from trustedapps.forms import ResourceServerForm, RotateSecretForm
-from trustedapps.models import ResourceServer, Scope, TrustedApplication
+from trustedapps.models import (
+    TOKEN_KINDS,
+    InstanceTokenPolicy,
+    LifetimeRules,
+    ResourceServer,
+    RuleMode,
+    Scope,
+    TrustedApplication,
+)
+
+# --- Token lifetime rules (issue 23): their fieldsets, effective rules and audit ---------------
+
+
+def rule_fieldsets(extra: tuple[str, ...] = ()) -> list:
+    """One fieldset per kind of token, the rules' mode beside their days."""
+    return [
+        (
+            f"Lifetime rules: {kind} access tokens",
+            {
+                "fields": [
+                    (f"{kind}_lifetime_mode", f"{kind}_lifetime_days"),
+                    f"{kind}_expiry_mode",
+                    (f"{kind}_chain_mode", f"{kind}_chain_days"),
+                    f"effective_{kind}",
+                ],
+                "description": "The stricter of the instance's and the application's rule wins. "
+                "Report only blocks nothing: the dashboard counts the live tokens it would "
+                "block. Enforced, a token breaking it is suspended at use, and active again "
+                "once the rule is relaxed.",
+            },
+        )
+        for kind in TOKEN_KINDS
+    ]
+
+
+def effective_rules(kind: str, sources: list[tuple[str, LifetimeRules]]) -> str:
+    """The rules in force for `kind`, the strictest of each, with whose and how: one line."""
+    parts = []
+    for rule, label in (
+        ("lifetime", "longest lifetime"),
+        ("expiry", "expiry required"),
+        ("chain", "longest rotation chain"),
+    ):
+        found = []
+        for source, owner in sources:
+            mode = getattr(owner, f"{kind}_{rule}_mode")
+            days = getattr(owner, f"{kind}_{rule}_days", None)
+            if mode != RuleMode.OFF and (rule == "expiry" or days):
+                found.append((mode != RuleMode.ENFORCE, days or 0, source, mode))
+        if found:
+            _, days, source, mode = min(found)
+            amount = f" {days} days" if rule != "expiry" else ""
+            how = "enforced" if mode == RuleMode.ENFORCE else "report only"
+            parts.append(f"{label}{amount} ({source}, {how})")
+    return "; ".join(parts) or "none (off)"
+
+
+class RuleAuditMixin(admin.ModelAdmin):
+    """Every change of a lifetime rule is audited with its old and new values: in the object's
+    history (LogEntry) and in the security log."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # A form sent without the rules (a script, an older page) leaves them off.
+        for name in LifetimeRules.RULE_FIELDS:
+            if name.endswith("_mode") and name in form.base_fields:
+                form.base_fields[name].required = False
+        return form
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        message = super().construct_change_message(request, form, formsets, add)
+        changes = [
+            f"{form.fields[name].label}: {_shown(form.initial.get(name))} → "
+            f"{_shown(form.cleaned_data.get(name))}"
+            for name in form.changed_data
+            if name in LifetimeRules.RULE_FIELDS
+        ]
+        if not changes or add:
+            return message
+        security_event(
+            "token_policy.changed",
+            object=str(form.instance),
+            actor=request.user.username,
+            changes="; ".join(changes),
+        )
+        others = [n for n in form.changed_data if n not in LifetimeRules.RULE_FIELDS]
+        text = "Changed lifetime rules: " + "; ".join(changes) + "."
+        if others:
+            text += " Also changed: " + ", ".join(others) + "."
+        return text
+
+
+def _shown(value: object) -> str:
+    return "—" if value in (None, "") else str(value)
 
 
 @admin.register(Scope)
@@ -32,7 +126,7 @@ class ScopeAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrustedApplication)
-class TrustedApplicationAdmin(admin.ModelAdmin):
+class TrustedApplicationAdmin(RuleAuditMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "application_uri",
@@ -46,7 +140,7 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
     # A few scopes: ticks read better than the two-box widget (whose icons carry ARIA that
     # assistive tools reject).
     formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
-    readonly_fields = ["system_user_link", "created_at"]
+    readonly_fields = ["system_user_link", "created_at", "effective_personal", "effective_service"]
     fieldsets = [
         ("Identity", {"fields": ["name", "application_uri", "notes", "created_at"]}),
         ("Access policy", {"fields": ["is_enabled", "token_policy"]}),
@@ -60,7 +154,19 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
         ),
         ("Scopes", {"fields": ["allowed_scopes"]}),
         ("Limits", {"fields": ["max_token_lifetime_days", "holders_may_rotate"]}),
+        *rule_fieldsets(),
     ]
+
+    @admin.display(description="in force (with the instance's)")
+    def effective_personal(self, app: TrustedApplication) -> str:
+        return effective_rules("personal", self._rule_sources(app))
+
+    @admin.display(description="in force (with the instance's)")
+    def effective_service(self, app: TrustedApplication) -> str:
+        return effective_rules("service", self._rule_sources(app))
+
+    def _rule_sources(self, app: TrustedApplication) -> list[tuple[str, LifetimeRules]]:
+        return [("instance", InstanceTokenPolicy.current()), ("application", app)]
 
     @admin.display(description="system user", ordering="system_user__username")
     def system_user_link(self, app: TrustedApplication) -> str:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -61,6 +61,92 @@ class TokenPolicy(models.TextChoices):
         return [policy for policy in cls if policy.allows_personal(by_admin=by_admin)]
 
 
+# --- Token lifetime rules (issue 23) ------------------------------------------------------------
+# Per kind of token, for the instance (InstanceTokenPolicy) and per application (its own fields):
+# the stricter wins. Each rule is off (the default: nothing changes), reported (nothing is
+# blocked, the portal counts what would be) or enforced (at issue, at rotation and at use:
+# tokens/domain/status.py).
+
+TOKEN_KINDS = ("personal", "service")
+
+
+class RuleMode(models.TextChoices):
+    OFF = "off", "Off"
+    REPORT = "report", "Report only (block nothing, count what would be blocked)"
+    ENFORCE = "enforce", "Enforce"
+
+
+def _mode_field(label: str) -> models.CharField:
+    return models.CharField(label, max_length=8, choices=RuleMode.choices, default=RuleMode.OFF)
+
+
+def _days_field(label: str) -> models.PositiveIntegerField:
+    return models.PositiveIntegerField(
+        label, null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+
+
+class LifetimeRules(models.Model):
+    """The lifetime rules of one source (the instance, or an application), per kind of token."""
+
+    personal_lifetime_mode = _mode_field("personal: longest lifetime")
+    personal_lifetime_days = _days_field("personal: longest lifetime (days)")
+    personal_expiry_mode = _mode_field("personal: expiry required")
+    personal_chain_mode = _mode_field("personal: longest rotation chain")
+    personal_chain_days = _days_field("personal: longest rotation chain (days)")
+    service_lifetime_mode = _mode_field("service: longest lifetime")
+    service_lifetime_days = _days_field("service: longest lifetime (days)")
+    service_expiry_mode = _mode_field("service: expiry required")
+    service_chain_mode = _mode_field("service: longest rotation chain")
+    service_chain_days = _days_field("service: longest rotation chain (days)")
+
+    # The fields of these rules, for forms, audit and the lookup's columns.
+    RULE_FIELDS = tuple(
+        f"{kind}_{name}"
+        for kind in TOKEN_KINDS
+        for name in ("lifetime_mode", "lifetime_days", "expiry_mode", "chain_mode", "chain_days")
+    )
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        super().clean()
+        for name in self.RULE_FIELDS:
+            if name.endswith("_mode") and not getattr(self, name):
+                setattr(self, name, RuleMode.OFF)
+        errors = {}
+        for kind in TOKEN_KINDS:
+            for rule in ("lifetime", "chain"):
+                mode = getattr(self, f"{kind}_{rule}_mode")
+                if mode != RuleMode.OFF and not getattr(self, f"{kind}_{rule}_days"):
+                    errors[f"{kind}_{rule}_days"] = "Say how many days (the rule is on)."
+        if errors:
+            raise ValidationError(errors)
+
+
+class InstanceTokenPolicy(LifetimeRules):
+    """The instance's token rules: one row (id 1), edited on the admin page "Token policies"."""
+
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "token policies"
+        verbose_name_plural = "token policies"
+
+    def __str__(self) -> str:
+        return "Token policies"
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = 1  # the one row the validation lookup joins
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> InstanceTokenPolicy:
+        """The instance's rules (all off when nobody has set any; not saved then)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+
 class TrustedApplicationQuerySet(models.QuerySet["TrustedApplication"]):
     def issuable_by(self, user: User) -> TrustedApplicationQuerySet:
         """The enabled applications this user may issue personal tokens for."""
@@ -70,7 +156,7 @@ class TrustedApplicationQuerySet(models.QuerySet["TrustedApplication"]):
         return self.filter(is_enabled=True, token_policy__in=policies)
 
 
-class TrustedApplication(models.Model):
+class TrustedApplication(LifetimeRules):
     application_uri = models.CharField(
         "application URI",
         max_length=200,

@@ -4,10 +4,12 @@ Each case changes one fact after the token was issued; the three readers must ag
 the token is usable and, where a page shows it, why not.
 """
 
+import io
 from datetime import timedelta
 
 import pytest
 from bs4 import BeautifulSoup
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -16,7 +18,7 @@ from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
 from tokens.validation.lookup import facts_from_rows, fetch, sql
-from trustedapps.models import TokenPolicy
+from trustedapps.models import InstanceTokenPolicy, TokenPolicy
 
 
 def validation_url_says_active(token: str, server) -> bool:
@@ -40,6 +42,30 @@ def admin_label(client: Client, token: ReferenceToken) -> str:
     cells = BeautifulSoup(page.content, "html.parser").select("td.field-status_label")
     assert len(cells) == 1
     return cells[0].get_text(strip=True)
+
+
+def command_label(token: ReferenceToken) -> str:
+    out = io.StringIO()
+    call_command("token_status", str(token.pk), stdout=out)
+    return out.getvalue().strip().split(": ", 1)[1]
+
+
+def instance_rules(**fields):
+    def change(token: ReferenceToken) -> None:
+        InstanceTokenPolicy(**fields).save()
+
+    return change
+
+
+def never_expires_and_instance_rules(**fields):
+    def change(token: ReferenceToken) -> None:
+        ReferenceToken.objects.filter(pk=token.pk).update(expires_at=None)
+        InstanceTokenPolicy(**fields).save()
+
+    return change
+
+
+LONGER = "Suspended: longer than this instance allows"
 
 
 def withdraw_scopes(token: ReferenceToken) -> None:
@@ -91,6 +117,23 @@ PERSONAL_CASES = {
         withdraw_scopes,
         "Suspended: the application no longer allows any of its scopes",
     ),
+    # The lifetime rules of issue 23 (alice's token was given 30 days).
+    "instance longest lifetime": (
+        instance_rules(personal_lifetime_mode="enforce", personal_lifetime_days=7),
+        LONGER,
+    ),
+    "application longest lifetime": (
+        set_app(personal_lifetime_mode="enforce", personal_lifetime_days=7),
+        LONGER,
+    ),
+    "instance expiry required": (
+        never_expires_and_instance_rules(personal_expiry_mode="enforce"),
+        LONGER,
+    ),
+    "instance longest rotation chain": (
+        instance_rules(personal_chain_mode="enforce", personal_chain_days=10),
+        LONGER,
+    ),
 }
 
 
@@ -110,6 +153,7 @@ def test_the_three_readers_agree_about_a_personal_token(
     if case != "user inactive":  # an inactive person cannot sign in to see their page
         assert profile_label(alice_browser, token) == label
     assert admin_label(as_admin, token) == label
+    assert command_label(token) == label
 
 
 SERVICE_CASES = {
@@ -125,6 +169,14 @@ SERVICE_CASES = {
     "application disabled": (
         set_app(is_enabled=False),
         "Suspended: the application is disabled",
+    ),
+    "instance longest lifetime": (
+        instance_rules(service_lifetime_mode="enforce", service_lifetime_days=7),
+        LONGER,
+    ),
+    "application longest rotation chain": (
+        set_app(service_chain_mode="enforce", service_chain_days=7),
+        LONGER,
     ),
 }
 
@@ -143,6 +195,7 @@ def test_the_validation_url_and_the_admin_agree_about_a_service_token(
 
     assert not validation_url_says_active(sync_service_token.plaintext, orders_api)
     assert admin_label(as_admin, token) == label
+    assert command_label(token) == label
 
 
 def test_regression_a_policy_change_no_longer_leaves_the_pages_saying_active(

@@ -46,7 +46,7 @@ from tokens.validation.cache import (
     stop_process_cache,
 )
 from tokens.validation.checks import InvalidClient, check_for_holder, check_for_resource_server
-from trustedapps.models import TrustedApplication
+from trustedapps.models import InstanceTokenPolicy, TrustedApplication
 
 BOUND = 10.0  # seconds: generous, so a busy machine never makes a test flaky
 
@@ -343,6 +343,36 @@ def test_losing_the_system_user_reaches_another_worker(
 
     sql(
         "UPDATE trustedapps_trustedapplication SET has_system_user = false WHERE id = %s",
+        [sync_app.pk],
+    )
+
+    assert eventually(lambda: not active(worker, sync_service_token.plaintext, orders_api))
+
+
+# --- The lifetime rules (issue 23) ---------------------------------------------------------
+
+
+def test_an_instance_lifetime_rule_reaches_another_worker_and_so_does_relaxing_it(
+    worker, alice_token, orders_api
+):
+    cached_and_active(worker, alice_token.plaintext, orders_api)
+
+    policy = InstanceTokenPolicy(personal_lifetime_mode="enforce", personal_lifetime_days=7)
+    policy.save()
+    assert eventually(lambda: not active(worker, alice_token.plaintext, orders_api))
+
+    sql("UPDATE trustedapps_instancetokenpolicy SET personal_lifetime_mode = 'report'")
+    assert eventually(lambda: active(worker, alice_token.plaintext, orders_api))
+
+
+def test_an_application_lifetime_rule_reaches_another_worker(
+    worker, sync_service_token, sync_app, orders_api
+):
+    cached_and_active(worker, sync_service_token.plaintext, orders_api)
+
+    sql(
+        "UPDATE trustedapps_trustedapplication SET service_lifetime_mode = 'enforce',"
+        " service_lifetime_days = 7 WHERE id = %s",
         [sync_app.pk],
     )
 

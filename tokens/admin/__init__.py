@@ -4,4 +4,4 @@ The admin's app config (tokens.apps.PortalAdminConfig) imports this package befo
 admin asks for the site, so that the site is made once.
 """
 
-from tokens.admin import applications, events, site, tokens, users  # noqa: F401
+from tokens.admin import applications, events, policies, site, tokens, users  # noqa: F401

@@ -18,9 +18,10 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
-from tokens.domain import expiry, policy
+from tokens.domain import expiry, lifetime_rules, policy
 from tokens.domain.announce import announce
 from tokens.domain.refusal import refuse
+from tokens.domain.status import Inactive
 from tokens.format import display_hint, hash_token, make_token
 from tokens.models import DESCRIPTION_MAX_LENGTH, ROTATED, ReferenceToken, TokenEvent, TokenKind
 from trustedapps.models import Scope, TrustedApplication
@@ -107,6 +108,9 @@ def _issue(
         )
     granted = policy.granted_scopes(application, scopes)
     expiry.check_expiry(application, expires_at, now)
+    lifetime_rules.check(
+        kind, application, created_at=now, chain_started_at=now, expires_at=expires_at
+    )
     plaintext = make_token()
     with transaction.atomic():
         token = ReferenceToken.objects.create(
@@ -118,6 +122,7 @@ def _issue(
             token_hash=hash_token(plaintext),
             hint=display_hint(plaintext),
             created_at=now,
+            chain_started_at=now,
             expires_at=expires_at,
         )
         token.scopes.set(granted)
@@ -153,6 +158,13 @@ def rotate(
         )
         _check_rotation(old, by, by_holder, now)
         expires_at = expiry.rotation_expiry(old, now, expires_in_days)
+        lifetime_rules.check(
+            old.kind,
+            old.application,
+            created_at=now,
+            chain_started_at=old.chain_started_at or old.created_at,
+            expires_at=expires_at,
+        )
         # Revoked first, then issued: a failure in between rolls both back, and the old token
         # is never left revoked without a replacement.
         ReferenceToken.objects.filter(pk=old.pk).update(
@@ -180,7 +192,10 @@ def _check_rotation(old: ReferenceToken, by: User | None, by_holder: bool, now: 
     refusal = policy.rotation_refusal(old, by)
     if refusal:
         raise refuse(None, refusal, "not_allowed")
-    reason = old.unusable_reason(now)
+    # A token suspended for its length may be replaced by a shorter one (checked like any).
+    reason = (
+        None if old.state_at(now).reason == Inactive.LIFETIME_RULE else old.unusable_reason(now)
+    )
     if reason:
         raise refuse(None, f"Token {old.masked} cannot be rotated. {reason}", "not_live")
     refusal = policy.holder_rotation_refusal(old) if by_holder else None
@@ -204,6 +219,7 @@ def _replacement(
         token_hash=hash_token(plaintext),
         hint=display_hint(plaintext),
         created_at=now,
+        chain_started_at=old.chain_started_at or old.created_at,
         expires_at=expires_at,
         rotated_from=old,
     )

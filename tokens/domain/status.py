@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from trustedapps.models import TokenPolicy
+from trustedapps.models import RuleMode, TokenPolicy
 
 # Kept as strings (not tokens.models.TokenKind) so this module imports no model of its own app.
 PERSONAL = "personal"
@@ -31,6 +31,7 @@ class Inactive(enum.StrEnum):
     USER_INACTIVE = "user_inactive"
     APPLICATION_DISABLED = "application_disabled"
     POLICY = "policy"
+    LIFETIME_RULE = "lifetime_rule"
     NO_SCOPE = "no_scope"
     NO_SERVER_SCOPE = "no_server_scope"
 
@@ -61,6 +62,19 @@ class TokenFacts:
     application_enabled: bool
     token_policy: str
     application_has_system_user: bool
+    # The lifetime rules (issue 23): when its rotation chain began, and the rules of the
+    # instance and of its application for its kind of token (None: nobody set any).
+    chain_started_at: datetime | None = None
+    instance_lifetime_mode: str | None = None
+    instance_lifetime_days: int | None = None
+    instance_expiry_mode: str | None = None
+    instance_chain_mode: str | None = None
+    instance_chain_days: int | None = None
+    app_lifetime_mode: str | None = None
+    app_lifetime_days: int | None = None
+    app_expiry_mode: str | None = None
+    app_chain_mode: str | None = None
+    app_chain_days: int | None = None
     # The token's scopes that its application still allows ...
     scopes: tuple[str, ...] = ()
     # ... and, when a resource server asks, those of them that it owns (None: the holder asks).
@@ -74,6 +88,8 @@ class TokenState:
     kind: str
     reason: Inactive | None
     scopes: tuple[str, ...] = ()
+    # Active, but a lifetime rule in report mode would refuse it (counted, never blocked).
+    would_refuse: bool = False
 
     @property
     def is_active(self) -> bool:
@@ -108,6 +124,7 @@ class TokenState:
             Inactive.USER_INACTIVE: "its user is inactive",
             Inactive.APPLICATION_DISABLED: "the application is disabled",
             Inactive.POLICY: f"application policy no longer allows {kind} access tokens",
+            Inactive.LIFETIME_RULE: "longer than this instance allows",
             Inactive.NO_SCOPE: "the application no longer allows any of its scopes",
             Inactive.NO_SERVER_SCOPE: "it has no scope that this resource server owns",
         }[self.reason]
@@ -119,7 +136,8 @@ def evaluate(facts: TokenFacts, now: datetime) -> TokenState:
     if reason is not None:
         return TokenState(facts.kind, reason)
     scopes = facts.scopes if facts.server_scopes is None else facts.server_scopes
-    return TokenState(facts.kind, None, tuple(sorted(scopes)))
+    reported = any(rule.mode == RuleMode.REPORT for rule in lifetime_breaches(facts))
+    return TokenState(facts.kind, None, tuple(sorted(scopes)), would_refuse=reported)
 
 
 def _inactive_reason(facts: TokenFacts, now: datetime) -> Inactive | None:
@@ -138,6 +156,8 @@ def _inactive_reason(facts: TokenFacts, now: datetime) -> Inactive | None:
         return Inactive.APPLICATION_DISABLED
     if not _policy_allows(facts):
         return Inactive.POLICY
+    if any(rule.mode == RuleMode.ENFORCE for rule in lifetime_breaches(facts)):
+        return Inactive.LIFETIME_RULE
     if not facts.scopes:
         return Inactive.NO_SCOPE
     if facts.server_scopes is not None and not facts.server_scopes:
@@ -154,3 +174,76 @@ def _policy_allows(facts: TokenFacts) -> bool:
     return policy.allows_personal(
         by_admin=facts.user_is_superuser or facts.user_holds_admin_permission
     )
+
+
+# --- Lifetime rules (issue 23) ------------------------------------------------------------------
+
+LIFETIME = "lifetime"
+EXPIRY = "expiry"
+CHAIN = "chain"
+INSTANCE = "instance"
+APPLICATION = "application"
+
+
+@dataclass(frozen=True, slots=True)
+class LifetimeRule:
+    """One lifetime rule that is on: whose it is (the instance's or the application's), which
+    (longest lifetime, expiry required, longest rotation chain), its days and its mode."""
+
+    source: str
+    rule: str
+    mode: str
+    days: int | None = None
+
+
+def rules_of(facts: TokenFacts) -> list[LifetimeRule]:
+    """The lifetime rules on for this token's kind, the instance's and its application's."""
+    found = []
+    for source, prefix in ((INSTANCE, "instance"), (APPLICATION, "app")):
+        for rule in (LIFETIME, EXPIRY, CHAIN):
+            mode = getattr(facts, f"{prefix}_{rule}_mode")
+            days = getattr(facts, f"{prefix}_{rule}_days", None)
+            if mode in (RuleMode.REPORT, RuleMode.ENFORCE) and (rule == EXPIRY or days):
+                found.append(LifetimeRule(source, rule, mode, days))
+    return found
+
+
+def breaches(
+    rules: list[LifetimeRule],
+    *,
+    created_at: datetime,
+    chain_started_at: datetime | None,
+    expires_at: datetime | None,
+) -> list[LifetimeRule]:
+    """The rules a token with these dates breaks. Both sources are judged, so the stricter wins.
+
+    Lifetimes count whole days (UTC) as tokens.domain.expiry does: from the day a token (or its
+    rotation chain) began to the day it stops. A token that never expires breaks every rule.
+    """
+    broken = []
+    for rule in rules:
+        if expires_at is None:
+            broken.append(rule)
+        elif rule.rule == LIFETIME and rule.days is not None:
+            if _days_between(created_at, expires_at) > rule.days:
+                broken.append(rule)
+        elif (
+            rule.rule == CHAIN
+            and rule.days is not None
+            and _days_between(chain_started_at or created_at, expires_at) > rule.days
+        ):
+            broken.append(rule)
+    return broken
+
+
+def lifetime_breaches(facts: TokenFacts) -> list[LifetimeRule]:
+    return breaches(
+        rules_of(facts),
+        created_at=facts.created_at,
+        chain_started_at=facts.chain_started_at,
+        expires_at=facts.expires_at,
+    )
+
+
+def _days_between(start: datetime, end: datetime) -> int:
+    return max(1, (end.astimezone(UTC).date() - start.astimezone(UTC).date()).days)

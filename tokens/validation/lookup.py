@@ -29,7 +29,13 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import User, holds_admin_permission
 from tokens.domain.status import PERSONAL, TokenFacts
-from trustedapps.models import ResourceServer, Scope, TokenPolicy, TrustedApplication
+from trustedapps.models import (
+    InstanceTokenPolicy,
+    ResourceServer,
+    Scope,
+    TokenPolicy,
+    TrustedApplication,
+)
 
 _PreparedCursor: type | None
 try:  # psycopg 3, the driver of pyproject.toml: prepared statements for the hot query
@@ -85,7 +91,16 @@ FACT_COLUMNS: dict[str, str] = {
     "application_enabled": "a.is_enabled",
     "token_policy": "a.token_policy",
     "application_has_system_user": "a.has_system_user",
+    "chain_started_at": "t.chain_started_at",
 }
+# The lifetime rules (issue 23) for the token's own kind: the instance's row (`ip`, absent until
+# an admin saves one) and the application's columns.
+for _source, _alias in (("instance", "ip"), ("app", "a")):
+    for _rule in ("lifetime_mode", "lifetime_days", "expiry_mode", "chain_mode", "chain_days"):
+        FACT_COLUMNS[f"{_source}_{_rule}"] = (
+            f"CASE WHEN t.kind = '{{personal}}' THEN {_alias}.personal_{_rule}"
+            f" ELSE {_alias}.service_{_rule} END"
+        )
 # The fields filled from one column each; the scopes come from the rows' last columns.
 COLUMN_FIELDS: tuple[str, ...] = tuple(
     f.name for f in dataclasses.fields(TokenFacts) if f.name not in ("scopes", "server_scopes")
@@ -95,7 +110,7 @@ if tuple(FACT_COLUMNS) != COLUMN_FIELDS:  # pragma: no cover - a programming err
 _BOOLEAN_FIELDS = frozenset(
     f.name for f in dataclasses.fields(TokenFacts) if f.type in ("bool", bool)
 )
-_DATETIME_FIELDS = ("created_at", "expires_at", "revoked_at", "last_used_at")
+_DATETIME_FIELDS = ("created_at", "expires_at", "revoked_at", "last_used_at", "chain_started_at")
 # SQLite allows 999 parameters in a statement (older versions): pages ask for fewer ids.
 _IDS_AT_ONCE = 500
 
@@ -115,6 +130,7 @@ def sql() -> dict[str, str]:
         "server": ResourceServer._meta.db_table,
         "server_scopes": ResourceServer.scopes.through._meta.db_table,
         "scope": Scope._meta.db_table,
+        "policy": InstanceTokenPolicy._meta.db_table,
     }
     constants = {
         "personal": PERSONAL,
@@ -127,6 +143,7 @@ def sql() -> dict[str, str]:
     joins = """
         LEFT JOIN {user} u ON u.id = t.user_id
         LEFT JOIN {app} a ON a.id = t.application_id
+        LEFT JOIN {policy} ip ON ip.id = 1
         LEFT JOIN {token_scopes} ts ON ts.referencetoken_id = t.id
             AND EXISTS (SELECT 1 FROM {app_scopes} aps
                         WHERE aps.trustedapplication_id = t.application_id
