@@ -38,6 +38,13 @@ VALIDATION_SECONDS = Histogram(
     "Time to answer the validation URL.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+# Token lifetime rules (issue 23): what report-only mode would have refused, blocking nothing.
+VALIDATION_WOULD_REFUSE = Counter(
+    "portal_validation_would_refuse",
+    "Checks answered active that a token lifetime rule in report mode would have refused, "
+    "by token kind.",
+    ["kind"],
+)
 TOKENS_ISSUED = Counter("portal_tokens_issued", "Tokens issued, by kind.", ["kind"])
 TOKENS_REVOKED = Counter("portal_tokens_revoked", "Tokens revoked, by kind.", ["kind"])
 TOKENS_ROTATED = Counter("portal_tokens_rotated", "Tokens replaced by rotation, by kind.", ["kind"])

@@ -80,17 +80,28 @@ def effective_rules(kind: str, sources: list[tuple[str, LifetimeRules]]) -> str:
     return "; ".join(parts) or "none (off)"
 
 
+class LifetimeRulesForm(forms.ModelForm):
+    """A form sent without the rules (a script, a page older than them) leaves them as they are."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            missing = [
+                n for n in LifetimeRules.RULE_FIELDS if n in self.fields and n not in self.data
+            ]
+            if missing:
+                data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict
+                for name in missing:
+                    value = getattr(self.instance, name)
+                    data[name] = "" if value is None else value
+                self.data = data
+
+
 class RuleAuditMixin(admin.ModelAdmin):
     """Every change of a lifetime rule is audited with its old and new values: in the object's
     history (LogEntry) and in the security log."""
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        # A form sent without the rules (a script, an older page) leaves them off.
-        for name in LifetimeRules.RULE_FIELDS:
-            if name.endswith("_mode") and name in form.base_fields:
-                form.base_fields[name].required = False
-        return form
+    form = LifetimeRulesForm
 
     def construct_change_message(self, request, form, formsets, add=False):
         message = super().construct_change_message(request, form, formsets, add)

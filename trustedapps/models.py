@@ -112,9 +112,6 @@ class LifetimeRules(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        for name in self.RULE_FIELDS:
-            if name.endswith("_mode") and not getattr(self, name):
-                setattr(self, name, RuleMode.OFF)
         errors = {}
         for kind in TOKEN_KINDS:
             for rule in ("lifetime", "chain"):

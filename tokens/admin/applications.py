@@ -20,6 +20,7 @@ from accounts.sudo import admin_confirmation_needed
 from common.admin import object_page
 from common.http import no_store
 from tokens.admin.actions import may_revoke, rotatable
+from tokens.admin.policies import CONFIRM_FIELDSET, ConfirmEnforcingForm
 from tokens.domain.lifecycle import IssuedToken
 from tokens.models import ReferenceToken, live_token_count
 from tokens.web.forms import ServiceTokenForm
@@ -58,6 +59,9 @@ admin.site.unregister(TrustedApplication)
 @admin.register(TrustedApplication)
 class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
     list_display = [*TrustedApplicationAdmin.list_display, "live_tokens"]
+    # Its lifetime rules (issue 23): enforcing one asks for confirmation with the tokens it stops.
+    form = ConfirmEnforcingForm
+    fieldsets = [*TrustedApplicationAdmin.fieldsets, CONFIRM_FIELDSET]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(live_count=live_token_count())

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.lockout import locked_attempts
+from tokens.domain.lifetime_rules import report_rules_on, would_refuse_ids
 from tokens.models import EXPIRING_SOON, ReferenceToken, TokenEvent, TokenKind
 
 # The admin's sections, in this order; anything else comes after, as Django sorts it.
@@ -137,4 +138,20 @@ def token_figures(now: datetime) -> list[Figure]:
             _capped(ReferenceToken.objects.filter(revoked_at__gte=now - RECENTLY)),
             f"{tokens}?revoked=7d",
         ),
+        *_lifetime_rule_figures(tokens, now),
+    ]
+
+
+def _lifetime_rule_figures(tokens: str, now: datetime) -> list[Figure]:
+    """Issue 23: how many live tokens a rule in report mode would block, shown only while a
+    rule is in report mode."""
+    if not report_rules_on():
+        return []
+    return [
+        Figure(
+            "Would be blocked by report-only rules",
+            len(would_refuse_ids(now)),
+            f"{tokens}?would_refuse=report",
+            warning=True,
+        )
     ]

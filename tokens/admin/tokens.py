@@ -39,6 +39,7 @@ from tokens.admin.actions import (
 from tokens.admin.site import RECENTLY, UNUSED_FOR
 from tokens.domain import lifecycle
 from tokens.domain.lifecycle import IssuedToken
+from tokens.domain.lifetime_rules import would_refuse_ids
 from tokens.format import display_hint, is_well_formed
 from tokens.models import (
     EXPIRING_SOON,
@@ -137,6 +138,17 @@ class RevokedRecentlyFilter(OneChoiceFilter):
         return queryset.filter(revoked_at__gte=timezone.now() - RECENTLY)
 
 
+class WouldRefuseFilter(OneChoiceFilter):
+    """Live tokens a lifetime rule in report mode would suspend (issue 23): the dashboard's
+    "would be blocked" figure links here."""
+
+    title, parameter_name, choice = "lifetime rules", "would_refuse", "report"
+    label = "Would be blocked if enforced"
+
+    def narrow(self, queryset):
+        return queryset.filter(pk__in=would_refuse_ids())
+
+
 @admin.register(ReferenceToken)
 class ReferenceTokenAdmin(ReadOnlyAdmin):
     """All tokens. Issued only by their flows, never edited or deleted here: revoked rows stay."""
@@ -159,6 +171,7 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
         ExpiresSoonFilter,
         UnusedFilter,
         RevokedRecentlyFilter,
+        WouldRefuseFilter,
     ]
     search_fields = ["=hint", "description", "user__username", "application__application_uri"]
     search_help_text = "Description, username, application URI or hint (…ABCD)."

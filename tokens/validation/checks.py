@@ -26,6 +26,7 @@ from django.db import connection
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from common.metrics import VALIDATION_WOULD_REFUSE
 from tokens.domain.status import TokenFacts, evaluate
 from tokens.format import hash_token, is_well_formed
 from tokens.validation import last_use
@@ -299,6 +300,8 @@ def _active_token(
     state = evaluate(facts, now)
     if not state.is_active:
         return None
+    if state.would_refuse:
+        VALIDATION_WOULD_REFUSE.labels(kind=facts.kind).inc()
     last_used_at = last_use.record(
         facts.token_id, facts.last_used_at, now, client_ip, cached=cached
     )
