@@ -203,6 +203,11 @@ class ReferenceToken(models.Model):
     # When the rotation chain this token belongs to began: its first token's creation (issue 23:
     # a longest total age of a chain). Empty for tokens issued before it was recorded: their own.
     chain_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The address ranges it may be used from (issue 23): normalised CIDR ranges separated by a
+    # space, "" for anywhere; and the last address refused for being outside them.
+    allowed_ranges = models.CharField(max_length=2000, blank=True, default="", editable=False)
+    last_refused_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    last_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The last expiry notice sent (notify_expiring_tokens): its stage, for exactly-once sending.
     expiry_notice = models.CharField(
         max_length=8, choices=ExpiryNotice.choices, blank=True, default="", editable=False
@@ -294,6 +299,11 @@ class ReferenceToken(models.Model):
         if self.expires_at is None:
             return None
         return max(1, lifetime_in_days(self.created_at, self.expires_at))
+
+    @property
+    def range_list(self) -> list[str]:
+        """Its address ranges (issue 23); empty: any address."""
+        return self.allowed_ranges.split()
 
     @property
     def replacement(self) -> ReferenceToken | None:

@@ -164,7 +164,16 @@ class TrustedApplicationAdmin(RuleAuditMixin, admin.ModelAdmin):
             },
         ),
         ("Scopes", {"fields": ["allowed_scopes"]}),
-        ("Limits", {"fields": ["max_token_lifetime_days", "holders_may_rotate"]}),
+        (
+            "Limits",
+            {
+                "fields": [
+                    "max_token_lifetime_days",
+                    "holders_may_rotate",
+                    "service_tokens_need_ranges",
+                ]
+            },
+        ),
         *rule_fieldsets(),
     ]
 

@@ -192,6 +192,13 @@ class TrustedApplication(LifetimeRules):
         "POST /api/tokens/self/rotate, without a person. Off: tokens are rotated only in the "
         "portal or by the rotate_token command.",
     )
+    # Issue 23: its service tokens must name the address ranges they may be used from.
+    service_tokens_need_ranges = models.BooleanField(
+        "service tokens need address ranges",
+        default=False,
+        help_text="Service access tokens must be restricted to address ranges (CIDR) when "
+        "issued; one without ranges does not validate.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TrustedApplicationQuerySet.as_manager()

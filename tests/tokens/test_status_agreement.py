@@ -178,6 +178,10 @@ SERVICE_CASES = {
         set_app(service_chain_mode="enforce", service_chain_days=7),
         LONGER,
     ),
+    "application requires address ranges": (
+        set_app(service_tokens_need_ranges=True),
+        "Suspended: its application requires address ranges of service tokens",
+    ),
 }
 
 

@@ -379,6 +379,19 @@ def test_an_application_lifetime_rule_reaches_another_worker(
     assert eventually(lambda: not active(worker, sync_service_token.plaintext, orders_api))
 
 
+def test_requiring_address_ranges_reaches_another_worker(
+    worker, sync_service_token, sync_app, orders_api
+):
+    cached_and_active(worker, sync_service_token.plaintext, orders_api)
+
+    sql(
+        "UPDATE trustedapps_trustedapplication SET service_tokens_need_ranges = true WHERE id = %s",
+        [sync_app.pk],
+    )
+
+    assert eventually(lambda: not active(worker, sync_service_token.plaintext, orders_api))
+
+
 # --- The resource server -------------------------------------------------------------------
 
 

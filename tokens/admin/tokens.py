@@ -196,6 +196,8 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
         "expires_at",
         "last_used_at",
         "last_used_from",
+        "address_ranges",
+        "last_refused",
         "revoked_at",
         "revoked_by",
         "revocation_reason",
@@ -273,6 +275,17 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
     @admin.display(description="description", ordering="description")
     def description_or_dash(self, token: ReferenceToken) -> str:
         return token.description or "—"
+
+    @admin.display(description="address ranges")
+    def address_ranges(self, token: ReferenceToken) -> str:
+        return ", ".join(token.range_list) or "any address"
+
+    @admin.display(description="last refused")
+    def last_refused(self, token: ReferenceToken) -> str:
+        if token.last_refused_at is None:
+            return "—"
+        where = token.last_refused_ip or "no address reported"
+        return f"{_day(token.last_refused_at)} from {where} (outside its ranges)"
 
     @admin.display(description="last used from")
     def last_used_from(self, token: ReferenceToken) -> str:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
-from tokens.domain import expiry, lifetime_rules, policy
+from tokens.domain import expiry, lifetime_rules, policy, ranges
 from tokens.domain.announce import announce
 from tokens.domain.refusal import refuse
 from tokens.domain.status import Inactive
@@ -48,6 +48,7 @@ def issue_personal(
     scopes: Iterable[Scope] | None = None,
     description: str = "",
     ip: str | None = None,
+    allowed_ranges: str = "",
 ) -> IssuedToken:
     """A PAT acts as `user`, who must be allowed by the application's policy."""
     policy.check_personal(user, application)
@@ -60,6 +61,7 @@ def issue_personal(
         scopes=scopes,
         description=description,
         ip=ip,
+        allowed_ranges=allowed_ranges,
     )
 
 
@@ -71,6 +73,7 @@ def issue_service(
     scopes: Iterable[Scope] | None = None,
     description: str = "",
     ip: str | None = None,
+    allowed_ranges: str = "",
 ) -> IssuedToken:
     """A SAT acts as the application's system user, never as the admin who creates it."""
     return _issue(
@@ -82,6 +85,7 @@ def issue_service(
         scopes=scopes,
         description=description,
         ip=ip,
+        allowed_ranges=allowed_ranges,
     )
 
 
@@ -97,6 +101,7 @@ def _issue(
     scopes: Iterable[Scope] | None,
     description: str,
     ip: str | None,
+    allowed_ranges: str = "",
 ) -> IssuedToken:
     now = timezone.now()
     description = description.strip()
@@ -111,6 +116,14 @@ def _issue(
     lifetime_rules.check(
         kind, application, created_at=now, chain_started_at=now, expires_at=expires_at
     )
+    allowed_ranges = ranges.normalised(allowed_ranges)
+    if kind == TokenKind.SERVICE and application.service_tokens_need_ranges and not allowed_ranges:
+        raise refuse(
+            ranges.FIELD,
+            f"{application.name} requires address ranges of its service tokens: name the "
+            "ranges (CIDR) it will be used from.",
+            "ranges_required",
+        )
     plaintext = make_token()
     with transaction.atomic():
         token = ReferenceToken.objects.create(
@@ -124,6 +137,7 @@ def _issue(
             created_at=now,
             chain_started_at=now,
             expires_at=expires_at,
+            allowed_ranges=allowed_ranges,
         )
         token.scopes.set(granted)
         TokenEvent.objects.create(token=token, action=Action.ISSUED, actor=created_by, ip=ip)
@@ -221,6 +235,7 @@ def _replacement(
         created_at=now,
         chain_started_at=old.chain_started_at or old.created_at,
         expires_at=expires_at,
+        allowed_ranges=old.allowed_ranges,
         rotated_from=old,
     )
     new.scopes.set(Scope.objects.filter(name__in=old.facts.scopes))

@@ -12,6 +12,8 @@ Pure: no database, no clock of its own (`now` is given), no Django settings.
 from __future__ import annotations
 
 import enum
+import functools
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,8 +34,12 @@ class Inactive(enum.StrEnum):
     APPLICATION_DISABLED = "application_disabled"
     POLICY = "policy"
     LIFETIME_RULE = "lifetime_rule"
+    RANGES_REQUIRED = "ranges_required"
     NO_SCOPE = "no_scope"
     NO_SERVER_SCOPE = "no_server_scope"
+    # Only where an address is checked (the validation URL, /api/tokens/self): a property of the
+    # request, not of the token, so the pages never show it as the token's state.
+    ADDRESS = "address"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +81,10 @@ class TokenFacts:
     app_expiry_mode: str | None = None
     app_chain_mode: str | None = None
     app_chain_days: int | None = None
+    # Address ranges (issue 23): the CIDR ranges it may be used from, space-separated ("" for
+    # anywhere), and whether its application requires ranges of its service tokens.
+    allowed_ranges: str = ""
+    application_requires_ranges: bool = False
     # The token's scopes that its application still allows ...
     scopes: tuple[str, ...] = ()
     # ... and, when a resource server asks, those of them that it owns (None: the holder asks).
@@ -125,14 +135,23 @@ class TokenState:
             Inactive.APPLICATION_DISABLED: "the application is disabled",
             Inactive.POLICY: f"application policy no longer allows {kind} access tokens",
             Inactive.LIFETIME_RULE: "longer than this instance allows",
+            Inactive.RANGES_REQUIRED: "its application requires address ranges of service tokens",
             Inactive.NO_SCOPE: "the application no longer allows any of its scopes",
             Inactive.NO_SERVER_SCOPE: "it has no scope that this resource server owns",
+            Inactive.ADDRESS: "it was used from an address outside its ranges",
         }[self.reason]
 
 
-def evaluate(facts: TokenFacts, now: datetime) -> TokenState:
-    """Apply the active rule of the design to `facts` at `now`."""
+# `evaluate`'s address when none is checked (the pages, the commands).
+UNCHECKED = "unchecked"
+
+
+def evaluate(facts: TokenFacts, now: datetime, client_ip: str | None = UNCHECKED) -> TokenState:
+    """Apply the active rule of the design to `facts` at `now`; with `client_ip` (None: no
+    address was given, which a token restricted to ranges fails) its address ranges too."""
     reason = _inactive_reason(facts, now)
+    if reason is None and client_ip != UNCHECKED and not address_allowed(facts, client_ip):
+        reason = Inactive.ADDRESS
     if reason is not None:
         return TokenState(facts.kind, reason)
     scopes = facts.scopes if facts.server_scopes is None else facts.server_scopes
@@ -158,6 +177,8 @@ def _inactive_reason(facts: TokenFacts, now: datetime) -> Inactive | None:
         return Inactive.POLICY
     if any(rule.mode == RuleMode.ENFORCE for rule in lifetime_breaches(facts)):
         return Inactive.LIFETIME_RULE
+    if facts.kind == SERVICE and facts.application_requires_ranges and not facts.allowed_ranges:
+        return Inactive.RANGES_REQUIRED
     if not facts.scopes:
         return Inactive.NO_SCOPE
     if facts.server_scopes is not None and not facts.server_scopes:
@@ -247,3 +268,28 @@ def lifetime_breaches(facts: TokenFacts) -> list[LifetimeRule]:
 
 def _days_between(start: datetime, end: datetime) -> int:
     return max(1, (end.astimezone(UTC).date() - start.astimezone(UTC).date()).days)
+
+
+# --- Address ranges (issue 23) --------------------------------------------------------------------
+
+
+def address_allowed(facts: TokenFacts, client_ip: str | None) -> bool:
+    """Whether a token may be used from `client_ip`: anywhere when it has no ranges; else only
+    from an address inside one of them (none given: refused, failing closed). In memory."""
+    if not facts.allowed_ranges:
+        return True
+    if not client_ip:
+        return False
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # an IPv4 client seen through an IPv6 socket
+    return any(address in network for network in networks(facts.allowed_ranges))
+
+
+@functools.lru_cache(maxsize=4096)
+def networks(ranges: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The stored ranges, parsed once per distinct list (the hot path checks many times)."""
+    return tuple(ipaddress.ip_network(text, strict=False) for text in ranges.split())

@@ -13,6 +13,7 @@ set.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import secrets
@@ -27,9 +28,9 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from common.metrics import VALIDATION_WOULD_REFUSE
-from tokens.domain.status import TokenFacts, evaluate
+from tokens.domain.status import Inactive, TokenFacts, evaluate
 from tokens.format import hash_token, is_well_formed
-from tokens.validation import last_use
+from tokens.validation import last_use, refusals
 from tokens.validation.cache import MISS, FactsCache, process_cache
 from tokens.validation.lookup import SERVER_WIDTH, facts_from_rows, fetch, sql
 from trustedapps.models import (
@@ -297,8 +298,10 @@ def _active_token(
     if facts is None:
         return None
     now = now or timezone.now()
-    state = evaluate(facts, now)
+    state = evaluate(facts, now, client_ip)
     if not state.is_active:
+        if state.reason == Inactive.ADDRESS:
+            refusals.record(facts.token_id, _valid_ip(client_ip), now)
         return None
     if state.would_refuse:
         VALIDATION_WOULD_REFUSE.labels(kind=facts.kind).inc()
@@ -317,3 +320,10 @@ def _active_token(
         last_used_at=last_used_at,
         audience=audience,
     )
+
+
+def _valid_ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None

@@ -101,6 +101,9 @@ for _source, _alias in (("instance", "ip"), ("app", "a")):
             f"CASE WHEN t.kind = '{{personal}}' THEN {_alias}.personal_{_rule}"
             f" ELSE {_alias}.service_{_rule} END"
         )
+# Address ranges (issue 23).
+FACT_COLUMNS["allowed_ranges"] = "t.allowed_ranges"
+FACT_COLUMNS["application_requires_ranges"] = "a.service_tokens_need_ranges"
 # The fields filled from one column each; the scopes come from the rows' last columns.
 COLUMN_FIELDS: tuple[str, ...] = tuple(
     f.name for f in dataclasses.fields(TokenFacts) if f.name not in ("scopes", "server_scopes")

@@ -82,6 +82,15 @@ class IssueTokenForm(forms.Form):
         help_text="Choose only what the token needs: at least one scope.",
         error_messages={"required": "Choose at least one scope."},
     )
+    # Issue 23: the networks it may be used from (tokens.domain.ranges checks them on issuing).
+    allowed_ranges = forms.CharField(
+        label="Address ranges",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only from these networks (CIDR, e.g. 203.0.113.0/24 or 2001:db8::/32), one "
+        "per line. Empty: from anywhere.",
+    )
     # One-time key (common.once): a form sent again (reload, back button, double click, two
     # tabs) issues no second token. Its errors mean "answer as a resubmission", not "fix a field".
     form_key = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -196,6 +205,7 @@ class PersonalTokenForm(IssueTokenForm):
             scopes=self.cleaned_data["scopes"],
             description=self.cleaned_data["description"],
             ip=remote_address(self.request),
+            allowed_ranges=self.cleaned_data.get("allowed_ranges") or "",
         )
 
 
@@ -233,4 +243,5 @@ class ServiceTokenForm(IssueTokenForm):
             scopes=self.cleaned_data["scopes"],
             description=self.cleaned_data["description"],
             ip=remote_address(self.request),
+            allowed_ranges=self.cleaned_data.get("allowed_ranges") or "",
         )

@@ -54,6 +54,13 @@ class Command(BaseCommand):
                 "application's longest lifetime if shorter).",
             )
             kind.add_argument("--description", default="", help="What it is for (128 chars).")
+            kind.add_argument(
+                "--ranges",
+                default="",
+                metavar="CIDRS",
+                help="Address ranges it may be used from (CIDR, IPv4 or IPv6), space- or "
+                "comma-separated; default: anywhere.",
+            )
 
     def handle(self, *args, **options) -> None:
         application = application_with_uri(options["app"])
@@ -63,6 +70,7 @@ class Command(BaseCommand):
             "scopes": [] if options["scopes"].strip() == "all" else scopes_named(options["scopes"]),
             "expires_at": _expiry(application, options["expires_in_days"]),
             "description": options["description"],
+            "allowed_ranges": options["ranges"],
         }
         try:
             if options["kind"] == TokenKind.PERSONAL:
