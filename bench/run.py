@@ -7,7 +7,8 @@ loopback with production settings (DEBUG off, persistent connections): once as c
 token cache on) and once with TOKEN_CACHE=0. It drives `wrk` against: `ceiling` (a bench-only
 JSON view without database access, through the same middleware and server), `baseline` (one
 indexed SELECT by hash), the validation URL with an active, an unknown and a malformed token
-(cached), `cold` (every check a different token, none used in the last interval), and the active
+(cached), `active-ranges` (an active token restricted to address ranges, with the `client_ip`
+a resource server reports: issue 23's check, in memory), `cold` (every check a different token, none used in the last interval), and the active
 and unknown tokens with the cache off. Ratios are to the ceiling measured in the same run.
 
 `--two-node` runs the revocation mode instead: two portal servers (separate process trees, one
@@ -40,6 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 CLIENT_ID = "bench-api"
+# The end user's address the active-ranges case reports (inside the token's last range).
+RANGED_FROM = "203.0.113.7"
 
 LUA = """
 wrk.method = "POST"
@@ -329,6 +332,14 @@ def _seed_world() -> _World:
         expires_at=expiry_in_days(300),
         description="benchmark",
     )
+    # Issue 23: the same token restricted to address ranges, checked from inside one of them.
+    ranged = lifecycle.issue_personal(
+        user=person,
+        application=app,
+        expires_at=expiry_in_days(300),
+        description="benchmark with address ranges",
+        allowed_ranges="10.0.0.0/8 192.0.2.0/24 2001:db8::/32 203.0.113.0/24",
+    )
     unknown = make_token()
     malformed = unknown[:-1] + ("0" if unknown[-1] != "0" else "1")  # the checksum fails
     return _World(
@@ -337,6 +348,7 @@ def _seed_world() -> _World:
         scope_ids=[read.pk, update.pk],
         secret=secret,
         active=active.plaintext,
+        ranged=ranged.plaintext,
         unknown=unknown,
         malformed=malformed,
     )
@@ -609,7 +621,7 @@ def _auth(world: _World) -> str:
     return f'wrk.headers["Authorization"] = "Basic {credentials}"'
 
 
-def _case(name, url, token, auth="", expect=True, cache_url=None) -> dict:
+def _case(name, url, token, auth="", expect=True, cache_url=None, params=None) -> dict:
     return {
         "name": name,
         "url": url,
@@ -617,7 +629,13 @@ def _case(name, url, token, auth="", expect=True, cache_url=None) -> dict:
         "auth": auth,
         "expect": expect,
         "cache_url": cache_url,
+        # Parameters sent beside the token (the end user's address of a ranged token).
+        "params": params or {},
     }
+
+
+def _body(case: dict) -> str:
+    return urllib.parse.urlencode({"token": case["token"], **case["params"]})
 
 
 def _cases(urls: dict[str, str], world: _World) -> list[dict]:
@@ -628,6 +646,14 @@ def _cases(urls: dict[str, str], world: _World) -> list[dict]:
         _case("ceiling", cached + "/bench/ceiling", world.active),
         _case("baseline", cached + "/bench/baseline", world.active),
         _case("active", cached + introspect, world.active, auth, cache_url=cached),
+        _case(
+            "active-ranges",
+            cached + introspect,
+            world.ranged,
+            auth,
+            cache_url=cached,
+            params={"client_ip": RANGED_FROM},
+        ),
         _case("unknown", cached + introspect, world.unknown, auth, False, cache_url=cached),
         _case("malformed", cached + introspect, world.malformed, auth, False),
         _case("cold", cached + introspect, "cold", auth, cache_url=cached),
@@ -652,9 +678,7 @@ def _check_cases(cases: list[dict]) -> None:
     for case in cases:
         if case["token"] == "cold":
             continue
-        request = urllib.request.Request(
-            case["url"], data=urllib.parse.urlencode({"token": case["token"]}).encode()
-        )
+        request = urllib.request.Request(case["url"], data=_body(case).encode())
         if case["auth"]:
             request.add_header("Authorization", case["auth"].split('= "')[1].rstrip('"'))
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -702,7 +726,7 @@ def _run_cases(
                 body = json.dumps("")
                 request = COLD_LUA.format(path=cold_path, start=cold_used + 1)
             else:
-                body = json.dumps(urllib.parse.urlencode({"token": case["token"]}))
+                body = json.dumps(_body(case))
                 request = ""
             path.write_text(LUA.format(body=body, auth=case["auth"], request=request))
             return path
@@ -808,6 +832,16 @@ def _print_summary(run: dict) -> None:
                 f"{r['requests_per_s']:>8.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f}"
                 f" {r['ratio_to_ceiling']:>9.2f} {_hits(r):>6}"
             )
+    for size in run["sizes"]:
+        by_case = {(r["name"], r["connections"]): r for r in size["results"]}
+        for (name, connections), ranged in by_case.items():
+            plain = by_case.get(("active", connections))
+            if name == "active-ranges" and plain and plain["ratio_to_ceiling"]:
+                change = ranged["ratio_to_ceiling"] / plain["ratio_to_ceiling"] - 1
+                print(
+                    f"  active with address ranges c={connections}, {size['tokens']:,} tokens: "
+                    f"{change:+.1%} in the ratio to the ceiling (the check is in memory)"
+                )
     if len(run["sizes"]) > 1:
         first, last = run["sizes"][0], run["sizes"][-1]
         for a, b in zip(first["results"], last["results"], strict=True):
