@@ -8,8 +8,9 @@ token cache on) and once with TOKEN_CACHE=0. It drives `wrk` against: `ceiling` 
 JSON view without database access, through the same middleware and server), `baseline` (one
 indexed SELECT by hash), the validation URL with an active, an unknown and a malformed token
 (cached), `active-ranges` (an active token restricted to address ranges, with the `client_ip`
-a resource server reports: issue 23's check, in memory), `cold` (every check a different token, none used in the last interval), and the active
-and unknown tokens with the cache off. Ratios are to the ceiling measured in the same run.
+a resource server reports: issue 23's check, in memory), `cold` (every check a different token,
+none used in the last interval), and the active and unknown tokens with the cache off. Ratios
+are to the ceiling measured in the same run.
 
 `--two-node` runs the revocation mode instead: two portal servers (separate process trees, one
 PostgreSQL) under load; changes made through one are timed until the other answers inactive.

@@ -77,7 +77,14 @@ class RuleMode(models.TextChoices):
 
 
 def _mode_field(label: str) -> models.CharField:
-    return models.CharField(label, max_length=8, choices=RuleMode.choices, default=RuleMode.OFF)
+    # db_default too: rows inserted by plain SQL (seeds, other tools) get the rule off.
+    return models.CharField(
+        label,
+        max_length=8,
+        choices=RuleMode.choices,
+        default=RuleMode.OFF,
+        db_default=RuleMode.OFF,
+    )
 
 
 def _days_field(label: str) -> models.PositiveIntegerField:
@@ -196,6 +203,7 @@ class TrustedApplication(LifetimeRules):
     service_tokens_need_ranges = models.BooleanField(
         "service tokens need address ranges",
         default=False,
+        db_default=False,
         help_text="Service access tokens must be restricted to address ranges (CIDR) when "
         "issued; one without ranges does not validate.",
     )
