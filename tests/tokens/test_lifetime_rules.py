@@ -258,3 +258,19 @@ def test_the_application_page_shows_the_rules_in_force(admin_user, sync_app):
     page = signed_in(admin_user).get(f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/")
 
     assert "longest lifetime 90 days (instance, enforced)" in page.content.decode()
+
+
+def test_an_application_rule_change_is_audited_with_old_and_new_values(admin_user, sync_app):
+    browser = signed_in(admin_user)
+    url = f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/"
+    form = browser.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k != "allowed_scopes"}
+    data["allowed_scopes"] = [scope.pk for scope in sync_app.allowed_scopes.all()]
+    data.update(service_chain_mode="report", service_chain_days="365")
+
+    assert browser.post(url, data).status_code == 302
+
+    entry = LogEntry.objects.order_by("-action_time").first()
+    message = entry.get_change_message()
+    assert "Service: longest rotation chain: off → report" in message
+    assert "Service: longest rotation chain (days): — → 365" in message

@@ -151,3 +151,86 @@ def test_a_service_token_of_another_applications_system_user_is_inactive():
 def test_a_resource_server_sees_only_the_scopes_it_owns():
     state = evaluate(dataclasses.replace(ALICE_PAT, server_scopes=("read",)), NOW)
     assert (state.is_active, state.scopes) == (True, ("read",))
+
+
+# --- Issue 23: lifetime rules and address ranges -------------------------------------------------
+
+# ALICE_PAT was made yesterday and expires in 30 days: a lifetime of 31 days.
+LONG = dataclasses.replace(ALICE_PAT, instance_lifetime_mode="enforce", instance_lifetime_days=7)
+
+
+@pytest.mark.parametrize(
+    ("facts", "reason", "would_refuse"),
+    [
+        (LONG, Inactive.LIFETIME_RULE, False),
+        (dataclasses.replace(LONG, instance_lifetime_days=31), None, False),
+        (dataclasses.replace(LONG, instance_lifetime_mode="report"), None, True),
+        (dataclasses.replace(LONG, instance_lifetime_mode="off"), None, False),
+        # The stricter wins: the application's enforced 7 days under the instance's report-only.
+        (
+            dataclasses.replace(
+                ALICE_PAT,
+                instance_lifetime_mode="report",
+                instance_lifetime_days=90,
+                app_lifetime_mode="enforce",
+                app_lifetime_days=7,
+            ),
+            Inactive.LIFETIME_RULE,
+            False,
+        ),
+        (dataclasses.replace(ALICE_PAT, app_expiry_mode="enforce"), None, False),
+        (
+            dataclasses.replace(ALICE_PAT, app_expiry_mode="enforce", expires_at=None),
+            Inactive.LIFETIME_RULE,
+            False,
+        ),
+        # The chain began 40 days ago: 70 days in all by its expiry.
+        (
+            dataclasses.replace(
+                ALICE_PAT,
+                chain_started_at=NOW - timedelta(days=40),
+                instance_chain_mode="enforce",
+                instance_chain_days=60,
+            ),
+            Inactive.LIFETIME_RULE,
+            False,
+        ),
+        (
+            dataclasses.replace(SYNC_SAT, application_requires_ranges=True),
+            Inactive.RANGES_REQUIRED,
+            False,
+        ),
+        (
+            dataclasses.replace(
+                SYNC_SAT, application_requires_ranges=True, allowed_ranges="192.0.2.0/24"
+            ),
+            None,
+            False,
+        ),
+    ],
+)
+def test_the_lifetime_rules_and_the_ranges_requirement(facts, reason, would_refuse):
+    state = evaluate(facts, NOW)
+    assert (state.reason, state.would_refuse) == (reason, would_refuse)
+    if reason is Inactive.LIFETIME_RULE:
+        assert state.label == "Suspended: longer than this instance allows"
+
+
+@pytest.mark.parametrize(
+    ("client_ip", "active"),
+    [
+        ("192.0.2.1", True),
+        ("2001:db8:1::1", True),
+        ("192.0.3.1", False),
+        (None, False),
+        ("garbage", False),
+    ],
+)
+def test_an_address_is_judged_only_where_one_is_checked(client_ip, active):
+    ranged = dataclasses.replace(ALICE_PAT, allowed_ranges="192.0.2.0/24 2001:db8::/32")
+    assert evaluate(ranged, NOW).is_active  # the pages: no address, no judgement
+    state = evaluate(ranged, NOW, client_ip)
+    assert state.is_active is active
+    if not active:
+        assert state.reason == Inactive.ADDRESS
+    assert evaluate(ALICE_PAT, NOW, None).is_active  # no ranges: no address needed

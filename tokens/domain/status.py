@@ -149,17 +149,20 @@ UNCHECKED = "unchecked"
 def evaluate(facts: TokenFacts, now: datetime, client_ip: str | None = UNCHECKED) -> TokenState:
     """Apply the active rule of the design to `facts` at `now`; with `client_ip` (None: no
     address was given, which a token restricted to ranges fails) its address ranges too."""
-    reason = _inactive_reason(facts, now)
+    broken = lifetime_breaches(facts)
+    reason = _inactive_reason(facts, now, broken)
     if reason is None and client_ip != UNCHECKED and not address_allowed(facts, client_ip):
         reason = Inactive.ADDRESS
     if reason is not None:
         return TokenState(facts.kind, reason)
     scopes = facts.scopes if facts.server_scopes is None else facts.server_scopes
-    reported = any(rule.mode == RuleMode.REPORT for rule in lifetime_breaches(facts))
+    reported = any(rule.mode == RuleMode.REPORT for rule in broken)
     return TokenState(facts.kind, None, tuple(sorted(scopes)), would_refuse=reported)
 
 
-def _inactive_reason(facts: TokenFacts, now: datetime) -> Inactive | None:
+def _inactive_reason(
+    facts: TokenFacts, now: datetime, broken: list[LifetimeRule]
+) -> Inactive | None:
     if facts.revoked_at is not None:
         return Inactive.REVOKED
     if facts.expires_at is not None and now >= facts.expires_at:
@@ -175,7 +178,7 @@ def _inactive_reason(facts: TokenFacts, now: datetime) -> Inactive | None:
         return Inactive.APPLICATION_DISABLED
     if not _policy_allows(facts):
         return Inactive.POLICY
-    if any(rule.mode == RuleMode.ENFORCE for rule in lifetime_breaches(facts)):
+    if any(rule.mode == RuleMode.ENFORCE for rule in broken):
         return Inactive.LIFETIME_RULE
     if facts.kind == SERVICE and facts.application_requires_ranges and not facts.allowed_ranges:
         return Inactive.RANGES_REQUIRED
@@ -219,7 +222,9 @@ class LifetimeRule:
 
 def rules_of(facts: TokenFacts) -> list[LifetimeRule]:
     """The lifetime rules on for this token's kind, the instance's and its application's."""
-    found = []
+    found: list[LifetimeRule] = []
+    if not _any_mode_set(facts):
+        return found  # the common case, on every check: no rule set anywhere
     for source, prefix in ((INSTANCE, "instance"), (APPLICATION, "app")):
         for rule in (LIFETIME, EXPIRY, CHAIN):
             mode = getattr(facts, f"{prefix}_{rule}_mode")
@@ -227,6 +232,20 @@ def rules_of(facts: TokenFacts) -> list[LifetimeRule]:
             if mode in (RuleMode.REPORT, RuleMode.ENFORCE) and (rule == EXPIRY or days):
                 found.append(LifetimeRule(source, rule, mode, days))
     return found
+
+
+def _any_mode_set(facts: TokenFacts) -> bool:
+    return any(
+        mode in (RuleMode.REPORT, RuleMode.ENFORCE)
+        for mode in (
+            facts.instance_lifetime_mode,
+            facts.instance_expiry_mode,
+            facts.instance_chain_mode,
+            facts.app_lifetime_mode,
+            facts.app_expiry_mode,
+            facts.app_chain_mode,
+        )
+    )
 
 
 def breaches(
