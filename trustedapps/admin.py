@@ -42,10 +42,13 @@ def rule_fieldsets(extra: tuple[str, ...] = ()) -> list:
         (
             f"Lifetime rules: {kind} access tokens",
             {
+                # One field a row: a mode and its days side by side overflow a phone's width.
                 "fields": [
-                    (f"{kind}_lifetime_mode", f"{kind}_lifetime_days"),
+                    f"{kind}_lifetime_mode",
+                    f"{kind}_lifetime_days",
                     f"{kind}_expiry_mode",
-                    (f"{kind}_chain_mode", f"{kind}_chain_days"),
+                    f"{kind}_chain_mode",
+                    f"{kind}_chain_days",
                     f"effective_{kind}",
                 ],
                 "description": "The stricter of the instance's and the application's rule wins. "

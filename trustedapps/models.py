@@ -72,7 +72,7 @@ TOKEN_KINDS = ("personal", "service")
 
 class RuleMode(models.TextChoices):
     OFF = "off", "Off"
-    REPORT = "report", "Report only (block nothing, count what would be blocked)"
+    REPORT = "report", "Report only"
     ENFORCE = "enforce", "Enforce"
 
 

@@ -15,15 +15,15 @@ class Migration(migrations.Migration):
             name='InstanceTokenPolicy',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('personal_lifetime_mode', models.CharField(choices=[('off', 'Off'), ('report', 'Report only (block nothing, count what would be blocked)'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='personal: longest lifetime')),
+                ('personal_lifetime_mode', models.CharField(choices=[('off', 'Off'), ('report', 'Report only'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='personal: longest lifetime')),
                 ('personal_lifetime_days', models.PositiveIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1)], verbose_name='personal: longest lifetime (days)')),
-                ('personal_expiry_mode', models.CharField(choices=[('off', 'Off'), ('report', 'Report only (block nothing, count what would be blocked)'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='personal: expiry required')),
-                ('personal_chain_mode', models.CharField(choices=[('off', 'Off'), ('report', 'Report only (block nothing, count what would be blocked)'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='personal: longest rotation chain')),
+                ('personal_expiry_mode', models.CharField(choices=[('off', 'Off'), ('report', 'Report only'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='personal: expiry required')),
+                ('personal_chain_mode', models.CharField(choices=[('off', 'Off'), ('report', 'Report only'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='personal: longest rotation chain')),
                 ('personal_chain_days', models.PositiveIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1)], verbose_name='personal: longest rotation chain (days)')),
-                ('service_lifetime_mode', models.CharField(choices=[('off', 'Off'), ('report', 'Report only (block nothing, count what would be blocked)'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='service: longest lifetime')),
+                ('service_lifetime_mode', models.CharField(choices=[('off', 'Off'), ('report', 'Report only'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='service: longest lifetime')),
                 ('service_lifetime_days', models.PositiveIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1)], verbose_name='service: longest lifetime (days)')),
-                ('service_expiry_mode', models.CharField(choices=[('off', 'Off'), ('report', 'Report only (block nothing, count what would be blocked)'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='service: expiry required')),
-                ('service_chain_mode', models.CharField(choices=[('off', 'Off'), ('report', 'Report only (block nothing, count what would be blocked)'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='service: longest rotation chain')),
+                ('service_expiry_mode', models.CharField(choices=[('off', 'Off'), ('report', 'Report only'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='service: expiry required')),
+                ('service_chain_mode', models.CharField(choices=[('off', 'Off'), ('report', 'Report only'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='service: longest rotation chain')),
                 ('service_chain_days', models.PositiveIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1)], verbose_name='service: longest rotation chain (days)')),
                 ('updated_at', models.DateTimeField(auto_now=True)),
             ],
@@ -40,12 +40,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='trustedapplication',
             name='personal_chain_mode',
-            field=models.CharField(choices=[('off', 'Off'), ('report', 'Report only (block nothing, count what would be blocked)'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='personal: longest rotation chain'),
+            field=models.CharField(choices=[('off', 'Off'), ('report', 'Report only'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='personal: longest rotation chain'),
         ),
         migrations.AddField(
             model_name='trustedapplication',
             name='personal_expiry_mode',
-            field=models.CharField(choices=[('off', 'Off'), ('report', 'Report only (block nothing, count what would be blocked)'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='personal: expiry required'),
+            field=models.CharField(choices=[('off', 'Off'), ('report', 'Report only'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='personal: expiry required'),
         ),
         migrations.AddField(
             model_name='trustedapplication',
@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='trustedapplication',
             name='personal_lifetime_mode',
-            field=models.CharField(choices=[('off', 'Off'), ('report', 'Report only (block nothing, count what would be blocked)'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='personal: longest lifetime'),
+            field=models.CharField(choices=[('off', 'Off'), ('report', 'Report only'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='personal: longest lifetime'),
         ),
         migrations.AddField(
             model_name='trustedapplication',
@@ -65,12 +65,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='trustedapplication',
             name='service_chain_mode',
-            field=models.CharField(choices=[('off', 'Off'), ('report', 'Report only (block nothing, count what would be blocked)'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='service: longest rotation chain'),
+            field=models.CharField(choices=[('off', 'Off'), ('report', 'Report only'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='service: longest rotation chain'),
         ),
         migrations.AddField(
             model_name='trustedapplication',
             name='service_expiry_mode',
-            field=models.CharField(choices=[('off', 'Off'), ('report', 'Report only (block nothing, count what would be blocked)'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='service: expiry required'),
+            field=models.CharField(choices=[('off', 'Off'), ('report', 'Report only'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='service: expiry required'),
         ),
         migrations.AddField(
             model_name='trustedapplication',
@@ -80,6 +80,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='trustedapplication',
             name='service_lifetime_mode',
-            field=models.CharField(choices=[('off', 'Off'), ('report', 'Report only (block nothing, count what would be blocked)'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='service: longest lifetime'),
+            field=models.CharField(choices=[('off', 'Off'), ('report', 'Report only'), ('enforce', 'Enforce')], default='off', max_length=8, verbose_name='service: longest lifetime'),
         ),
     ]
