@@ -274,3 +274,21 @@ def test_an_application_rule_change_is_audited_with_old_and_new_values(admin_use
     message = entry.get_change_message()
     assert "Service: longest rotation chain: off → report" in message
     assert "Service: longest rotation chain (days): — → 365" in message
+
+
+def test_chains_rotated_before_they_were_recorded_get_their_start(alice, alice_token):
+    import importlib
+
+    from django.apps import apps
+
+    first = ReferenceToken.objects.get(pk=alice_token.token.pk)
+    second = lifecycle.rotate(first, by=alice).token
+    third = lifecycle.rotate(second, by=alice).token
+    ReferenceToken.objects.update(chain_started_at=None)
+
+    migration = importlib.import_module("tokens.migrations.0011_backfill_chain_started_at")
+    migration.backfill(apps, None)
+
+    starts = dict(ReferenceToken.objects.values_list("pk", "chain_started_at"))
+    assert starts[third.pk] == starts[second.pk] == first.created_at
+    assert starts[first.pk] is None  # its own creation, as an unrecorded start reads
