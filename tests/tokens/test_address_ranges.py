@@ -224,3 +224,29 @@ def test_a_service_token_without_ranges_is_suspended_once_they_are_required(
     assert ReferenceToken.objects.get(pk=sync_service_token.token.pk).state.label == (
         "Suspended: its application requires address ranges of service tokens"
     )
+
+
+def test_the_admin_form_asks_for_ranges_where_the_application_requires_them(admin_user, sync_app):
+    sync_app.service_tokens_need_ranges = True
+    sync_app.save()
+    browser = signed_in(admin_user)
+    url = f"/admin/trustedapps/trustedapplication/{sync_app.pk}/create-token/"
+
+    def issue(ranges: str):
+        key = browser.get(url).context["form"].initial["form_key"]
+        return browser.post(
+            url,
+            {
+                "description": "nightly export",
+                "expires_at": in_days(30),
+                "scopes": [sync_app.allowed_scopes.first().pk],
+                "allowed_ranges": ranges,
+                "form_key": key,
+            },
+        )
+
+    refused = issue("")
+    assert "Sync requires address ranges of its service tokens" in refused.content.decode()
+    assert not ReferenceToken.objects.exists()
+    issue("2001:db8:42::/48")
+    assert ReferenceToken.objects.get().allowed_ranges == "2001:db8:42::/48"
