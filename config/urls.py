@@ -9,6 +9,8 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     # The public endpoints of resource servers and token holders (tokens/validation/views.py).
     path("", include("tokens.validation.urls")),
+    # Leaked tokens (issue 24): what secret scanners report (tokens/leaks/views.py).
+    path("", include("tokens.leaks.urls")),
     # Sign-in and the profile site.
     path("", include("accounts.urls")),
     path("", include("tokens.web.urls")),
