@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "accounts",
     "trustedapps",
     "tokens",
+    # Leaked tokens (issue 24): the scanners that report them.
+    "tokens.leaks",
 ]
 
 MIDDLEWARE = [
@@ -355,6 +357,8 @@ LEAKS_GITHUB_KEYS_URL = env.str(
 )
 LEAKS_GITHUB_KEYS_FILE = env.str("LEAKS_GITHUB_KEYS_FILE", default="")
 LEAKS_MAX_BODY_BYTES = env.int("LEAKS_MAX_BODY_BYTES", default=1024 * 1024)
+# Requests a minute each reporter of the GitLab-shaped Token Revocation API may make; past it, 429.
+LEAKS_RATE_LIMIT_PER_MINUTE = env.int("LEAKS_RATE_LIMIT_PER_MINUTE", default=60)
 
 # The token lookup of the validation URL runs as a PostgreSQL prepared statement (planning its
 # join costs several times its execution). Turn off behind PgBouncer < 1.21 in transaction mode.

@@ -22,6 +22,7 @@ from common.http import no_store, remote_address
 from common.logs import security_event
 from common.middleware import lean, outage_response
 from tokens.leaks.github import KeysUnavailable, SignatureRefused, process_keys
+from tokens.leaks.models import LeakReporter
 from tokens.leaks.reports import Report, Source, lenient_url, report_leaks
 from tokens.validation.protocol import (
     BadRequest,
@@ -123,3 +124,83 @@ def github_view(request: HttpRequest) -> HttpResponse:
         for item, report, outcome in zip(items, reports, outcomes, strict=True)
     ]
     return JsonResponse(feedback, safe=False)
+
+
+# --- GitLab's Token Revocation API -------------------------------------------------------------
+
+# The `type` GitLab sends: "gitleaks_rule_id_" + the id of the gitleaks rule that matched (the
+# rule of docs/leaked-tokens.md).
+GITLAB_TOKEN_TYPES = ("gitleaks_rule_id_enrt_reference_token",)
+
+
+class NotAuthorized(Refusal):
+    status = 401
+    error = "unauthorized"
+
+    def response(self) -> JsonResponse:
+        response = super().response()
+        response["WWW-Authenticate"] = 'Bearer realm="token-portal"'
+        return response
+
+
+class TooManyRequests(Refusal):
+    status = 429
+    error = "rate_limited"
+
+    def response(self) -> JsonResponse:
+        response = super().response()
+        response["Retry-After"] = "60"
+        return response
+
+
+def gitlab_reporter(request: HttpRequest) -> LeakReporter:
+    """The reporter whose pre-shared secret the request carries, within its rate limit.
+
+    GitLab sends the secret as the whole `Authorization` header; `Bearer <secret>` works too.
+    """
+    header = request.META.get("HTTP_AUTHORIZATION", "").strip()
+    scheme, _, rest = header.partition(" ")
+    secret = rest.strip() if scheme.lower() == "bearer" else header
+    reporter = LeakReporter.objects.with_secret(secret)
+    if reporter is None:
+        if header:
+            security_event("leaks.gitlab.refused", level=logging.WARNING, reason="bad secret")
+        raise NotAuthorized("Send the pre-shared secret made in the portal's admin.")
+    if not reporter.take_request():
+        raise TooManyRequests(f"At most {settings.LEAKS_RATE_LIMIT_PER_MINUTE} requests a minute.")
+    return reporter
+
+
+@leak_endpoint("GET")
+def gitlab_token_types_view(request: HttpRequest) -> HttpResponse:
+    """GET /v1/revocable_token_types: the `type` values that revoke_tokens accepts."""
+    gitlab_reporter(request)
+    return JsonResponse({"types": list(GITLAB_TOKEN_TYPES)})
+
+
+def _gitlab_items(parsed: object) -> list[dict[str, object]]:
+    if not isinstance(parsed, list):
+        raise BadRequest("The body must be a JSON array of {type, token, location} objects.")
+    for n, item in enumerate(parsed):
+        if not isinstance(item, dict) or not isinstance(item.get("token"), str):
+            raise BadRequest(f"Item {n} is not an object with a string token.")
+        if item.get("type") not in GITLAB_TOKEN_TYPES:
+            raise BadRequest(
+                f"Item {n} has a type this API does not revoke; see revocable_token_types."
+            )
+        if not isinstance(item.get("location", ""), str | None):
+            raise BadRequest(f"Item {n} has a location that is not a string.")
+    return parsed
+
+
+@leak_endpoint("POST")
+def gitlab_revoke_tokens_view(request: HttpRequest) -> HttpResponse:
+    """POST /v1/revoke_tokens: revoke ours among the tokens GitLab found; 204 when accepted.
+
+    Idempotent: a token reported again is left as it is (and its owner is not told twice).
+    """
+    gitlab_reporter(request)
+    items = _gitlab_items(parse_json(read_body(request, settings.LEAKS_MAX_BODY_BYTES)))
+    reports = [Report(str(item["token"]), lenient_url(item.get("location"))) for item in items]
+    report_leaks(reports, source=Source.GITLAB, ip=remote_address(request))
+    return HttpResponse(status=204)
