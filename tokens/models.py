@@ -377,6 +377,10 @@ class TokenEvent(models.Model):
                 name="event_new_token",
                 condition=models.Q(new_token__isnull=False),
             ),
+            # The dashboard's latest leak reports, newest first, without reading the others.
+            models.Index(
+                fields=["-at", "-id"], name="event_leak_at", condition=~models.Q(leak_source="")
+            ),
         ]
 
     def __str__(self) -> str:

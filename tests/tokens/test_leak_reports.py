@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail.backends.locmem import EmailBackend
+from prometheus_client import REGISTRY
 
 from tests.helpers import signed_in
 from tokens.domain import lifecycle
@@ -156,3 +157,25 @@ def test_the_audit_trail_in_the_admin_shows_the_report(alice_token, admin_user):
 def test_only_absolute_http_urls_of_bounded_length_are_kept(url):
     with pytest.raises(ValidationError, match="url"):
         leak_url(url)
+
+
+def test_metrics_count_reports_by_source_and_outcome(client, alice_token):
+    def count(outcome: str) -> float:
+        labels = {"source": "holder", "outcome": outcome}
+        return REGISTRY.get_sample_value("portal_leak_reports_total", labels) or 0.0
+
+    before = {o: count(o) for o in ("revoked", "already_revoked", "malformed")}
+    for token in (alice_token.plaintext, alice_token.plaintext, "garbage"):
+        client.post(
+            "/connect/revocation",
+            {"token": token, "reason": "leaked"},
+            content_type="application/json",
+        )
+
+    assert {o: count(o) - before[o] for o in before} == {
+        "revoked": 1,
+        "already_revoked": 1,
+        "malformed": 1,
+    }
+    scraped = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+    assert 'portal_leak_reports_total{outcome="revoked",source="holder"}' in scraped

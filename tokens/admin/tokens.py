@@ -42,6 +42,7 @@ from tokens.domain.lifecycle import IssuedToken
 from tokens.format import display_hint, is_well_formed
 from tokens.models import (
     EXPIRING_SOON,
+    LEAKED,
     ReferenceToken,
     ReferenceTokenQuerySet,
     TokenKind,
@@ -137,6 +138,16 @@ class RevokedRecentlyFilter(OneChoiceFilter):
         return queryset.filter(revoked_at__gte=timezone.now() - RECENTLY)
 
 
+class LeakedFilter(OneChoiceFilter):
+    """Revoked because a scanner or a finder reported it (issue 24)."""
+
+    title, parameter_name, choice, label = "leaked", "leaked", "yes", "Revoked as leaked"
+
+    def narrow(self, queryset):
+        # revoked_at too: the partial index of revoked tokens serves the list's order.
+        return queryset.filter(revoked_at__isnull=False, revocation_reason=LEAKED)
+
+
 @admin.register(ReferenceToken)
 class ReferenceTokenAdmin(ReadOnlyAdmin):
     """All tokens. Issued only by their flows, never edited or deleted here: revoked rows stay."""
@@ -159,6 +170,7 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
         ExpiresSoonFilter,
         UnusedFilter,
         RevokedRecentlyFilter,
+        LeakedFilter,
     ]
     search_fields = ["=hint", "description", "user__username", "application__application_uri"]
     search_help_text = "Description, username, application URI or hint (…ABCD)."
