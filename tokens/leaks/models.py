@@ -68,6 +68,8 @@ class LeakReporter(models.Model):
         now = now or timezone.now()
         window = now.replace(second=0, microsecond=0)
         limit = settings.LEAKS_RATE_LIMIT_PER_MINUTE
+        if limit < 1:  # 0: every request refused (a reporter paused without losing its secret)
+            return False
         this = LeakReporter.objects.filter(pk=self.pk)
         for _ in range(2):  # a second try: another request may have opened the window meanwhile
             if this.filter(window_start=window, window_count__lt=limit).update(

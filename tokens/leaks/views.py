@@ -50,15 +50,17 @@ class Unavailable(Refusal):
 
 
 def leak_endpoint(*methods: str) -> Callable[[View], View]:
-    """A CSRF-exempt, lean endpoint answering only `methods`; every Refusal becomes its answer,
-    a database outage a 503, and nothing is cached."""
+    """A CSRF-exempt, lean endpoint answering only `methods` (HEAD too, where GET is); every
+    Refusal becomes its answer, a database outage a 503, and nothing is cached."""
+
+    allowed = (*methods, "HEAD") if "GET" in methods else methods
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             try:
-                if request.method not in methods:
-                    raise MethodNotAllowed(methods)
+                if request.method not in allowed:
+                    raise MethodNotAllowed(allowed)
                 response = view(request, *args, **kwargs)
             except Refusal as refusal:
                 response = refusal.response()
@@ -67,6 +69,9 @@ def leak_endpoint(*methods: str) -> Callable[[View], View]:
                 if outage is None:
                     raise
                 response = outage
+            if request.method == "HEAD":  # as GET, without the body (RFC 9110 section 9.3.2)
+                response["Content-Length"] = str(len(response.content))
+                response.content = b""
             return no_store(response)
 
         return lean(csrf_exempt(wrapper))
