@@ -179,3 +179,19 @@ def test_metrics_count_reports_by_source_and_outcome(client, alice_token):
     }
     scraped = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
     assert 'portal_leak_reports_total{outcome="revoked",source="holder"}' in scraped
+
+
+def test_reports_of_one_token_at_once_revoke_it_once_and_send_one_e_mail(
+    race, alice, sync_app, in_30_days
+):
+    # PostgreSQL only (`race`): GitHub and GitLab may report the same token at the same moment.
+    token = lifecycle.issue_personal(user=alice, application=sync_app, expires_at=in_30_days)
+    mail.outbox.clear()
+
+    outcomes = race(
+        lambda i: report_leaks([Report(token.plaintext, PASTE)], source=Source.GITHUB)[0]
+    )
+
+    assert sorted(outcomes) == sorted([Outcome.REVOKED] + [Outcome.ALREADY_REVOKED] * 7)
+    assert TokenEvent.objects.filter(action=TokenEvent.Action.REVOKED).count() == 1
+    assert len(mail.outbox) == 1
