@@ -318,6 +318,19 @@ def test_odd_strings_are_false_positives_not_errors(client, github_key, db):
     assert response.json()[0]["label"] == "false_positive"
 
 
+@pytest.mark.parametrize("url", ["https://x.example/a\x00b", "https://x.example/\ud800", 7, None])
+def test_a_url_the_database_could_not_keep_is_dropped_and_the_token_still_revoked(
+    client, github_key, alice_token, url
+):
+    # Regression: a NUL or a lone surrogate passed the URL check, and PostgreSQL refused it (500).
+    body = json.dumps([{"token": alice_token.plaintext, "type": "x", "url": url}]).encode()
+
+    response = post(client, body, github_key)
+
+    assert response.status_code == 200
+    assert TokenEvent.objects.get(action="revoked").leak_url == ""
+
+
 def test_get_is_405(client):
     response = client.get(URL)
 

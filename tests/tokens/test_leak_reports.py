@@ -152,7 +152,15 @@ def test_the_audit_trail_in_the_admin_shows_the_report(alice_token, admin_user):
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://example.com/x", "/relative/path", "javascript:alert(1)", "https://" + "a" * 2000],
+    [
+        "ftp://example.com/x",
+        "/relative/path",
+        "javascript:alert(1)",
+        "https://" + "a" * 2000,
+        "https://x.example/a\x00b",
+        "https://x.example/\ud800",
+        "https://x.example/\u202e",
+    ],
 )
 def test_only_absolute_http_urls_of_bounded_length_are_kept(url):
     with pytest.raises(ValidationError, match="url"):

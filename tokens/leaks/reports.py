@@ -52,6 +52,10 @@ def leak_url(value: object) -> str:
         raise ValidationError("The url must be a string.")
     if len(value) > LEAK_URL_MAX_LENGTH:
         raise ValidationError(f"The url has more than {LEAK_URL_MAX_LENGTH} characters.")
+    if not value.isprintable():
+        # NUL, other controls, lone surrogates: the database would refuse them (a 500), and a
+        # person reading the history page must see every character of it.
+        raise ValidationError("The url holds a control or invisible character.")
     try:
         _URL(value)
     except ValidationError:

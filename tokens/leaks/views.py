@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 
 from common.http import no_store, remote_address
 from common.logs import security_event
@@ -56,7 +57,9 @@ def leak_endpoint(*methods: str) -> Callable[[View], View]:
     allowed = (*methods, "HEAD") if "GET" in methods else methods
 
     def decorate(view: View) -> View:
+        # Error reports hide the locals of this frame and every frame beneath: tokens, secrets.
         @functools.wraps(view)
+        @sensitive_variables()
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             try:
                 if request.method not in allowed:
