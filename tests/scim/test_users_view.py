@@ -15,41 +15,12 @@ from accounts.models import User
 from scim.models import ProvisionedUser, ScimClient
 from scim.protocol import MAX_BODY_BYTES
 from tests.helpers import PASSWORD
+from tests.scim.shapes import ENTRA_CREATE, OKTA_CREATE
 
 USERS = "/scim/v2/Users"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-
-# As Entra ID's validator sends it (its documented "Create User" request).
-ENTRA_CREATE = {
-    "schemas": [
-        "urn:ietf:params:scim:schemas:core:2.0:User",
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
-    ],
-    "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
-    "userName": "dana@contoso.example",
-    "active": True,
-    "emails": [{"primary": True, "type": "work", "value": "dana@contoso.example"}],
-    "meta": {"resourceType": "User"},
-    "name": {"formatted": "Dana Lee", "familyName": "Lee", "givenName": "Dana"},
-    "roles": [],
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Finance"},
-}
-
-# As Okta documents its "Create the User" request (it may send a password: never kept).
-OKTA_CREATE = {
-    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-    "userName": "eve.adams@example.com",
-    "name": {"givenName": "Eve", "familyName": "Adams"},
-    "emails": [{"primary": True, "value": "eve.adams@example.com", "type": "work"}],
-    "displayName": "Eve Adams",
-    "locale": "en-US",
-    "externalId": "00ujl29u0le5T6Aj10h7",
-    "groups": [],
-    "password": "1mz050nq",
-    "active": True,
-}
 
 
 def error_of(response, status: int, scim_type: str | None = None) -> dict:
