@@ -1,4 +1,10 @@
-"""SCIM clients: made here (their secret shown once, after sudo mode), rotated, turned off."""
+"""SCIM clients: made here (their secret shown once, after sudo mode), rotated, turned off;
+their audit trail, and on each person's page the provisioning events about them.
+
+The person's page is the user admin that tokens.admin.users registers (with their tokens): this
+module extends that one with a section and registers the extension in its place, as that module
+does with accounts' (scim comes after tokens in INSTALLED_APPS, so its admin loads later).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,19 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.models import User
 from accounts.sudo import admin_confirmation_needed, admin_form_confirmation_needed
-from common.admin import object_page
+from common.admin import ReadOnlyAdmin, object_page
 from common.http import no_store
 from scim.forms import RotateClientSecretForm
-from scim.models import ScimClient
+from scim.models import ProvisionedUser, ProvisioningEvent, ScimClient
+from tokens.admin.users import UserWithTokensAdmin
+
+# A person's page shows their newest provisioning events; the event list has them all.
+EVENTS_ON_USER_PAGE = 20
 
 
 @admin.register(ScimClient)
@@ -118,3 +130,73 @@ class ScimClientAdmin(admin.ModelAdmin):
         if client is not None:
             extra_context["may_rotate"] = self.has_change_permission(request, client)
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(ProvisioningEvent)
+class ProvisioningEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "action", "user", "client_name", "ip", "detail"]
+    list_filter = ["action", "client"]
+    search_fields = ["user__username", "client_name"]
+    list_select_related = ["user"]
+    fields = ["at", "action", "user", "client", "client_name", "ip", "detail"]
+    date_hierarchy = "at"
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ProvisionedUserAdmin(UserWithTokensAdmin):
+    # Read-only fields, not inlines: an inline would ask every POST of the user form for its
+    # management form, and these rows are never edited here.
+    readonly_fields = [*UserWithTokensAdmin.readonly_fields, "provisioning_summary"]
+    fieldsets = [
+        *UserWithTokensAdmin.fieldsets,
+        ("Provisioning (SCIM)", {"fields": ["provisioning_summary"]}),
+    ]
+
+    @admin.display(description="identity provider")
+    def provisioning_summary(self, user: User) -> str:
+        if user.pk is None:
+            return "—"
+        provisioned = ProvisionedUser.objects.filter(user=user).select_related("client").first()
+        events = list(ProvisioningEvent.objects.filter(user=user)[:EVENTS_ON_USER_PAGE])
+        if provisioned is None and not events:
+            return "Not managed by any SCIM client."
+        about = ""
+        if provisioned is not None:
+            about = format_html(
+                "<p>Managed by {}{}{}.</p>",
+                provisioned.client or "a SCIM client since deleted",
+                format_html(", external id <code>{}</code>", provisioned.external_id)
+                if provisioned.external_id
+                else "",
+                format_html(
+                    "; deleted by it on {} UTC (kept here, inactive)",
+                    f"{provisioned.deleted_at:%Y-%m-%d %H:%M}",
+                )
+                if provisioned.deleted_at
+                else "",
+            )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{event.at:%Y-%m-%d %H:%M}",
+                    event.get_action_display(),
+                    event.client_name,
+                    event.ip or "—",
+                    event.detail or "",
+                )
+                for event in events
+            ),
+        )
+        table = format_html(
+            '<table class="provisioning-events"><thead><tr><th scope="col">when (UTC)</th>'
+            '<th scope="col">what</th><th scope="col">SCIM client</th>'
+            '<th scope="col">from address</th><th scope="col">detail</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
+        return format_html("{}{}", about, table)
