@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
 from common.http import no_store
+from common.logs import security_event
 from common.middleware import lean, outage_response
 from scim.models import ScimClient
 
@@ -81,9 +83,12 @@ def _bearer(request: HttpRequest) -> str | None:
 def authenticate(request: HttpRequest) -> ScimClient:
     secret = _bearer(request)
     if secret is None:
+        security_event("scim.denied", level=logging.WARNING, reason="no bearer secret")
         raise ScimError("Send the SCIM client's secret as Authorization: Bearer.", status=401)
     client = ScimClient.objects.authenticated_by(secret)
     if client is None:
+        # Never the secret presented: it may be a real one, of another system, pasted here.
+        security_event("scim.denied", level=logging.WARNING, reason="unknown secret")
         raise ScimError("The bearer secret is not one of an enabled SCIM client.", status=401)
     return client
 

@@ -145,6 +145,13 @@ def test_a_missing_or_wrong_bearer_secret_is_a_401_before_anything_else(
     assert User.objects.get(pk=alice.pk).is_active
 
 
+def test_a_refusal_is_logged_without_the_secret(client, db, caplog):
+    client.get(USERS, HTTP_AUTHORIZATION="Bearer enrt-looking-secret-1234")
+    [denied] = [r for r in caplog.records if r.getMessage().startswith("scim.denied")]
+    assert "unknown secret" in denied.getMessage()
+    assert all("looking-secret" not in r.getMessage() for r in caplog.records)
+
+
 def test_a_disabled_client_is_refused(entra):
     ScimClient.objects.update(is_enabled=False)
     error_of(entra.call("GET", USERS), 401)
