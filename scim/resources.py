@@ -89,12 +89,24 @@ def text(value: object, field: str, attribute: str) -> str:
         return ""
     if not isinstance(value, str):
         raise bad(f"“{attribute}” must be a string.")
-    if "\x00" in value:
-        raise bad(f"“{attribute}” holds a NUL character.")
+    if not _storable(value):
+        raise bad(f"“{attribute}” holds a NUL character or a lone surrogate.")
     value = value.strip()
     if len(value) > LIMITS[field]:
         raise bad(f"“{attribute}” is longer than {LIMITS[field]} characters.")
     return value
+
+
+def _storable(value: str) -> bool:
+    """Whether the database can hold it: JSON's escapes can make a NUL, which PostgreSQL refuses,
+    and a lone surrogate, which no UTF-8 encoder writes."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def boolean(value: object, attribute: str) -> bool:
@@ -287,8 +299,8 @@ def filter_condition(expression: str) -> Q:
         value = json.loads(f'"{match["value"]}"')
     except ValueError:
         raise bad("The filter's value is not a valid string.", "invalidFilter") from None
-    if "\x00" in value:
-        raise bad("The filter's value holds a NUL character.", "invalidFilter")
+    if not _storable(value):
+        raise bad("The filter's value holds a NUL character or a lone surrogate.", "invalidFilter")
     attribute = match["attr"].lower()
     if attribute == "username":
         return Q(username__iexact=value)  # userName is not case-exact (RFC 7643 4.1.1)

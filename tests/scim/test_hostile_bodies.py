@@ -48,6 +48,8 @@ SCALARS = st.one_of(
             'emails[type eq "work"].value',
             "name.givenName",
             "a@b.example",
+            "\x00",
+            "\ud800",  # a lone surrogate: JSON can carry it, no database can store it
         ]
     ),
 )

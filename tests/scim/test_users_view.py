@@ -84,6 +84,8 @@ def test_a_user_created_inactive_is_inactive(entra):
         {"userName": "has space"},
         {"userName": "x" * 151},
         {"userName": "nul\x00byte"},
+        {"name": {"givenName": "\ud800"}},
+        {"externalId": "nul\x00byte"},
         {"emails": [{"value": "not-an-address", "primary": True}]},
         {"emails": "dana@contoso.example"},
         {"name": "Dana"},
@@ -197,7 +199,15 @@ def test_get_by_external_id(entra):
 
 @pytest.mark.parametrize(
     "expression",
-    ['userName sw "a"', "userName eq alice", 'title eq "x"', '"', 'userName eq "a" or id eq "1"'],
+    [
+        'userName sw "a"',
+        'userName eq "\\ud800"',
+        'userName eq "\\u0000"',
+        "userName eq alice",
+        'title eq "x"',
+        '"',
+        'userName eq "a" or id eq "1"',
+    ],
 )
 def test_an_unsupported_filter_is_a_400(entra, expression):
     error_of(entra.call("GET", USERS, filter=expression), 400, "invalidFilter")
