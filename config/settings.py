@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "accounts",
     "trustedapps",
     "tokens",
+    # SCIM 2.0 provisioning from identity providers (issue 22).
+    "scim",
     # Leaked tokens (issue 24): the scanners that report them.
     "tokens.leaks",
 ]

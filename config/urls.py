@@ -14,6 +14,8 @@ urlpatterns = [
     # Sign-in and the profile site.
     path("", include("accounts.urls")),
     path("", include("tokens.web.urls")),
+    # SCIM 2.0 provisioning from identity providers (issue 22).
+    path("scim/v2/", include("scim.urls")),
 ]
 
 # A database out of reach is a 503 "back shortly" page, whatever part of a request met it.

@@ -12,8 +12,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from tests.tokens import test_token_cache as cache_tests
-from tests.tokens.test_token_cache import active, cached_and_active, eventually
+from tests.helpers import active, cached_and_active, eventually
 from tokens.format import make_token
 from tokens.leaks.models import LeakReporter
 from tokens.models import ReferenceToken, TokenEvent
@@ -22,10 +21,6 @@ TYPES = "/api/leaks/gitlab/v1/revocable_token_types"
 REVOKE = "/api/leaks/gitlab/v1/revoke_tokens"
 TYPE = "gitleaks_rule_id_enrt_reference_token"
 WHERE = "https://gitlab.example.com/group/project/-/blob/abc123/config.yml"
-
-
-# The cache tests' second worker (its own LISTEN connection), reused as it is.
-listening, worker = cache_tests.listening, cache_tests.worker
 
 
 @pytest.fixture
