@@ -57,7 +57,10 @@ def test_the_owner_gets_one_e_mail_naming_the_token_and_the_url(alice_token, on_
 
     [message] = mail.outbox
     assert message.to == ["alice@example.com"]
-    assert message.subject.startswith("Action needed: 1 access token of yours was found")
+    assert (
+        message.subject
+        == "Action needed: 1 access token of yours was reported as leaked and revoked"
+    )
     assert alice_token.token.masked in message.body
     assert PASTE in message.body
     assert "GitHub secret scanning" in message.body
