@@ -48,6 +48,13 @@ VALIDATION_WOULD_REFUSE = Counter(
 TOKENS_ISSUED = Counter("portal_tokens_issued", "Tokens issued, by kind.", ["kind"])
 TOKENS_REVOKED = Counter("portal_tokens_revoked", "Tokens revoked, by kind.", ["kind"])
 TOKENS_ROTATED = Counter("portal_tokens_rotated", "Tokens replaced by rotation, by kind.", ["kind"])
+# Leaked tokens (issue 24): reports by source (github, gitlab, holder, scan) and outcome
+# (revoked, already_revoked, unknown, malformed).
+LEAK_REPORTS = Counter(
+    "portal_leak_reports",
+    "Tokens reported as leaked, by source and outcome.",
+    ["source", "outcome"],
+)
 SIGNIN_FAILURES = Counter("portal_signin_failures", "Failed sign-ins.")
 SIGNIN_LOCKOUTS = Counter("portal_signin_lockouts", "Sign-ins refused by the failure limit.")
 DATABASE_ERRORS = Counter(

@@ -94,6 +94,10 @@ INSTALLED_APPS = [
     "accounts",
     "trustedapps",
     "tokens",
+    # SCIM 2.0 provisioning from identity providers (issue 22).
+    "scim",
+    # Leaked tokens (issue 24): the scanners that report them.
+    "tokens.leaks",
 ]
 
 MIDDLEWARE = [
@@ -345,6 +349,18 @@ LOGGING = {
 # GET /metrics: for these networks, or for a scraper sending `Authorization: Bearer <secret>`.
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+
+# Leaked tokens (issue 24, docs/leaked-tokens.md). GitHub signs its secret scanning reports with
+# the keys published at LEAKS_GITHUB_KEYS_URL; a machine without internet reads a copy of that
+# document from LEAKS_GITHUB_KEYS_FILE instead (set, it wins). A report's body is at most
+# LEAKS_MAX_BODY_BYTES (GitHub sends up to 1,000 tokens in one).
+LEAKS_GITHUB_KEYS_URL = env.str(
+    "LEAKS_GITHUB_KEYS_URL", default="https://api.github.com/meta/public_keys/secret_scanning"
+)
+LEAKS_GITHUB_KEYS_FILE = env.str("LEAKS_GITHUB_KEYS_FILE", default="")
+LEAKS_MAX_BODY_BYTES = env.int("LEAKS_MAX_BODY_BYTES", default=1024 * 1024)
+# Requests a minute each reporter of the GitLab-shaped Token Revocation API may make; past it, 429.
+LEAKS_RATE_LIMIT_PER_MINUTE = env.int("LEAKS_RATE_LIMIT_PER_MINUTE", default=60)
 
 # The token lookup of the validation URL runs as a PostgreSQL prepared statement (planning its
 # join costs several times its execution). Turn off behind PgBouncer < 1.21 in transaction mode.

@@ -9,9 +9,13 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     # The public endpoints of resource servers and token holders (tokens/validation/views.py).
     path("", include("tokens.validation.urls")),
+    # Leaked tokens (issue 24): what secret scanners report (tokens/leaks/views.py).
+    path("", include("tokens.leaks.urls")),
     # Sign-in and the profile site.
     path("", include("accounts.urls")),
     path("", include("tokens.web.urls")),
+    # SCIM 2.0 provisioning from identity providers (issue 22).
+    path("scim/v2/", include("scim.urls")),
 ]
 
 # A database out of reach is a 503 "back shortly" page, whatever part of a request met it.

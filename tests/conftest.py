@@ -246,3 +246,31 @@ def _stop_the_token_cache_listener():
 
     stop_process_cache()
     last_use.stop_flusher()
+
+
+# A second worker's token cache, for the tests that a change reaches every worker
+# (tests/tokens/test_token_cache.py, and SCIM's deprovisioning in tests/scim/).
+@pytest.fixture
+def listening(transactional_db):
+    """PostgreSQL's LISTEN/NOTIFY, and committed data (notifications are sent on commit)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the token cache's listener needs PostgreSQL LISTEN/NOTIFY")
+
+
+@pytest.fixture
+def worker(listening):
+    """A second worker's cache: its own listener connection, a TTL far beyond the test."""
+    from tests.helpers import BOUND
+    from tokens.validation.cache import FactsCache, database_conninfo, listener_conninfo
+
+    cache = FactsCache(
+        size=100,
+        ttl=3600,
+        probe_deadline=5,
+        conninfo=listener_conninfo(),
+        probe_conninfo=database_conninfo(),
+    )
+    cache.start()
+    assert cache.wait_until_trusted(BOUND)
+    yield cache
+    cache.stop()

@@ -11,6 +11,8 @@ import contextlib
 import secrets
 import socket
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -22,8 +24,12 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from tokens.validation.cache import stop_process_cache
-from tokens.validation.checks import InvalidClient, authenticate_caller
+from tokens.validation.cache import FactsCache, stop_process_cache
+from tokens.validation.checks import (
+    InvalidClient,
+    authenticate_caller,
+    check_for_resource_server,
+)
 from trustedapps.models import ResourceServer, Scope
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -205,3 +211,42 @@ def database_unreachable():
         finally:
             connection.connection = alive
             dead.close()
+
+
+# --- A second worker's token cache (tests/tokens/test_token_cache.py, tests/scim/) -------------
+
+BOUND = 10.0  # seconds: generous, so a busy machine never makes a test flaky
+
+
+def eventually(condition: Callable[[], bool], timeout: float = BOUND) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def active(cache: FactsCache, token: str, server) -> bool:
+    """Whether `server` is told the token is active, by a worker holding `cache`."""
+    try:
+        return (
+            check_for_resource_server(
+                token, client_id=server.client_id, client_secret=server.secret, cache=cache
+            )
+            is not None
+        )
+    except InvalidClient:
+        return False
+
+
+def cached_and_active(cache: FactsCache, token: str, server) -> None:
+    """Fill the cache, and prove a check is answered from it (the fixtures' own changes may
+    still be arriving, each dropping what was just stored)."""
+
+    def answered_from_memory() -> bool:
+        hits = cache.hits
+        assert active(cache, token, server)
+        return cache.hits == hits + 1
+
+    assert eventually(answered_from_memory)

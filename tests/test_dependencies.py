@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OUR_PACKAGES = ("common", "accounts", "trustedapps", "tokens")
+OUR_PACKAGES = ("common", "accounts", "trustedapps", "tokens", "scim")
 
 
 def runtime_imports(path: Path) -> set[str]:
@@ -159,3 +159,14 @@ def test_the_cycles_of_issue_19_are_gone():
     assert not {"tokens.admin.users", "tokens.admin.applications"} & reaches(
         graph, "tokens.admin.tokens"
     )
+
+
+# SCIM provisioning (issue 22) sits on top: it uses accounts and tokens, and nothing uses it.
+@pytest.mark.parametrize("package", ["common", "accounts", "trustedapps", "tokens"])
+def test_no_app_imports_scim(package):
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(imported)
+        for path in modules_of(package)
+        if (imported := {n for n in runtime_imports(path) if n.split(".")[0] == "scim"})
+    }
+    assert offenders == {}

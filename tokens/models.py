@@ -30,6 +30,11 @@ ROTATED = "rotated"
 # URL); a reason a person typed is shown as theirs.
 REVOKED_BY_OWNER = "Revoked by its owner in the portal"
 REVOKED_BY_HOLDER = "revoked by holder"
+# The revocation reason of a token reported as leaked (tokens.leaks): by a secret scanner
+# (GitHub, GitLab), by whoever found it, or by `scan_for_tokens --revoke`.
+LEAKED = "leaked"
+# The longest URL of a leak report that is kept (GitHub's and GitLab's are far shorter).
+LEAK_URL_MAX_LENGTH = 2000
 # Within this of its expiry a token is "expiring soon": a warning colour, an admin filter.
 EXPIRING_SOON = timedelta(days=7)
 
@@ -339,6 +344,14 @@ class TokenEvent(models.Model):
         REVOKED = "revoked", "Revoked"
         ROTATED = "rotated", "Rotated"
 
+    class LeakSource(models.TextChoices):
+        """Who reported a token as leaked (a revocation with the reason `leaked`)."""
+
+        GITHUB = "github", "GitHub secret scanning"
+        GITLAB = "gitlab", "GitLab token revocation"
+        HOLDER = "holder", "whoever held it"
+        SCAN = "scan", "scan_for_tokens"
+
     token = models.ForeignKey(ReferenceToken, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=16, choices=Action.choices)
     actor = models.ForeignKey(
@@ -361,6 +374,13 @@ class TokenEvent(models.Model):
         related_name="+",
         db_index=False,  # the partial index below serves the lookups by replacement
     )
+    # A leak report (reason `leaked`): who reported it, and where it was seen.
+    leak_source = models.CharField(
+        max_length=16, choices=LeakSource.choices, blank=True, default="", editable=False
+    )
+    leak_url = models.URLField(
+        "leaked at", max_length=LEAK_URL_MAX_LENGTH, blank=True, default="", editable=False
+    )
 
     objects = TokenEventQuerySet.as_manager()
 
@@ -372,6 +392,10 @@ class TokenEvent(models.Model):
                 fields=["new_token"],
                 name="event_new_token",
                 condition=models.Q(new_token__isnull=False),
+            ),
+            # The dashboard's latest leak reports, newest first, without reading the others.
+            models.Index(
+                fields=["-at", "-id"], name="event_leak_at", condition=~models.Q(leak_source="")
             ),
         ]
 

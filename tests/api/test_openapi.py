@@ -1,15 +1,21 @@
 """docs/openapi.json stays true: its paths are the URLconf's, and live answers match its schemas."""
 
+import base64
 import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.urls import resolve
 
 from tests.helpers import FORM, basic
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.format import make_token
+from tokens.leaks import urls as leak_urls
+from tokens.leaks.github import forget_keys
+from tokens.leaks.models import LeakReporter
 from tokens.validation import urls as api_urls
 
 SPEC = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
@@ -76,8 +82,12 @@ def test_it_is_openapi_3_1_and_every_reference_resolves():
         _resolve({"$ref": ref})
 
 
+# The leaked-token endpoints (issue 24) are checked by test_leak_endpoints_answer_as_declared.
+LEAK_PATHS = {"/" + str(pattern.pattern) for pattern in leak_urls.urlpatterns}
+
+
 def test_its_paths_are_exactly_the_public_urls():
-    urlconf_paths = {"/" + str(pattern.pattern) for pattern in api_urls.urlpatterns}
+    urlconf_paths = {"/" + str(pattern.pattern) for pattern in api_urls.urlpatterns} | LEAK_PATHS
 
     assert set(SPEC["paths"]) == urlconf_paths
 
@@ -183,6 +193,8 @@ def test_live_answers_match_the_spec_and_cover_every_declared_status(
     observed.add(("/api/tokens/self/rotate", "post", "403"))
     with unreachable_database():
         for path, method in OPERATIONS:
+            if path in LEAK_PATHS:
+                continue
             request = {"data": f"token={alice_token.plaintext}", "content_type": FORM}
             request |= {"HTTP_AUTHORIZATION": basic(orders_api.client_id, orders_api.secret)}
             if method in ("get", "head"):
@@ -200,6 +212,7 @@ def test_live_answers_match_the_spec_and_cover_every_declared_status(
     declared = {
         (path, method, status)
         for path, method in OPERATIONS
+        if path not in LEAK_PATHS
         for status in SPEC["paths"][path][method]["responses"]
     }
     assert declared == observed
@@ -221,3 +234,87 @@ def test_the_token_field_declares_what_the_endpoint_accepts(client, orders_api, 
     assert post(7).status_code == 400
     assert post("x" * token["minLength"]).status_code == 200
     assert post("x" * (token["minLength"] - 1)).status_code == 400
+
+
+def test_leak_endpoints_answer_as_declared(
+    client, settings, tmp_path, alice_token, unreachable_database
+):
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    keys = {"public_keys": [{"key_identifier": "k1", "key": public.decode(), "is_current": True}]}
+    (tmp_path / "keys.json").write_text(json.dumps(keys))
+    settings.LEAKS_GITHUB_KEYS_FILE = str(tmp_path / "keys.json")
+    settings.LEAKS_MAX_BODY_BYTES = 2000
+    forget_keys()
+    reporter = LeakReporter(name="gitlab.example.com")
+    secret = reporter.set_secret()
+    reporter.save()
+
+    def signed(body: bytes) -> dict:
+        signature = base64.b64encode(key.sign(body, ec.ECDSA(hashes.SHA256()))).decode()
+        return {
+            "data": body,
+            "content_type": "application/json",
+            "HTTP_GITHUB_PUBLIC_KEY_IDENTIFIER": "k1",
+            "HTTP_GITHUB_PUBLIC_KEY_SIGNATURE": signature,
+        }
+
+    github = "/api/leaks/github"
+    types = "/api/leaks/gitlab/v1/revocable_token_types"
+    revoke = "/api/leaks/gitlab/v1/revoke_tokens"
+    leak = json.dumps([{"token": make_token(), "type": "enrt", "url": "https://x.example/"}])
+    gitlab = json.dumps([{"type": "gitleaks_rule_id_enrt_reference_token", "token": "x"}])
+    as_gitlab = {"HTTP_AUTHORIZATION": secret}
+    json_body = {"content_type": "application/json"}
+    scenarios = [
+        (github, "post", signed(leak.encode()), 200),
+        (github, "post", signed(b"{}"), 400),
+        (github, "post", {"data": leak, **json_body}, 401),
+        (github, "post", {"data": "[" + " " * 3000 + "]", **json_body}, 413),
+        (types, "get", as_gitlab, 200),
+        (types, "head", as_gitlab, 200),
+        (types, "get", {}, 401),
+        (types, "head", {}, 401),
+        (revoke, "post", {"data": gitlab, **json_body, **as_gitlab}, 204),
+        (revoke, "post", {"data": "{}", **json_body, **as_gitlab}, 400),
+        (revoke, "post", {"data": gitlab, **json_body}, 401),
+        (revoke, "post", {"data": " " * 3000, **json_body, **as_gitlab}, 413),
+    ]
+    observed = set()
+
+    def answer(path: str, method: str, request: dict, expected: int) -> None:
+        response = getattr(client, method)(path, **request)
+        assert response.status_code == expected, (path, method, response.content)
+        if response.status_code == 204:
+            assert response.content == b""
+            assert response["Cache-Control"] == "no-store"
+        else:
+            _check(response, path, method)
+        observed.add((path, method, str(expected)))
+
+    for scenario in scenarios:
+        answer(*scenario)
+    settings.LEAKS_RATE_LIMIT_PER_MINUTE = 0
+    for path, method, request in [
+        (types, "get", as_gitlab),
+        (types, "head", as_gitlab),
+        (revoke, "post", {"data": gitlab, **json_body, **as_gitlab}),
+    ]:
+        answer(path, method, request, 429)
+    settings.LEAKS_RATE_LIMIT_PER_MINUTE = 60
+    with unreachable_database():
+        answer(github, "post", signed(leak.encode()), 503)
+        answer(types, "get", as_gitlab, 503)
+        answer(types, "head", as_gitlab, 503)
+        answer(revoke, "post", {"data": gitlab, **json_body, **as_gitlab}, 503)
+    forget_keys()
+
+    declared = {
+        (path, method, status)
+        for path, method in OPERATIONS
+        if path in LEAK_PATHS
+        for status in SPEC["paths"][path][method]["responses"]
+    }
+    assert declared == observed

@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from django.core import mail
 
 from tests.helpers import FORM, basic
 from tokens.format import make_token
@@ -181,3 +182,72 @@ def test_behind_a_trusted_proxy_the_audit_row_has_the_caller_s_address(
 
     event = TokenEvent.objects.get(action=TokenEvent.Action.REVOKED)
     assert event.ip == "203.0.113.9"
+
+
+# --- reason=leaked: whoever finds a token reports where (issue 24) ------------------------------
+
+PASTE = "https://paste.example/raw/abc123"
+
+
+def test_a_finder_reports_a_token_as_leaked_with_the_url(
+    client, alice_token, django_capture_on_commit_callbacks
+):
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            URL,
+            {"token": alice_token.plaintext, "reason": "leaked", "url": PASTE},
+            content_type="application/json",
+        )
+
+    assert response.status_code == 200
+    assert response.json() == {}
+    token = ReferenceToken.objects.get(pk=alice_token.token.pk)
+    assert token.revocation_reason == "leaked"
+    event = token.events.get(action=TokenEvent.Action.REVOKED)
+    assert (event.leak_source, event.leak_url) == ("holder", PASTE)
+    [message] = mail.outbox
+    assert PASTE in message.body
+
+
+def test_a_leak_report_without_a_url_is_fine(client, alice_token):
+    response = revoke(client, f"{alice_token.plaintext}&reason=leaked")
+
+    assert response.status_code == 200
+    event = TokenEvent.objects.get(action=TokenEvent.Action.REVOKED)
+    assert (event.leak_source, event.leak_url) == ("holder", "")
+
+
+def test_a_leak_report_of_an_unknown_token_is_200_too(client, db):
+    response = client.post(
+        URL,
+        {"token": make_token(), "reason": "leaked", "url": PASTE},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200
+    assert not TokenEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"reason": "compromised"}, "The reason parameter may only be 'leaked' (or absent)."),
+        ({"url": PASTE}, "The url parameter goes with reason=leaked only."),
+        ({"reason": "leaked", "url": "ftp://x.example/"}, "absolute http:// or https:// URL"),
+        ({"reason": "leaked", "url": "/p"}, "absolute http:// or https:// URL"),
+        ({"reason": "leaked", "url": "https://x.example/" + "a" * 2000}, "more than 2000"),
+        ({"reason": "leaked", "url": 7}, "The url parameter must be a string."),
+        ({"reason": ["leaked"]}, "The reason parameter must be a string."),
+    ],
+)
+def test_a_bad_reason_or_url_is_400_with_a_clear_message_and_revokes_nothing(
+    client, alice_token, params, message
+):
+    response = client.post(
+        URL, {"token": alice_token.plaintext, **params}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert message in response.json()["error_description"]
+    assert ReferenceToken.objects.get(pk=alice_token.token.pk).revoked_at is None

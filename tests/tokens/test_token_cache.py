@@ -19,7 +19,6 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 
 import psycopg
@@ -30,7 +29,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from tests.helpers import signed_in
+from tests.helpers import BOUND, active, cached_and_active, eventually, signed_in
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.format import hash_token, make_token
@@ -41,46 +40,11 @@ from tokens.validation.cache import (
     MISS,
     FactsCache,
     database_conninfo,
-    listener_conninfo,
     process_cache,
     stop_process_cache,
 )
 from tokens.validation.checks import InvalidClient, check_for_holder, check_for_resource_server
 from trustedapps.models import InstanceTokenPolicy, TrustedApplication
-
-BOUND = 10.0  # seconds: generous, so a busy machine never makes a test flaky
-
-
-def eventually(condition: Callable[[], bool], timeout: float = BOUND) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
-
-
-@pytest.fixture
-def listening(transactional_db):
-    """PostgreSQL's LISTEN/NOTIFY, and committed data (notifications are sent on commit)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the token cache's listener needs PostgreSQL LISTEN/NOTIFY")
-
-
-@pytest.fixture
-def worker(listening):
-    """A second worker's cache: its own listener connection, a TTL far beyond the test."""
-    cache = FactsCache(
-        size=100,
-        ttl=3600,
-        probe_deadline=5,
-        conninfo=listener_conninfo(),
-        probe_conninfo=database_conninfo(),
-    )
-    cache.start()
-    assert cache.wait_until_trusted(BOUND)
-    yield cache
-    cache.stop()
 
 
 def trusted_cache(**options) -> FactsCache:
@@ -88,30 +52,6 @@ def trusted_cache(**options) -> FactsCache:
     cache = FactsCache(**{"size": 10, "ttl": 60, "probe_deadline": 3600, **options})
     cache.heard(cache.clock())
     return cache
-
-
-def active(cache: FactsCache, token: str, server) -> bool:
-    try:
-        return (
-            check_for_resource_server(
-                token, client_id=server.client_id, client_secret=server.secret, cache=cache
-            )
-            is not None
-        )
-    except InvalidClient:
-        return False
-
-
-def cached_and_active(cache: FactsCache, token: str, server) -> None:
-    """Fill the cache, and prove a check is answered from it (the fixtures' own changes may
-    still be arriving, each dropping what was just stored)."""
-
-    def answered_from_memory() -> bool:
-        hits = cache.hits
-        assert active(cache, token, server)
-        return cache.hits == hits + 1
-
-    assert eventually(answered_from_memory)
 
 
 def heard_everything_before(cache: FactsCache) -> None:

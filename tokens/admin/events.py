@@ -69,6 +69,13 @@ class TokenEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="reason")
     def reason(self, event: TokenEvent) -> str:
+        if event.leak_source:  # a leak report (issue 24): who reported it, and where
+            return format_html(
+                "{} (reported by {}{})",
+                event.detail,
+                event.get_leak_source_display(),
+                format_html(", seen at {}", event.leak_url) if event.leak_url else "",
+            )
         return event.detail or "—"
 
     def get_search_results(self, request, queryset, search_term):

@@ -99,9 +99,18 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
                 :LATEST_EVENTS
             ]
         )
+    leaks: list[TokenEvent] = []
+    if user.has_perm("tokens.view_tokenevent"):
+        # Issue 24: the latest tokens reported as leaked, and where.
+        leaks = list(
+            TokenEvent.objects.exclude(leak_source="").select_related(
+                "token", "token__application"
+            )[:LATEST_EVENTS]
+        )
     return {
         "figures": figures,
         "latest_events": events,
+        "latest_leaks": leaks,
         "events_url": reverse("admin:tokens_tokenevent_changelist")
         if user.has_perm("tokens.view_tokenevent")
         else "",

@@ -43,6 +43,7 @@ from tokens.domain.lifetime_rules import would_refuse_ids
 from tokens.format import display_hint, is_well_formed
 from tokens.models import (
     EXPIRING_SOON,
+    LEAKED,
     ReferenceToken,
     ReferenceTokenQuerySet,
     TokenKind,
@@ -138,6 +139,16 @@ class RevokedRecentlyFilter(OneChoiceFilter):
         return queryset.filter(revoked_at__gte=timezone.now() - RECENTLY)
 
 
+class LeakedFilter(OneChoiceFilter):
+    """Revoked because a scanner or a finder reported it (issue 24)."""
+
+    title, parameter_name, choice, label = "leaked", "leaked", "yes", "Revoked as leaked"
+
+    def narrow(self, queryset):
+        # revoked_at too: the partial index of revoked tokens serves the list's order.
+        return queryset.filter(revoked_at__isnull=False, revocation_reason=LEAKED)
+
+
 class WouldRefuseFilter(OneChoiceFilter):
     """Live tokens a lifetime rule in report mode would suspend (issue 23): the dashboard's
     "would be blocked" figure links here."""
@@ -171,6 +182,7 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
         ExpiresSoonFilter,
         UnusedFilter,
         RevokedRecentlyFilter,
+        LeakedFilter,
         WouldRefuseFilter,
     ]
     search_fields = ["=hint", "description", "user__username", "application__application_uri"]

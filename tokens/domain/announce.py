@@ -11,6 +11,7 @@ answers right after the change sees it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from django.db import transaction
 
@@ -37,12 +38,15 @@ def announce(
     actor: User | None,
     reason: str = "",
     replacement: ReferenceToken | None = None,
+    leaked: tuple[str, Mapping[int, str]] | None = None,
 ) -> None:
     """Announce that `tokens` were issued, revoked, or (one of them) rotated into `replacement`.
 
     `actor` is the person who acted; None is the token's holder or a command on the server.
+    `leaked`: revoked as leaked, (the report's source, token id -> where it was seen); the owners
+    get the leak notice instead of the plain revocation one.
     """
-    transaction.on_commit(lambda: _after_commit(action, tokens, actor, reason, replacement))
+    transaction.on_commit(lambda: _after_commit(action, tokens, actor, reason, replacement, leaked))
     counter = _COUNTERS[Action(action)]
     for token in tokens:
         fields = _log_fields(action, token, actor, reason, replacement)
@@ -56,6 +60,7 @@ def _after_commit(
     actor: User | None,
     reason: str,
     replacement: ReferenceToken | None,
+    leaked: tuple[str, Mapping[int, str]] | None = None,
 ) -> None:
     forget_locally([token.token_hash for token in tokens])
     if action == Action.ISSUED:
@@ -64,6 +69,8 @@ def _after_commit(
                 notices.token_created(token)
     elif action == Action.ROTATED and replacement is not None:
         notices.token_rotated(tokens[0], replacement, actor)
+    elif action == Action.REVOKED and tokens and leaked is not None:
+        notices.tokens_leaked(tokens, *leaked)
     elif action == Action.REVOKED and tokens:
         notices.tokens_revoked(tokens, actor, reason)
 

@@ -8,7 +8,7 @@ the rules hold for all of them alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +23,14 @@ from tokens.domain.announce import announce
 from tokens.domain.refusal import refuse
 from tokens.domain.status import Inactive
 from tokens.format import display_hint, hash_token, make_token
-from tokens.models import DESCRIPTION_MAX_LENGTH, ROTATED, ReferenceToken, TokenEvent, TokenKind
+from tokens.models import (
+    DESCRIPTION_MAX_LENGTH,
+    LEAKED,
+    ROTATED,
+    ReferenceToken,
+    TokenEvent,
+    TokenKind,
+)
 from trustedapps.models import Scope, TrustedApplication
 
 Action = TokenEvent.Action
@@ -270,3 +277,41 @@ def revoke_token(
     token.refresh_from_db(fields=["revoked_at", "revoked_by", "revocation_reason"])
     token.show_revocation()
     return bool(revoked)
+
+
+def revoke_leaked(
+    leaked_at: Mapping[int, str], *, source: str, ip: str | None = None
+) -> list[ReferenceToken]:
+    """Revoke the tokens reported as leaked (`leaked_at`: token id -> where it was seen, or "").
+
+    The reason is `leaked`; each event records who reported it and where. Only the tokens not yet
+    revoked are revoked, recorded and announced (their owners get one e-mail naming the place);
+    a token revoked already, or reported twice at once, is left as it is. Returns those revoked
+    now.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = list(
+            ReferenceToken.objects.filter(pk__in=list(leaked_at), revoked_at__isnull=True)
+            .select_for_update()
+            .order_by("pk")  # one lock order, so that two reports of the same tokens never deadlock
+        )
+        ReferenceToken.objects.filter(pk__in=[t.pk for t in revoked]).update(
+            revoked_at=now, revoked_by=None, revocation_reason=LEAKED
+        )
+        TokenEvent.objects.bulk_create(
+            TokenEvent(
+                token=t,
+                action=Action.REVOKED,
+                ip=ip,
+                detail=LEAKED,
+                leak_source=source,
+                leak_url=leaked_at[t.pk],
+            )
+            for t in revoked
+        )
+    for token in revoked:
+        token.revoked_at, token.revoked_by, token.revocation_reason = now, None, LEAKED
+    leaks = {t.pk: leaked_at[t.pk] for t in revoked}
+    announce(Action.REVOKED, revoked, actor=None, reason=LEAKED, leaked=(source, leaks))
+    return revoked

@@ -14,14 +14,14 @@ templates/emails/ (its subject, its text and its HTML), sent by `common.emails.s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from django.conf import settings
 from django.urls import reverse
 
 from accounts.models import User
 from common.emails import send
-from tokens.models import ExpiryNotice, ReferenceToken, TokenKind
+from tokens.models import ExpiryNotice, ReferenceToken, TokenEvent, TokenKind
 
 
 def recipients(token: ReferenceToken, *, expiry: bool = False) -> list[str]:
@@ -96,6 +96,19 @@ def tokens_revoked(tokens: Iterable[ReferenceToken], by: User | None, reason: st
     for address, revoked in told.items():
         context = {"tokens": revoked, "by": by, "reason": reason, "where": _where()}
         send("tokens-revoked", context, [address], quiet=True)
+
+
+def tokens_leaked(tokens: Iterable[ReferenceToken], source: str, urls: Mapping[int, str]) -> None:
+    """Tell each owner which of their tokens were reported as leaked, and where (one message
+    each). Each message is sent on its own: one that fails is logged and the others still go."""
+    told: dict[str, list[tuple[ReferenceToken, str]]] = defaultdict(list)
+    for token in _with_people(tokens):
+        for address in recipients(token):
+            told[address].append((token, urls.get(token.pk, "")))
+    source_label = TokenEvent.LeakSource(source).label if source else ""
+    for address, leaked in told.items():
+        context = {"leaked": leaked, "source": source_label, "where": _where()}
+        send("tokens-leaked", context, [address], quiet=True)
 
 
 def tokens_expiring(address: str, tokens: list[ReferenceToken], stage: str) -> None:

@@ -88,8 +88,8 @@ class LengthRequired(Refusal):
 class RequestTooLarge(Refusal):
     status = 413
 
-    def __init__(self) -> None:
-        super().__init__(f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    def __init__(self, limit: int = MAX_BODY_BYTES) -> None:
+        super().__init__(f"The body exceeds {limit} bytes.")
 
 
 class UnsupportedMediaType(Refusal):
@@ -211,7 +211,7 @@ _BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 _CHARSETS = {"", "utf-8", "utf8", "us-ascii"}
 
 
-def read_body(request: HttpRequest) -> bytes:
+def read_body(request: HttpRequest, limit: int = MAX_BODY_BYTES) -> bytes:
     """The raw body, refused before reading when it announces (or turns out) too large.
 
     A chunked body has no Content-Length. A WSGI server that de-chunks and ends the stream
@@ -233,13 +233,13 @@ def read_body(request: HttpRequest) -> bytes:
             announced = int(length or 0)
         except ValueError:
             raise BadRequest("The Content-Length header is not a number.") from None
-        if announced > MAX_BODY_BYTES:
-            raise RequestTooLarge
+        if announced > limit:
+            raise RequestTooLarge(limit)
         stream = request
     # One byte more than allowed: a server that passes more than it announced is caught too.
-    body = stream.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        raise RequestTooLarge
+    body = stream.read(limit + 1)
+    if len(body) > limit:
+        raise RequestTooLarge(limit)
     return body
 
 

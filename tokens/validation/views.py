@@ -19,7 +19,8 @@ from common.http import remote_address
 from common.metrics import VALIDATION_REQUESTS, VALIDATION_SECONDS
 from tokens.domain import lifecycle
 from tokens.format import is_well_formed
-from tokens.models import REVOKED_BY_HOLDER, ReferenceToken
+from tokens.leaks.reports import Report, Source, leak_url, report_leaks
+from tokens.models import LEAKED, REVOKED_BY_HOLDER, ReferenceToken
 from tokens.validation.checks import check_for_holder, check_for_resource_server, iso_datetime
 from tokens.validation.protocol import (
     INACTIVE,
@@ -39,6 +40,12 @@ class TokenParams(forms.Form):
     is simply not active. `token_type_hint` and other parameters are ignored, as the RFCs allow."""
 
     token = TextParameter("token")
+
+
+class RevocationParams(TokenParams):
+    # Issue 24: `reason=leaked` (and where it was seen, `url=`) reports the token as leaked.
+    reason = TextParameter("reason", required=False)
+    url = TextParameter("url", required=False)
 
 
 class IntrospectionParams(TokenParams):
@@ -87,13 +94,24 @@ def introspect_view(
     return HttpResponse(json.dumps(active.introspection_answer()), content_type=JSON)
 
 
-@endpoint("POST", params=TokenParams)
-def revocation_view(request: HttpRequest, *, token: str) -> HttpResponse:
+@endpoint("POST", params=RevocationParams)
+def revocation_view(request: HttpRequest, *, token: str, reason: str, url: str) -> HttpResponse:
     """RFC 7009 revocation: holding the token is the authority to revoke it.
 
     Always 200 for a well-formed request, so the answer says nothing about whether it existed.
+    `reason=leaked` reports it as leaked (anyone who found it may), `url` saying where.
     """
-    if is_well_formed(token):
+    if reason not in ("", LEAKED):
+        raise BadRequest(f"The reason parameter may only be {LEAKED!r} (or absent).")
+    if url and reason != LEAKED:
+        raise BadRequest(f"The url parameter goes with reason={LEAKED} only.")
+    if reason == LEAKED:
+        try:
+            where = leak_url(url) if url else ""
+        except ValidationError as error:
+            raise BadRequest(error.messages[0]) from None
+        report_leaks([Report(token, where)], source=Source.HOLDER, ip=remote_address(request))
+    elif is_well_formed(token):
         lifecycle.revoke(
             ReferenceToken.objects.matching(token),
             by=None,
