@@ -86,7 +86,9 @@ def test_identity_headers_sent_by_the_client_never_reach_the_upstream(
 ):
     forged = {name: "forged-by-mallory" for name in IDENTITY}
 
-    allowed = _get(gateway, "/api/orders", **forged, Authorization=f"Bearer {alice_token.plaintext}")
+    allowed = _get(
+        gateway, "/api/orders", **forged, Authorization=f"Bearer {alice_token.plaintext}"
+    )
     refused = _get(gateway, "/api/orders", **forged)
 
     assert allowed.status_code == 200
