@@ -254,3 +254,20 @@ def test_an_outage_is_503_never_200(client, alice_token, orders_api, unreachable
     assert response["Retry-After"]
     assert response["Cache-Control"] == "no-store"
     assert not any(header in response for header in IDENTITY_HEADERS)
+
+
+def test_the_path_envoy_appends_is_ignored(client, alice_token, search_api):
+    # ext_authz asks /connect/forward-auth/<the original path and query>.
+    allowed = client.get(
+        URL + "/api/orders/7?page=2", HTTP_X_API_KEY=alice_token.plaintext, **_gateway(search_api)
+    )
+    required = client.get(
+        URL + "/api/admin/users",
+        HTTP_X_REQUIRED_SCOPE="update",
+        HTTP_X_API_KEY=alice_token.plaintext,
+        **_gateway(search_api),
+    )
+
+    assert allowed.status_code == 200
+    assert allowed["X-Auth-Scopes"] == "read"
+    assert required.status_code == 403

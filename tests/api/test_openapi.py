@@ -77,7 +77,10 @@ def test_it_is_openapi_3_1_and_every_reference_resolves():
 
 
 def test_its_paths_are_exactly_the_public_urls():
-    urlconf_paths = {"/" + str(pattern.pattern) for pattern in api_urls.urlpatterns}
+    urlconf_paths = {
+        "/" + str(pattern.pattern).replace("<path:original>", "{original}")
+        for pattern in api_urls.urlpatterns
+    }
 
     assert set(SPEC["paths"]) == urlconf_paths
 
@@ -145,9 +148,9 @@ def _scenarios(token: str, server, fresh: str) -> list[tuple[str, str, dict, int
 def _forward_auth_scenarios(server, token: str) -> list[tuple[str, str, dict, int]]:
     # Forward auth answers every method alike; `token` is one that no scenario rotates.
     gateway = {"HTTP_X_GATEWAY_AUTHORIZATION": basic(server.client_id, server.secret)}
-    path = "/connect/forward-auth"
     return [
         scenario
+        for path in ("/connect/forward-auth", "/connect/forward-auth/{original}")
         for method in ("get", "head", "post", "put", "patch", "delete")
         for scenario in [
             (path, method, {**gateway, "HTTP_X_API_KEY": token}, 200),
@@ -210,7 +213,7 @@ def test_live_answers_match_the_spec_and_cover_every_declared_status(
         for path, method in OPERATIONS:
             request = {"data": f"token={alice_token.plaintext}", "content_type": FORM}
             request |= {"HTTP_AUTHORIZATION": basic(orders_api.client_id, orders_api.secret)}
-            if path == "/connect/forward-auth":
+            if path.startswith("/connect/forward-auth"):
                 request = {
                     "HTTP_X_API_KEY": alice_token.plaintext,
                     "HTTP_X_GATEWAY_AUTHORIZATION": basic(orders_api.client_id, orders_api.secret),

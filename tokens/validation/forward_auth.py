@@ -204,8 +204,11 @@ def _answer(request: HttpRequest) -> tuple[HttpResponse, str]:
 @lean
 @validation_url
 @csrf_exempt
-def forward_auth_view(request: HttpRequest) -> HttpResponse:
-    """Any method: gateways send the original request's (nginx, Traefik, Envoy) or GET (Caddy)."""
+def forward_auth_view(request: HttpRequest, original: str = "") -> HttpResponse:
+    """Any method: gateways send the original request's (nginx, Traefik, Envoy) or GET (Caddy).
+
+    `original`: the path Envoy appends to the check's URL, ignored (the route's scopes come from
+    this URL's query or X-Required-Scope)."""
     with FORWARD_AUTH_SECONDS.time():
         response, outcome = _answer(request)
     _OUTCOMES[outcome].inc()

@@ -11,5 +11,7 @@ urlpatterns = [
     path("api/tokens/self/rotate", api.token_rotate_self_view, name="token-self-rotate"),
     # Gateways' forward auth (issue 25).
     path("connect/forward-auth", forward_auth_view, name="forward-auth"),
+    # Envoy's ext_authz appends the request's path to the check's URL.
+    path("connect/forward-auth/<path:original>", forward_auth_view, name="forward-auth-path"),
     path("healthz", api.healthz_view, name="healthz"),
 ]
