@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,14 @@ function done(summary, latency, requests)
     errors.connect + errors.read + errors.write + errors.timeout, errors.status))
 end
 """
+
+
+# Forward auth (issue 25): what a gateway sends, a GET without a body and the client's token.
+FORWARD_LUA = """
+wrk.method = "GET"
+wrk.headers["X-Gateway-Authorization"] = "{gateway}"
+wrk.headers["Authorization"] = "Bearer {token}"
+""" + LUA[LUA.index("function done") :]
 
 
 COLD_LUA = """
@@ -609,7 +618,7 @@ def _auth(world: _World) -> str:
     return f'wrk.headers["Authorization"] = "Basic {credentials}"'
 
 
-def _case(name, url, token, auth="", expect=True, cache_url=None) -> dict:
+def _case(name, url, token, auth="", expect=True, cache_url=None, forward=None) -> dict:
     return {
         "name": name,
         "url": url,
@@ -617,17 +626,26 @@ def _case(name, url, token, auth="", expect=True, cache_url=None) -> dict:
         "auth": auth,
         "expect": expect,
         "cache_url": cache_url,
+        # Forward auth: the gateway's `Basic ...` credential; the token goes in a header.
+        "forward": forward,
     }
+
+
+def _gateway(world: _World) -> str:
+    return "Basic " + base64.b64encode(f"{CLIENT_ID}:{world.secret}".encode()).decode()
 
 
 def _cases(urls: dict[str, str], world: _World) -> list[dict]:
     auth = _auth(world)
     cached, uncached = urls["cached"], urls["uncached"]
     introspect = "/connect/introspect"
+    forward = cached + "/connect/forward-auth"
+    gateway = _gateway(world)
     return [
         _case("ceiling", cached + "/bench/ceiling", world.active),
         _case("baseline", cached + "/bench/baseline", world.active),
         _case("active", cached + introspect, world.active, auth, cache_url=cached),
+        _case("fwd-active", forward, world.active, cache_url=cached, forward=gateway),
         _case("unknown", cached + introspect, world.unknown, auth, False, cache_url=cached),
         _case("malformed", cached + introspect, world.malformed, auth, False),
         _case("cold", cached + introspect, "cold", auth, cache_url=cached),
@@ -652,6 +670,9 @@ def _check_cases(cases: list[dict]) -> None:
     for case in cases:
         if case["token"] == "cold":
             continue
+        if case["forward"]:
+            _check_forward(case)
+            continue
         request = urllib.request.Request(
             case["url"], data=urllib.parse.urlencode({"token": case["token"]}).encode()
         )
@@ -661,6 +682,23 @@ def _check_cases(cases: list[dict]) -> None:
             answer = json.load(response)
         if answer.get("active") is not case["expect"]:
             sys.exit(f"case {case['name']} answered {answer}, not active={case['expect']}")
+
+
+def _check_forward(case: dict) -> None:
+    request = urllib.request.Request(
+        case["url"],
+        headers={
+            "X-Gateway-Authorization": case["forward"],
+            "Authorization": f"Bearer {case['token']}",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    if (status == 200) is not case["expect"]:
+        sys.exit(f"case {case['name']} answered {status}, not active={case['expect']}")
 
 
 def _cache_counters(url: str) -> dict[int, dict]:
@@ -698,6 +736,9 @@ def _run_cases(
 
         def script(case: dict) -> Path:
             path = Path(tmp) / f"{case['name'].replace('/', '-')}.lua"
+            if case["forward"]:
+                path.write_text(FORWARD_LUA.format(gateway=case["forward"], token=case["token"]))
+                return path
             if case["token"] == "cold":
                 body = json.dumps("")
                 request = COLD_LUA.format(path=cold_path, start=cold_used + 1)
@@ -811,7 +852,7 @@ def _print_summary(run: dict) -> None:
     if len(run["sizes"]) > 1:
         first, last = run["sizes"][0], run["sizes"][-1]
         for a, b in zip(first["results"], last["results"], strict=True):
-            if a["name"] in ("active", "active-nc", "cold"):
+            if a["name"] in ("active", "fwd-active", "active-nc", "cold"):
                 change = b["ratio_to_ceiling"] / a["ratio_to_ceiling"] - 1
                 print(
                     f"  {a['name']} c={a['connections']}: {last['tokens']:,} tokens vs "

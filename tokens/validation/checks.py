@@ -60,6 +60,30 @@ class ActiveToken:
     last_used_at: datetime | None
     # For a resource server: its client_id, or (client_id, resource URI, ...) (RFC 8707).
     audience: str | tuple[str, ...] | None = None
+    # Answers already built from the same facts for the same caller (`remembered`).
+    memo: dict[object, Any] | None = field(default=None, repr=False, compare=False)
+
+    def remembered(self, what: str, build: Callable[[ActiveToken], Any]) -> Any:
+        """`build(self)`, kept with the cached facts this token was judged from.
+
+        The rule still runs on every check; what is kept is only what the answer's bytes are
+        made of: facts that never change while cached (a change in the database replaces them,
+        and drops the entry) and the scopes this check found (part of the key). A cached
+        active check then skips building and encoding the same answer again, about a sixth of
+        its cost over the ceiling (bench/instructions.py).
+        """
+        if self.memo is None:
+            return build(self)
+        key = (what, self.scopes)
+        found = self.memo.get(key)
+        if found is None:
+            # Two threads may both build it: the same value, and the last one stays.
+            found = self.memo[key] = build(self)
+        return found
+
+    def introspection_json(self) -> str:
+        """`introspection_answer()` as the JSON the validation URL sends."""
+        return self.remembered("introspection", _introspection_json)
 
     def introspection_answer(self) -> dict[str, object]:
         """The RFC 7662 answer for the resource server the token was introspected for."""
@@ -93,6 +117,11 @@ class ActiveToken:
         }
 
 
+def _introspection_json(active: ActiveToken) -> str:
+    # json.dumps straight: JsonResponse's encoder class is built per call, for types never here.
+    return json.dumps(active.introspection_answer())
+
+
 def iso_datetime(value: datetime | None) -> str | None:
     """RFC 3339 in UTC with a `Z`, as the public endpoints answer dates."""
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
@@ -122,7 +151,9 @@ def check_for_resource_server(
         hash_token(token), client_ids, cache, _server_facts, proven_by=secret_hashes
     )
     server = _authenticated(servers, secret_hashes)
-    return _active_token(server.facts, now, client_ip, cached, audience=server.audience)
+    return _active_token(
+        server.facts, now, client_ip, cached, audience=server.audience, memo=server.memo
+    )
 
 
 @sensitive_variables()
@@ -180,6 +211,8 @@ class _Server:
     enabled: bool
     audience: str | tuple[str, ...]
     facts: TokenFacts | None = None
+    # ActiveToken.remembered's answers, built from these facts: they live and go with them.
+    memo: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def _authenticated(servers: tuple[_Server, ...], secret_hashes: set[str]) -> _Server:
@@ -292,6 +325,7 @@ def _active_token(
     cached: bool,
     *,
     audience: str | tuple[str, ...] | None = None,
+    memo: dict[object, Any] | None = None,
 ) -> ActiveToken | None:
     if facts is None:
         return None
@@ -313,4 +347,5 @@ def _active_token(
         expires_at=facts.expires_at,
         last_used_at=last_used_at,
         audience=audience,
+        memo=memo,
     )

@@ -31,6 +31,7 @@ import base64
 import binascii
 import logging
 import re
+from time import perf_counter
 
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -117,8 +118,10 @@ def _presented_token(request: HttpRequest) -> str | None:
 
 def _required_scopes(request: HttpRequest) -> set[str]:
     # The route's own requirement, set by the gateway's configuration; both places add up.
-    text = request.GET.get("scope", "") + " " + request.META.get(_REQUIRED_SCOPE, "")
-    return set(text.split())
+    header = request.META.get(_REQUIRED_SCOPE, "")
+    if not request.META.get("QUERY_STRING"):  # the usual case: no QueryDict to build
+        return set(header.split())
+    return set(f"{request.GET.get('scope', '')} {header}".split())
 
 
 # RFC 6749 section 3.3's scope-token: only such names are repeated in the challenge (a quote or a
@@ -139,15 +142,20 @@ def _bearer(status: int, error: str | None, **extra: str) -> JsonResponse:
     return response
 
 
+def _identity(active: ActiveToken) -> dict[str, str]:
+    return {
+        SUBJECT: str(active.user_id),
+        USERNAME: active.username,
+        TOKEN_KIND: active.kind,
+        TOKEN_ID: str(active.id),
+        SCOPES: " ".join(active.scopes),
+        CLIENT_ID: active.application_uri,
+    }
+
+
 def _allowed(active: ActiveToken) -> HttpResponse:
-    response = HttpResponse(b"", status=200)
-    response[SUBJECT] = str(active.user_id)
-    response[USERNAME] = active.username
-    response[TOKEN_KIND] = active.kind
-    response[TOKEN_ID] = str(active.id)
-    response[SCOPES] = " ".join(active.scopes)
-    response[CLIENT_ID] = active.application_uri
-    return response
+    # Built once per cached facts (ActiveToken.remembered), checked by Django as any header is.
+    return HttpResponse(b"", headers=active.remembered("identity", _identity))
 
 
 @sensitive_variables()
@@ -209,8 +217,12 @@ def forward_auth_view(request: HttpRequest, original: str = "") -> HttpResponse:
 
     `original`: the path Envoy appends to the check's URL, ignored (the route's scopes come from
     this URL's query or X-Required-Scope)."""
-    with FORWARD_AUTH_SECONDS.time():
+    # What Histogram.time() does, without its timer object and context manager per call.
+    started = perf_counter()
+    try:
         response, outcome = _answer(request)
+    finally:
+        FORWARD_AUTH_SECONDS.observe(perf_counter() - started)
     _OUTCOMES[outcome].inc()
     if request.method == "HEAD":
         response["Content-Length"] = str(len(response.content))
