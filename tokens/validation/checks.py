@@ -183,6 +183,16 @@ def _caller(client_id: str, client_secret: str) -> tuple[tuple[str, str], set[st
     (django-oauth-toolkit, Authlib, curl) send them raw. Both readings are tried: a reading that
     is not what was meant names another server, or none, and never matches that one's secret.
     """
+    if (
+        isinstance(client_id, str)
+        and isinstance(client_secret, str)
+        and "%" not in client_id
+        and "%" not in client_secret
+    ):
+        # The usual caller: one reading of each (the loop below, without its lists; hot path).
+        if not (_CLIENT_ID.fullmatch(client_id) and _CLIENT_SECRET.fullmatch(client_secret)):
+            raise InvalidClient
+        return (client_id, client_id), {hash_secret(client_secret)}
     client_ids = [c for c in _readings(client_id) if _CLIENT_ID.fullmatch(c)]
     secrets_ = [s for s in _readings(client_secret) if _CLIENT_SECRET.fullmatch(s)]
     if not client_ids or not secrets_:

@@ -51,7 +51,6 @@ def record(
     use this process already recorded.
     """
     interval = _interval()
-    buffer = buffered()
     with _lock:
         known = last_used_at
         seen = _recent.get(token_id) if cached else None
@@ -64,6 +63,8 @@ def record(
         if len(_recent) >= _REMEMBER_AT_MOST:
             _forget_older_than(now - interval)
         _recent[token_id] = now
+        # Read here, past the usual early return above (hot path).
+        buffer = buffered()
         if buffer:
             _pending[token_id] = (now, ip)
     if not buffer:
