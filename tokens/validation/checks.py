@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from django.db import connection
@@ -47,8 +47,11 @@ class InvalidClient(Exception):
         self.registered = registered
 
 
-@dataclass(frozen=True)
-class ActiveToken:
+class ActiveToken(NamedTuple):
+    """An active token as one caller may see it. Immutable; a named tuple rather than a frozen
+    dataclass because one is built on every check, and a frozen dataclass's __init__ costs a
+    call per field (bench/instructions.py)."""
+
     id: int
     kind: str
     user_id: int
@@ -61,7 +64,7 @@ class ActiveToken:
     # For a resource server: its client_id, or (client_id, resource URI, ...) (RFC 8707).
     audience: str | tuple[str, ...] | None = None
     # Answers already built from the same facts for the same caller (`remembered`).
-    memo: dict[object, Any] | None = field(default=None, repr=False, compare=False)
+    memo: dict[object, Any] | None = None
 
     def remembered(self, what: str, build: Callable[[ActiveToken], Any]) -> Any:
         """`build(self)`, kept with the cached facts this token was judged from.
