@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -315,7 +315,8 @@ def _remembered(
     """
     if cache is None:
         cache = process_cache()
-    if cache is None or connection.in_atomic_block:
+    # connections[...] is what django.db.connection looks up, without the proxy's extra call.
+    if cache is None or connections[DEFAULT_DB_ALIAS].in_atomic_block:
         return lookup(token_hash, caller), False
     found = cache.get(token_hash, caller)
     if found is not MISS:

@@ -27,7 +27,6 @@ a repeated check cheap, and it is kept true by the database.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import logging
 import re
@@ -96,7 +95,8 @@ def _gateway(request: HttpRequest) -> Credentials:
     if scheme.lower() != "basic":
         raise _GatewayRefused
     try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        # Strict base64, as the validation URL reads Basic credentials.
+        decoded = binascii.a2b_base64(encoded.strip(), strict_mode=True).decode("utf-8")
     except (binascii.Error, ValueError):
         raise _GatewayRefused from None
     client_id, sep, secret = decoded.rpartition(":")
