@@ -7,8 +7,9 @@ loopback with production settings (DEBUG off, persistent connections): once as c
 token cache on) and once with TOKEN_CACHE=0. It drives `wrk` against: `ceiling` (a bench-only
 JSON view without database access, through the same middleware and server), `baseline` (one
 indexed SELECT by hash), the validation URL with an active, an unknown and a malformed token
-(cached), `cold` (every check a different token, none used in the last interval), and the active
-and unknown tokens with the cache off. Ratios are to the ceiling measured in the same run.
+(cached), `fwd-active` (/connect/forward-auth as a gateway calls it, cached), `cold` (every check
+a different token, none used in the last interval), and the active and unknown tokens with the
+cache off. Ratios are to the ceiling measured in the same run.
 
 `--two-node` runs the revocation mode instead: two portal servers (separate process trees, one
 PostgreSQL) under load; changes made through one are timed until the other answers inactive.
