@@ -8,9 +8,10 @@ token cache on) and once with TOKEN_CACHE=0. It drives `wrk` against: `ceiling` 
 JSON view without database access, through the same middleware and server), `baseline` (one
 indexed SELECT by hash), the validation URL with an active, an unknown and a malformed token
 (cached), `active-ranges` (an active token restricted to address ranges, with the `client_ip`
-a resource server reports: issue 23's check, in memory), `cold` (every check a different token,
-none used in the last interval), and the active and unknown tokens with the cache off. Ratios
-are to the ceiling measured in the same run.
+a resource server reports: issue 23's check, in memory), `fwd-active` (/connect/forward-auth as
+a gateway calls it, cached), `cold` (every check a different token, none used in the last
+interval), and the active and unknown tokens with the cache off. Ratios are to the ceiling
+measured in the same run.
 
 `--two-node` runs the revocation mode instead: two portal servers (separate process trees, one
 PostgreSQL) under load; changes made through one are timed until the other answers inactive.
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -60,6 +62,14 @@ function done(summary, latency, requests)
     errors.connect + errors.read + errors.write + errors.timeout, errors.status))
 end
 """
+
+
+# Forward auth (issue 25): what a gateway sends, a GET without a body and the client's token.
+FORWARD_LUA = """
+wrk.method = "GET"
+wrk.headers["X-Gateway-Authorization"] = "{gateway}"
+wrk.headers["Authorization"] = "Bearer {token}"
+""" + LUA[LUA.index("function done") :]
 
 
 COLD_LUA = """
@@ -622,7 +632,9 @@ def _auth(world: _World) -> str:
     return f'wrk.headers["Authorization"] = "Basic {credentials}"'
 
 
-def _case(name, url, token, auth="", expect=True, cache_url=None, params=None) -> dict:
+def _case(
+    name, url, token, auth="", expect=True, cache_url=None, params=None, forward=None
+) -> dict:
     return {
         "name": name,
         "url": url,
@@ -632,6 +644,8 @@ def _case(name, url, token, auth="", expect=True, cache_url=None, params=None) -
         "cache_url": cache_url,
         # Parameters sent beside the token (the end user's address of a ranged token).
         "params": params or {},
+        # Forward auth: the gateway's `Basic ...` credential; the token goes in a header.
+        "forward": forward,
     }
 
 
@@ -639,10 +653,16 @@ def _body(case: dict) -> str:
     return urllib.parse.urlencode({"token": case["token"], **case["params"]})
 
 
+def _gateway(world: _World) -> str:
+    return "Basic " + base64.b64encode(f"{CLIENT_ID}:{world.secret}".encode()).decode()
+
+
 def _cases(urls: dict[str, str], world: _World) -> list[dict]:
     auth = _auth(world)
     cached, uncached = urls["cached"], urls["uncached"]
     introspect = "/connect/introspect"
+    forward = cached + "/connect/forward-auth"
+    gateway = _gateway(world)
     return [
         _case("ceiling", cached + "/bench/ceiling", world.active),
         _case("baseline", cached + "/bench/baseline", world.active),
@@ -655,6 +675,7 @@ def _cases(urls: dict[str, str], world: _World) -> list[dict]:
             cache_url=cached,
             params={"client_ip": RANGED_FROM},
         ),
+        _case("fwd-active", forward, world.active, cache_url=cached, forward=gateway),
         _case("unknown", cached + introspect, world.unknown, auth, False, cache_url=cached),
         _case("malformed", cached + introspect, world.malformed, auth, False),
         _case("cold", cached + introspect, "cold", auth, cache_url=cached),
@@ -679,6 +700,9 @@ def _check_cases(cases: list[dict]) -> None:
     for case in cases:
         if case["token"] == "cold":
             continue
+        if case["forward"]:
+            _check_forward(case)
+            continue
         request = urllib.request.Request(case["url"], data=_body(case).encode())
         if case["auth"]:
             request.add_header("Authorization", case["auth"].split('= "')[1].rstrip('"'))
@@ -686,6 +710,23 @@ def _check_cases(cases: list[dict]) -> None:
             answer = json.load(response)
         if answer.get("active") is not case["expect"]:
             sys.exit(f"case {case['name']} answered {answer}, not active={case['expect']}")
+
+
+def _check_forward(case: dict) -> None:
+    request = urllib.request.Request(
+        case["url"],
+        headers={
+            "X-Gateway-Authorization": case["forward"],
+            "Authorization": f"Bearer {case['token']}",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    if (status == 200) is not case["expect"]:
+        sys.exit(f"case {case['name']} answered {status}, not active={case['expect']}")
 
 
 def _cache_counters(url: str) -> dict[int, dict]:
@@ -723,6 +764,9 @@ def _run_cases(
 
         def script(case: dict) -> Path:
             path = Path(tmp) / f"{case['name'].replace('/', '-')}.lua"
+            if case["forward"]:
+                path.write_text(FORWARD_LUA.format(gateway=case["forward"], token=case["token"]))
+                return path
             if case["token"] == "cold":
                 body = json.dumps("")
                 request = COLD_LUA.format(path=cold_path, start=cold_used + 1)
@@ -846,7 +890,7 @@ def _print_summary(run: dict) -> None:
     if len(run["sizes"]) > 1:
         first, last = run["sizes"][0], run["sizes"][-1]
         for a, b in zip(first["results"], last["results"], strict=True):
-            if a["name"] in ("active", "active-nc", "cold"):
+            if a["name"] in ("active", "fwd-active", "active-nc", "cold"):
                 change = b["ratio_to_ceiling"] / a["ratio_to_ceiling"] - 1
                 print(
                     f"  {a['name']} c={a['connections']}: {last['tokens']:,} tokens vs "

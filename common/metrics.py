@@ -45,6 +45,18 @@ VALIDATION_WOULD_REFUSE = Counter(
     "by token kind.",
     ["kind"],
 )
+# Forward auth (issue 25): the gateways' check, beside the validation URL's figures.
+FORWARD_AUTH_REQUESTS = Counter(
+    "portal_forward_auth_requests",
+    "Requests to /connect/forward-auth, by outcome (allowed, invalid_token, "
+    "insufficient_scope, invalid_gateway, error).",
+    ["outcome"],
+)
+FORWARD_AUTH_SECONDS = Histogram(
+    "portal_forward_auth_duration_seconds",
+    "Time to answer /connect/forward-auth.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
 TOKENS_ISSUED = Counter("portal_tokens_issued", "Tokens issued, by kind.", ["kind"])
 TOKENS_REVOKED = Counter("portal_tokens_revoked", "Tokens revoked, by kind.", ["kind"])
 TOKENS_ROTATED = Counter("portal_tokens_rotated", "Tokens replaced by rotation, by kind.", ["kind"])

@@ -243,3 +243,58 @@ def test_the_self_description_never_fails_and_needs_the_token(client, alice_toke
         assert any(live in value for value in headers.values())
         if method == "GET":
             assert response.json()["jti"] == str(alice_token.token.pk)
+
+
+# --- any method /connect/forward-auth ---------------------------------------------------------
+
+
+@BUDGET
+@given(data=st.data())
+def test_forward_auth_never_fails_and_never_allows_without_gateway_and_token(
+    client, alice_token, orders_api, data
+):
+    live = alice_token.plaintext
+    gateway = basic(orders_api.client_id, orders_api.secret)
+    header_value = st.sampled_from([live, " " + live, live + "\x00"]) | latin1
+    headers = data.draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "HTTP_AUTHORIZATION": st.builds(lambda s: "Bearer " + s, header_value) | latin1,
+                "HTTP_X_API_KEY": header_value,
+                "HTTP_API_KEY": header_value,
+                "HTTP_X_GATEWAY_AUTHORIZATION": st.sampled_from([gateway])
+                | st.builds(basic, printable, printable)
+                | st.builds(lambda s: "Basic " + s, latin1)
+                | latin1,
+                "HTTP_X_REQUIRED_SCOPE": latin1,
+                "HTTP_X_FORWARDED_FOR": latin1,
+            },
+        ),
+        label="headers",
+    )
+    query = data.draw(
+        st.dictionaries(st.sampled_from(["scope", "token"]) | printable, anything, max_size=3),
+        label="query",
+    )
+    body = data.draw(bodies(st.sampled_from([live]) | printable), label="body")
+    content_type = data.draw(content_types, label="content type")
+    extra = data.draw(transfer(body), label="transfer")
+    method = data.draw(
+        st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"]), label="method"
+    )
+
+    response = _send(
+        client,
+        method,
+        "/connect/forward-auth?" + urlencode(query, errors="surrogatepass"),
+        body,
+        content_type,
+        extra | headers,
+    )
+
+    _assert_never_an_error_of_ours(response)
+    if response.status_code == 200:
+        assert headers.get("HTTP_X_GATEWAY_AUTHORIZATION") == gateway
+        assert any(live in value for value in headers.values())
+        assert response["X-Auth-Token-Id"] == str(alice_token.token.pk)

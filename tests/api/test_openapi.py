@@ -87,7 +87,10 @@ LEAK_PATHS = {"/" + str(pattern.pattern) for pattern in leak_urls.urlpatterns}
 
 
 def test_its_paths_are_exactly_the_public_urls():
-    urlconf_paths = {"/" + str(pattern.pattern) for pattern in api_urls.urlpatterns} | LEAK_PATHS
+    urlconf_paths = {
+        "/" + str(pattern.pattern).replace("<path:original>", "{original}")
+        for pattern in api_urls.urlpatterns
+    } | LEAK_PATHS
 
     assert set(SPEC["paths"]) == urlconf_paths
 
@@ -109,11 +112,12 @@ def test_get_operations_come_with_head():
         assert ("get" in item) == ("head" in item), path
 
 
-def _scenarios(token: str, server) -> list[tuple[str, str, dict, int]]:
+def _scenarios(token: str, server, fresh: str) -> list[tuple[str, str, dict, int]]:
     credentials = {"HTTP_AUTHORIZATION": basic(server.client_id, server.secret)}
     holder = {"HTTP_X_API_KEY": token, "data": "", "content_type": FORM}
     form = {"content_type": FORM}
     return [
+        *_forward_auth_scenarios(server, fresh),
         ("/connect/introspect", "post", {"data": f"token={token}", **form, **credentials}, 200),
         ("/connect/introspect", "post", {"data": "token=enrt_x", **form, **credentials}, 200),
         ("/connect/introspect", "post", {"data": "token=%zz", **form, **credentials}, 400),
@@ -151,6 +155,21 @@ def _scenarios(token: str, server) -> list[tuple[str, str, dict, int]]:
     ]
 
 
+def _forward_auth_scenarios(server, token: str) -> list[tuple[str, str, dict, int]]:
+    # Forward auth answers every method alike; `token` is one that no scenario rotates.
+    gateway = {"HTTP_X_GATEWAY_AUTHORIZATION": basic(server.client_id, server.secret)}
+    return [
+        scenario
+        for path in ("/connect/forward-auth", "/connect/forward-auth/{original}")
+        for method in ("get", "head", "post", "put", "patch", "delete")
+        for scenario in [
+            (path, method, {**gateway, "HTTP_X_API_KEY": token}, 200),
+            (path, method, {**gateway, "HTTP_X_API_KEY": make_token()}, 401),
+            (path, method, {"HTTP_X_API_KEY": token}, 403),
+        ]
+    ]
+
+
 # A chunked body on a server that does not end the stream for Django (runserver, the test client).
 CHUNKED = {"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked"}
 
@@ -161,6 +180,10 @@ def _check(response, path: str, method: str) -> None:
     assert status in declared, f"{method.upper()} {path} answered {status}, not in the spec"
     for header in declared[status].get("headers", {}):
         assert header in response, f"{method.upper()} {path} {status} lacks {header}"
+    get = SPEC["paths"][path].get("get", {}).get("responses", {}).get(status, {})
+    if "content" not in declared[status] and (method != "head" or "content" not in get):
+        assert response.content == b""  # forward auth's 200: headers only
+        return
     if method == "head":
         assert response.content == b""
         assert int(response["Content-Length"]) > 0  # the length GET's body would have
@@ -173,7 +196,12 @@ def test_live_answers_match_the_spec_and_cover_every_declared_status(
     client, alice_token, orders_api, unreachable_database
 ):
     observed = set()
-    for path, method, request, expected in _scenarios(alice_token.plaintext, orders_api):
+    fresh = lifecycle.issue_personal(
+        user=alice_token.token.user,
+        application=alice_token.token.application,
+        expires_at=expiry_in_days(30),
+    ).plaintext
+    for path, method, request, expected in _scenarios(alice_token.plaintext, orders_api, fresh):
         response = getattr(client, method)(path, **request)
         assert response.status_code == expected, (path, request)
         _check(response, path, method)
@@ -197,7 +225,12 @@ def test_live_answers_match_the_spec_and_cover_every_declared_status(
                 continue
             request = {"data": f"token={alice_token.plaintext}", "content_type": FORM}
             request |= {"HTTP_AUTHORIZATION": basic(orders_api.client_id, orders_api.secret)}
-            if method in ("get", "head"):
+            if path.startswith("/connect/forward-auth"):
+                request = {
+                    "HTTP_X_API_KEY": alice_token.plaintext,
+                    "HTTP_X_GATEWAY_AUTHORIZATION": basic(orders_api.client_id, orders_api.secret),
+                }
+            elif method in ("get", "head"):
                 request = {"HTTP_X_API_KEY": alice_token.plaintext}
             elif path.startswith("/api/"):
                 request = {

@@ -189,8 +189,12 @@ def _inactive_reason(
     return None
 
 
+_POLICIES = {policy.value: policy for policy in TokenPolicy}
+
+
 def _policy_allows(facts: TokenFacts) -> bool:
-    policy = TokenPolicy(facts.token_policy)
+    # A dictionary lookup: calling the enum costs more than the rest of the rule (hot path).
+    policy = _POLICIES.get(facts.token_policy) or TokenPolicy(facts.token_policy)
     if facts.kind == SERVICE:
         return policy.allows_service()
     if facts.user_system_application_id is not None:

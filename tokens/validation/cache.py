@@ -41,6 +41,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from django.conf import settings
+
 logger = logging.getLogger(__name__)
 
 CHANNEL = "portal_token_cache"
@@ -392,8 +394,6 @@ _process_lock = threading.Lock()
 
 def process_cache() -> FactsCache | None:
     """This worker process's cache, listener started; None when TOKEN_CACHE is off."""
-    from django.conf import settings
-
     if not settings.TOKEN_CACHE:
         return None
     cache = _process_cache
@@ -420,7 +420,6 @@ os.register_at_fork(after_in_child=_after_fork)
 
 def _start_process_cache() -> FactsCache:
     global _process_cache
-    from django.conf import settings
 
     with _process_lock:
         if _process_cache is None:
@@ -439,8 +438,6 @@ def _start_process_cache() -> FactsCache:
 def listener_conninfo() -> str | dict:
     """TOKEN_CACHE_LISTEN_URL, or the default database's own connection parameters (so a test
     run listens on its test database)."""
-    from django.conf import settings
-
     url = settings.TOKEN_CACHE_LISTEN_URL
     if url:
         return url.replace("postgres://", "postgresql://", 1)

@@ -51,19 +51,21 @@ def record(
     use this process already recorded.
     """
     interval = _interval()
-    buffer = buffered()
     with _lock:
         known = last_used_at
         seen = _recent.get(token_id) if cached else None
         waiting = _pending.get(token_id)
-        for other in (seen, waiting[0] if waiting else None):
-            if other is not None and (known is None or other > known):
-                known = other
+        if seen is not None and (known is None or seen > known):
+            known = seen
+        if waiting is not None and (known is None or waiting[0] > known):
+            known = waiting[0]
         if known is not None and now - known < interval:
             return known
         if len(_recent) >= _REMEMBER_AT_MOST:
             _forget_older_than(now - interval)
         _recent[token_id] = now
+        # Read here, past the usual early return above (hot path).
+        buffer = buffered()
         if buffer:
             _pending[token_id] = (now, ip)
     if not buffer:

@@ -7,7 +7,7 @@ before it runs (method, body, caller, holder token, parameters) and maps every f
 from __future__ import annotations
 
 import functools
-import json
+from time import perf_counter
 
 from django import forms
 from django.conf import settings
@@ -58,8 +58,12 @@ def _measured(view):
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        with VALIDATION_SECONDS.time():
+        # What Histogram.time() does, without its timer object and context manager per call.
+        started = perf_counter()
+        try:
             response = view(request, *args, **kwargs)
+        finally:
+            VALIDATION_SECONDS.observe(perf_counter() - started)
         _OUTCOMES[_outcome(response)].inc()
         return response
 
@@ -90,8 +94,7 @@ def introspect_view(
     )
     if active is None:
         return HttpResponse(INACTIVE, content_type=JSON)
-    # json.dumps straight: JsonResponse's encoder class is built per call, for types never here.
-    return HttpResponse(json.dumps(active.introspection_answer()), content_type=JSON)
+    return HttpResponse(active.introspection_json(), content_type=JSON)
 
 
 @endpoint("POST", params=RevocationParams)
