@@ -39,9 +39,14 @@ def _stay_active(session: SessionBase, now: int) -> None:
 @receiver(user_logged_in, dispatch_uid="portal-session-signed-in")
 def _signed_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
-        now = int(time.time())
-        request.session[SIGNED_IN_AT] = now
-        _stay_active(request.session, now)
+        start_clock(request.session)
+
+
+def start_clock(session: SessionBase) -> None:
+    """Both timeouts count from now: the person has just signed in."""
+    now = int(time.time())
+    session[SIGNED_IN_AT] = now
+    _stay_active(session, now)
 
 
 class SessionActivityMiddleware:

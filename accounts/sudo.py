@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.debug import sensitive_variables
 
 SESSION_KEY = "password_confirmed_at"
+METHOD_KEY = "confirmed_by"
 PASSWORD_FIELD = "sudo_password"
 # Never carried over into the confirmation page: the CSRF token is the page's own, and a
 # password typed on a previous confirmation is never echoed into HTML. (The page's own hidden
@@ -38,8 +39,10 @@ def _signed_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
         mark_confirmed(request)
 
 
-def mark_confirmed(request: HttpRequest) -> None:
+def mark_confirmed(request: HttpRequest, *, method: str = "password") -> None:
     request.session[SESSION_KEY] = int(time.time())
+    # Which factor confirmed it (password, mfa): the audit trail of what it allowed says so.
+    request.session[METHOD_KEY] = method
 
 
 def is_recent(request: HttpRequest) -> bool:

@@ -190,9 +190,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
 
 # Failed sign-ins: a cool-off per username and address (django-axes), and one per username from
 # any address after more failures (the portal's, accounts/lockout.py); never a permanent lock.
@@ -300,6 +300,56 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default="root@localhost")
 ADMINS = [(name, addr) for name, addr in getaddresses([env.str("ADMINS", default="")]) if addr]
 # Also told about every service token's notices (expiring, revoked by someone else); optional.
 OPERATIONS_EMAIL = env.str("OPERATIONS_EMAIL", default="")
+
+# --- Account security: django-allauth (issue 21) -------------------------------------------
+# Sign-in, second factors (authenticator app, recovery codes, security keys and passkeys),
+# password change and reset, and the list of signed-in sessions, all under /accounts/. Every
+# allauth setting is here, in one block; single sign-on (allauth.socialaccount) joins it here.
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+]
+# After AuthenticationMiddleware, before AxesMiddleware (which stays last).
+MIDDLEWARE[MIDDLEWARE.index("axes.middleware.AxesMiddleware") : 0] = [
+    "allauth.account.middleware.AccountMiddleware",
+]
+ACCOUNT_ADAPTER = "accounts.allauth.PortalAccountAdapter"
+# Accounts are made by administrators: nobody signs up, and people sign in with a username.
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = False
+# A reset asked for an address nobody has sends nothing, and says the same as for a known one.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_REDIRECT_URL = LOGOUT_REDIRECT_URL
+# A password change or reset signs out every other session (Django's session hash does so for
+# the others); the person stays signed in where they changed it.
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Token portal: "
+ACCOUNT_FORMS = {"login": "accounts.allauth.SignInForm"}
+# django-axes counts failed sign-ins (per username and address, and per username): allauth's own
+# counters of sign-ins are off so that the two never disagree (nor hold back an office behind
+# one address). Its other limits (password reset, reauthentication, second factor) stay.
+ACCOUNT_RATE_LIMITS = {"login_failed": False, "login": False}
+# Reauthentication (sudo mode) lasts as long as REAUTH_MAX_AGE says (below).
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTH_MAX_AGE", default=15 * 60)
+MFA_ADAPTER = "accounts.allauth.PortalMFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Token portal")
+MFA_FORMS = {"authenticate": "accounts.allauth.SecondFactorForm"}
+# Browsers allow WebAuthn on http://localhost only while developing.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# A session's row is written when it signs in, and its last activity with the session's own
+# expiry (accounts/sessions.py, at most every 5 minutes), not on every request.
+USERSESSIONS_TRACK_ACTIVITY = False
+# --- end of account security ---------------------------------------------------------------
 
 # Sudo mode: creating or rotating a credential asks for the password again once the last
 # confirmation (or sign-in) is older than this many seconds.

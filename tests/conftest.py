@@ -246,3 +246,15 @@ def _stop_the_token_cache_listener():
 
     stop_process_cache()
     last_use.stop_flusher()
+
+
+# --- Account security (issue 21) ------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    # allauth keeps its rate limits (password reset, second factor) in Django's cache: each
+    # test starts with none spent by the tests before it.
+    from django.core.cache import cache
+
+    cache.clear()

@@ -59,6 +59,6 @@ def test_no_page_has_inline_script_or_style(
 
 
 def test_the_sign_in_pages_have_none_either(db):
-    for path in ["/login/", "/admin/login/"]:
+    for path in ["/accounts/login/", "/accounts/password/reset/"]:
         response = Client().get(path)
         assert INLINE.findall(response.content.decode()) == [], path

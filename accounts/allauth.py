@@ -1,0 +1,156 @@
+"""The portal's side of django-allauth: who may sign up (nobody), where a sign-in may lead, and
+the sign-in forms that keep django-axes' lockout in charge of every guess, second factors too.
+
+allauth does sign-in, second factors, password change and reset, and the signed-in sessions;
+these hooks make it follow the portal's rules instead of allauth's defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.forms import LoginForm
+from allauth.account.signals import authentication_step_completed
+from allauth.core import context
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.base.forms import AuthenticateForm
+from axes.handlers.proxy import AxesProxyHandler
+from django import forms
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.signals import user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+
+from accounts import sudo
+from accounts.sessions import start_clock
+
+# Where a person is never sent after signing in: straight back to signing in or out is a loop.
+_NEVER_NEXT = {"login", "logout", "account_login", "account_logout", "admin:login"}
+# The backend that a session of a person names (a passkey sign-in finds the user itself).
+PEOPLE_BACKEND = "accounts.backends.PeopleOnlyBackend"
+# allauth's flash messages that say nothing the page does not show already.
+_QUIET_MESSAGES = {"account/messages/logged_in.txt", "account/messages/logged_out.txt"}
+
+
+class PortalAccountAdapter(DefaultAccountAdapter):
+    # The portal's own wording for a failed sign-in (the same whatever was wrong).
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "username_password_mismatch": (
+            "Please enter a correct username and password. Note that both fields may be "
+            "case-sensitive."
+        ),
+    }
+
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        # Accounts are made by administrators (or, later, by single sign-on).
+        return False
+
+    def is_safe_url(self, url: str | None) -> bool:
+        if not url or not url.isprintable():  # control characters: never a link anyone followed
+            return False
+        try:
+            match = resolve(urlsplit(url).path)
+        except Resolver404:
+            pass
+        else:
+            if match.view_name in _NEVER_NEXT or match.url_name in _NEVER_NEXT:
+                return False
+        return bool(super().is_safe_url(url))
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        # Sudo mode is one thing: a sign-in, or a confirmation by any factor (allauth's
+        # reauthentication), lasts REAUTH_MAX_AGE for allauth's pages as for the portal's.
+        if not super().is_reauthentication_required(app=app, **kwargs):
+            return False
+        return not sudo.is_recent(context.request)
+
+    def login(self, request: HttpRequest, user: Any) -> None:
+        # allauth would name the first backend with get_user (axes'): a session of a person
+        # names the backend that refuses system users.
+        if not hasattr(user, "backend"):
+            user.backend = PEOPLE_BACKEND
+        super().login(request, user)
+
+    def add_message(
+        self,
+        request: HttpRequest,
+        level: int,
+        message_template: str | None = None,
+        message_context: dict | None = None,
+        extra_tags: str = "",
+        message: str | None = None,
+    ) -> None:
+        if message_template in _QUIET_MESSAGES:
+            return
+        super().add_message(
+            request,
+            level,
+            message_template=message_template,
+            message_context=message_context,
+            extra_tags=extra_tags,
+            message=message,
+        )
+
+
+class PortalMFAAdapter(DefaultMFAAdapter):
+    pass
+
+
+class SignInForm(LoginForm):
+    """allauth's sign-in form; the username field says "Username", without a placeholder."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        login = self.fields["login"]
+        login.widget.attrs.pop("placeholder", None)
+        login.widget.attrs.update({"autocapitalize": "none", "autofocus": True})
+        self.fields["password"].widget.attrs.pop("placeholder", None)
+
+    def login(self, request: HttpRequest, redirect_url: str | None = None) -> HttpResponse:
+        response = super().login(request, redirect_url)
+        # allauth sets the session's expiry after signing in ("remember me"): the portal's
+        # timeouts (accounts/sessions.py) are set again over it.
+        if SESSION_KEY in request.session:
+            start_clock(request.session)
+        return response
+
+
+class SecondFactorForm(AuthenticateForm):
+    """The second step of signing in (an authenticator or recovery code), under django-axes.
+
+    A wrong code counts as a failed sign-in of that username from that address, as a wrong
+    password does; once that pair is locked, no code is tried and the lockout page answers.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.pop("placeholder", None)
+        self.fields["code"].widget.attrs.update(
+            {"inputmode": "text", "autocapitalize": "none", "autofocus": True}
+        )
+
+    def clean_code(self) -> str:
+        request = context.request
+        credentials = {"username": self.user.get_username()}
+        if AxesProxyHandler.is_locked(request, credentials):
+            request.axes_locked_out = True
+            request.axes_credentials = credentials
+            raise forms.ValidationError("Too many failed attempts.")
+        try:
+            return super().clean_code()
+        except forms.ValidationError:
+            # Django's signal for a failed sign-in: axes counts it, accounts/signals.py logs it.
+            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+            raise
+
+
+@receiver(authentication_step_completed, dispatch_uid="portal-reauthenticated")
+def _reauthenticated(sender: Any, request: HttpRequest, method: str, **kwargs: Any) -> None:
+    # allauth's reauthentication (password, authenticator code, security key) confirms sudo
+    # mode for the portal's own pages too.
+    if kwargs.get("reauthenticated"):
+        sudo.mark_confirmed(request, method=method)
