@@ -69,4 +69,17 @@ class SessionActivityMiddleware:
             active = session.get(ACTIVE_AT)
             if not isinstance(active, int) or now - active >= ACTIVITY_INTERVAL:
                 _stay_active(session, now)
+                _seen(session)
         return response
+
+
+def _seen(session: SessionBase) -> None:
+    """The signed-in sessions list's "last activity" (allauth.usersessions), written with the
+    session's own activity: at most every ACTIVITY_INTERVAL, never on every request."""
+    from allauth.usersessions.models import UserSession
+    from django.utils import timezone
+
+    if session.session_key:
+        UserSession.objects.filter(session_key=session.session_key).update(
+            last_seen_at=timezone.now()
+        )

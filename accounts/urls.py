@@ -12,4 +12,9 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/security/", views.profile, name="profile_security"),
     path("profile/notifications/", views.notifications, name="notifications"),
+    path(
+        "profile/security/sessions/<int:session_id>/end/",
+        views.end_session,
+        name="end_session",
+    ),
 ]

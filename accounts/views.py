@@ -8,13 +8,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import (
     HttpRequest,
     HttpResponse,
+    HttpResponseBadRequest,
     HttpResponsePermanentRedirect,
     HttpResponseRedirect,
 )
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.events import account_event
 from accounts.models import User
 
 
@@ -80,3 +82,19 @@ def notifications(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your notification settings were saved.")
         return redirect("notifications")
     return render(request, "accounts/notifications.html", {"form": form})
+
+
+@login_required
+@require_POST
+def end_session(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Profile → Security → Sessions: sign out one other browser of one's own."""
+    from allauth.usersessions.models import UserSession
+
+    session = get_object_or_404(UserSession, pk=session_id, user=request.user)
+    if session.session_key == request.session.session_key:
+        # This browser signs out with the header's button, which asks nothing more.
+        return HttpResponseBadRequest("This is the session you are using: sign out instead.")
+    session.end()
+    account_event(request, "account.session_ended", ended_session=session.pk)
+    messages.success(request, "That browser is signed out.")
+    return redirect("usersessions_list")
