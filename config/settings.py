@@ -341,7 +341,7 @@ ACCOUNT_RATE_LIMITS = {"login_failed": False, "login": False}
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTH_MAX_AGE", default=15 * 60)
 MFA_ADAPTER = "accounts.allauth.PortalMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
-MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Token portal")
 MFA_FORMS = {"authenticate": "accounts.allauth.SecondFactorForm"}
 # Browsers allow WebAuthn on http://localhost only while developing.
