@@ -11,8 +11,11 @@ from django.test import Client
 
 from tokens.domain import lifecycle
 
+# A JSON data block (json_script, type="application/json") is never run, so it is no inline code.
 INLINE = re.compile(
-    r"<[^>]*\s(style|on[a-z]+)\s*=[^>]*>|<script(?![^>]*\ssrc=)[^>]*>|<style[\s>]", re.I
+    r"<[^>]*\s(style|on[a-z]+)\s*=[^>]*>"
+    r"|<script(?![^>]*\ssrc=)(?![^>]*\stype=\"application/json\")[^>]*>|<style[\s>]",
+    re.I,
 )
 
 

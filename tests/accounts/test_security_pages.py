@@ -1,0 +1,42 @@
+"""Profile → Security's new pages (issue 21): in the portal's frame, beside Tokens, with no inline
+code (the Content-Security-Policy allows none)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.helpers import signed_in
+from tests.test_content_security_policy import INLINE
+
+PAGES = [
+    "/accounts/2fa/",
+    "/accounts/2fa/totp/activate/",
+    "/accounts/2fa/webauthn/add/",
+    "/accounts/2fa/webauthn/",
+    "/accounts/password/change/",
+    "/accounts/sessions/",
+]
+SIGNED_OUT_PAGES = ["/accounts/login/", "/accounts/password/reset/"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_each_page_is_a_profile_page_without_inline_code(alice, path):
+    response = signed_in(alice).get(path)
+    assert response.status_code == 200, path
+    page = response.content.decode()
+    assert INLINE.findall(page) == []
+    assert 'class="profile__nav"' in page
+    assert "Access tokens</a>" in page
+
+
+@pytest.mark.parametrize("path", SIGNED_OUT_PAGES)
+def test_the_signed_out_pages_have_no_inline_code(db, path):
+    response = Client().get(path)
+    assert response.status_code == 200
+    assert INLINE.findall(response.content.decode()) == []
+
+
+def test_signed_out_people_are_sent_to_sign_in(db):
+    for path in PAGES:
+        assert Client().get(path)["Location"].startswith("/accounts/login/?next="), path
