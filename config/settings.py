@@ -343,7 +343,10 @@ MFA_ADAPTER = "accounts.allauth.PortalMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Token portal")
-MFA_FORMS = {"authenticate": "accounts.allauth.SecondFactorForm"}
+MFA_FORMS = {
+    "authenticate": "accounts.allauth.SecondFactorForm",
+    "reauthenticate": "accounts.allauth.ReconfirmCodeForm",
+}
 # Browsers allow WebAuthn on http://localhost only while developing.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # A session's row is written when it signs in, and its last activity with the session's own
