@@ -62,6 +62,12 @@ class User(AbstractUser):
         help_text="E-mail me 7 days and 1 day before one of my tokens expires.",
     )
 
+    # MFA_REQUIRED (accounts/mfa_policy.py): when this person's grace period to add a second
+    # factor began (the first time the policy found them without one).
+    mfa_grace_started_at = models.DateTimeField(
+        "second-factor grace period started", null=True, blank=True, editable=False
+    )
+
     # django-stubs cannot type a manager that replaces AbstractUser's, nor AbstractUser.Meta.
     objects = PortalUserManager()  # type: ignore[misc]
 

@@ -27,6 +27,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.debug import sensitive_variables
 
+from accounts import mfa_policy
 from accounts.events import account_event
 
 SESSION_KEY = "password_confirmed_at"
@@ -107,7 +108,13 @@ def confirmation_needed(
     the admin's) with this context: `action` (what is being confirmed), `carried`, `error`.
     """
     keep_out_of_error_reports(request)
-    if request.method != "POST" or is_recent(request):
+    if request.method != "POST":
+        return None
+    refused = mfa_policy.refusal(request.user)
+    if refused is not None:
+        # MFA_REQUIRED, past the grace period: no new credential until a factor is added.
+        return render_page({"action": action, "carried": [], "refusal": refused}, 403)
+    if is_recent(request):
         return None
     error = None
     if any(field in request.POST for field in _FACTOR_FIELDS):

@@ -352,6 +352,16 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # A session's row is written when it signs in, and its last activity with the session's own
 # expiry (accounts/sessions.py, at most every 5 minutes), not on every request.
 USERSESSIONS_TRACK_ACTIVITY = False
+# Who must have a second factor: none, admins (staff and superusers) or everyone; and the days
+# a person without one has (from the first time the policy finds them so) before they can no
+# longer create or rotate tokens (accounts/mfa_policy.py). Production: everyone.
+MFA_REQUIRED = env.str("MFA_REQUIRED", default="none")
+if MFA_REQUIRED not in {"none", "admins", "everyone"}:
+    raise ImproperlyConfigured("MFA_REQUIRED is none, admins or everyone.")
+MFA_GRACE_DAYS = env.int("MFA_GRACE_DAYS", default=14)
+# The banner of the grace period, on every page of a person it concerns.
+_template_options: dict[str, list[str]] = TEMPLATES[0]["OPTIONS"]  # type: ignore[assignment]
+_template_options["context_processors"].append("accounts.mfa_policy.banner")
 # --- end of account security ---------------------------------------------------------------
 
 # Sudo mode: creating or rotating a credential asks for the password again once the last
