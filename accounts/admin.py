@@ -15,6 +15,8 @@ from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -70,10 +72,65 @@ class UserKindFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _second_factors() -> dict[str, Any]:
+    """Annotations: whether a user has an authenticator app, and how many security keys."""
+    from allauth.mfa.models import Authenticator
+
+    own = Authenticator.objects.filter(user=OuterRef("pk"))
+    keys = (
+        own.filter(type=Authenticator.Type.WEBAUTHN)
+        .order_by()
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return {
+        "has_totp": Exists(own.filter(type=Authenticator.Type.TOTP)),
+        "key_count": Coalesce(Subquery(keys), 0),
+    }
+
+
+class SecondFactorFilter(admin.SimpleListFilter):
+    """Issue 21: who has no second factor (MFA_REQUIRED's concern)."""
+
+    title = "second factor"
+    parameter_name = "mfa"
+
+    def lookups(self, request, model_admin):
+        return [("none", "No second factor"), ("some", "Has a second factor")]
+
+    def queryset(self, request, queryset):
+        from allauth.mfa.models import Authenticator
+
+        factors = Authenticator.objects.filter(user=OuterRef("pk")).exclude(
+            type=Authenticator.Type.RECOVERY_CODES
+        )
+        if self.value() == "none":
+            return queryset.people().filter(~Exists(factors))
+        if self.value() == "some":
+            return queryset.filter(Exists(factors))
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "kind_badge", "email", "is_staff", "is_active", "last_login"]
-    list_filter = [UserKindFilter, "is_staff", "is_superuser", "is_active", "groups"]
+    list_display = [
+        "username",
+        "kind_badge",
+        "email",
+        "is_staff",
+        "is_active",
+        "second_factors",
+        "last_sign_in",
+    ]
+    list_filter = [
+        UserKindFilter,
+        SecondFactorFilter,
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "groups",
+    ]
     search_fields = [
         "username",
         "first_name",
@@ -214,6 +271,25 @@ class UserAdmin(DjangoUserAdmin):
                 user.system_application,
             )
         return mark_safe('<span class="badge badge-person">Person</span>')
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(**_second_factors())
+
+    @admin.display(description="second factors")
+    def second_factors(self, user: User) -> str:
+        if user.is_system_user:
+            return "—"
+        kinds = []
+        if getattr(user, "has_totp", False):
+            kinds.append("app")
+        keys = getattr(user, "key_count", 0)
+        if keys:
+            kinds.append(f"{keys} key{'s' if keys > 1 else ''}")
+        return ", ".join(kinds) or "none"
+
+    @admin.display(description="last sign-in", ordering="last_login")
+    def last_sign_in(self, user: User):
+        return user.last_login
 
     def user_change_password(self, request, id, form_url=""):
         user = self.get_object(request, id)
