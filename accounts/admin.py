@@ -23,7 +23,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from accounts.lockout import locked_attempts
-from accounts.models import User
+from accounts.models import AccountEvent, User
 from accounts.sudo import admin_form_confirmation_needed
 from common.admin import object_page
 
@@ -325,3 +325,23 @@ class GroupAdmin(DjangoGroupAdmin):
         if confirm is not None:
             return confirm
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(admin.ModelAdmin):
+    """The accounts' audit trail (issue 21): read only, as the tokens' is."""
+
+    list_display = ["at", "user", "event", "ip", "detail"]
+    list_filter = ["event"]
+    search_fields = ["user__username", "event", "ip", "request_id"]
+    list_select_related = ["user"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

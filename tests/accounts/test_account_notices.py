@@ -75,3 +75,28 @@ def test_a_password_change_is_mailed(alice):
     assert "your password was changed" in message.body
     assert "From: 192.0.2.8" in message.body
     assert PASSWORD not in message.body and new not in message.body
+
+
+def test_account_events_join_the_audit_trail_with_address_and_request_id(alice):
+    from accounts.models import AccountEvent
+
+    client = Client(REMOTE_ADDR="198.51.100.3")
+    client.post("/accounts/login/", {"login": "alice", "password": "wrong"})
+    client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+    new = "another long passphrase 7"
+    client.post(
+        "/accounts/password/change/",
+        {"oldpassword": PASSWORD, "password1": new, "password2": new},
+    )
+    events = list(AccountEvent.objects.filter(user=alice).order_by("at", "id"))
+    assert [e.event for e in events] == [
+        "account.signin_failed",
+        "account.signed_in",
+        "account.password_changed",
+    ]
+    assert {e.ip for e in events} == {"198.51.100.3"}
+    assert all(len(e.request_id) == 32 for e in events)
+    assert not any(new in e.detail or PASSWORD in e.detail for e in events)
+    # Nobody's username makes no row.
+    Client().post("/accounts/login/", {"login": "nobody", "password": "x"})
+    assert AccountEvent.objects.count() == 3
