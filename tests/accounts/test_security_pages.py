@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.helpers import signed_in
+from tests.helpers import PASSWORD, signed_in
 from tests.test_content_security_policy import INLINE
 
 PAGES = [
@@ -16,6 +16,7 @@ PAGES = [
     "/accounts/2fa/webauthn/",
     "/accounts/password/change/",
     "/accounts/sessions/",
+    "/profile/security/log/",
 ]
 SIGNED_OUT_PAGES = ["/accounts/login/", "/accounts/password/reset/"]
 
@@ -40,3 +41,14 @@ def test_the_signed_out_pages_have_no_inline_code(db, path):
 def test_signed_out_people_are_sent_to_sign_in(db):
     for path in PAGES:
         assert Client().get(path)["Location"].startswith("/accounts/login/?next="), path
+
+
+def test_the_security_log_lists_one_s_own_events_newest_first(alice, bob):
+    client = Client(REMOTE_ADDR="192.0.2.77")
+    client.post("/accounts/login/", {"login": "alice", "password": "wrong"})
+    client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+    signed_in(bob)  # bob's events are bob's
+    page = client.get("/profile/security/log/").content.decode()
+    assert page.index("account.signed_in") < page.index("account.signin_failed")
+    assert "192.0.2.77" in page
+    assert page.count("<tr>") == 3  # the head and alice's two
