@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.events import account_event
+from accounts.http import SignedInRequest
 from accounts.models import User
 
 
@@ -86,7 +87,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def end_session(request: HttpRequest, session_id: int) -> HttpResponse:
+def end_session(request: SignedInRequest, session_id: int) -> HttpResponse:
     """Profile → Security → Sessions: sign out one other browser of one's own."""
     from allauth.usersessions.models import UserSession
 
@@ -102,7 +103,7 @@ def end_session(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def security_log(request: HttpRequest) -> HttpResponse:
+def security_log(request: SignedInRequest) -> HttpResponse:
     """Profile → Security → Security log: one's own account events, newest first."""
     from accounts.models import AccountEvent
 
