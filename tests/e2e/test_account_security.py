@@ -11,7 +11,8 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import check_accessibility, sign_in
+from accounts.models import AccountEvent
+from tests.e2e.browser import check_accessibility, fill_create_form, sign_in
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -87,7 +88,7 @@ def test_an_authenticator_app_then_recovery_codes(watched: Page, alice):
 
 
 def test_a_passkey_registered_in_a_virtual_authenticator_signs_in_without_a_username(
-    watched: Page, alice
+    watched: Page, alice, sync_app, settings
 ):
     page = watched
     cdp = page.context.new_cdp_session(page)
@@ -124,3 +125,15 @@ def test_a_passkey_registered_in_a_virtual_authenticator_signs_in_without_a_user
     expect(page).to_have_url(re.compile(r"/profile/security/tokens/$"))
     expect(page.get_by_title("Signed in as alice")).to_be_attached()
     assert violations(page) == []
+
+    # Sudo mode by the passkey: a stale confirmation, and the key confirms creating a token.
+    settings.REAUTH_MAX_AGE = 0
+    fill_create_form(page, "confirmed by a passkey")
+    page.get_by_role("button", name="Generate token").click()
+    expect(page.get_by_role("heading", name="Confirm your password")).to_be_visible()
+    assert violations(page) == []
+    page.get_by_role("button", name="Use a security key or passkey").click()
+    expect(page.get_by_role("heading", name="Token created")).to_be_visible()
+    assert AccountEvent.objects.filter(
+        user=alice, event="account.sudo_confirmed", detail="method=mfa"
+    ).exists()
