@@ -15,11 +15,7 @@ from allauth.account.forms import LoginForm
 from allauth.account.signals import authentication_step_completed
 from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
-from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
-from axes.handlers.proxy import AxesProxyHandler
-from django import forms
 from django.contrib.auth import SESSION_KEY
-from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
@@ -124,49 +120,9 @@ class SignInForm(LoginForm):
         return response
 
 
-class _CountedCode:
-    """An authenticator or recovery code, under django-axes.
-
-    A wrong code counts as a failed sign-in of that username from that address, as a wrong
-    password does; once that pair is locked, no code is tried and the lockout page answers.
-    """
-
-    user: Any
-    fields: dict[str, forms.Field]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["code"].widget.attrs.pop("placeholder", None)
-        self.fields["code"].widget.attrs.update(
-            {"inputmode": "text", "autocapitalize": "none", "autofocus": True}
-        )
-
-    def clean_code(self) -> str:
-        request = context.request
-        credentials = {"username": self.user.get_username()}
-        if AxesProxyHandler.is_locked(request, credentials):
-            request.axes_locked_out = True
-            request.axes_credentials = credentials
-            raise forms.ValidationError("Too many failed attempts.")
-        try:
-            return super().clean_code()  # type: ignore[misc]  # allauth's form, mixed in
-        except forms.ValidationError:
-            # Django's signal for a failed sign-in: axes counts it, accounts/signals.py logs it.
-            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-            raise
-
-
 @receiver(authentication_step_completed, dispatch_uid="portal-reauthenticated")
 def _reauthenticated(sender: Any, request: HttpRequest, method: str, **kwargs: Any) -> None:
     # allauth's reauthentication (password, authenticator code, security key) confirms sudo
     # mode for the portal's own pages too.
     if kwargs.get("reauthenticated"):
         sudo.mark_confirmed(request, method=method)
-
-
-class SecondFactorForm(_CountedCode, AuthenticateForm):
-    """The second step of signing in."""
-
-
-class ReconfirmCodeForm(_CountedCode, ReauthenticateForm):
-    """A code confirming sudo mode (allauth's reauthentication page, and the portal's)."""

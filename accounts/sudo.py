@@ -144,7 +144,7 @@ def confirm_again(request: HttpRequest) -> str | None:
 
 
 def _confirm_by_code(request: HttpRequest) -> str | None:
-    from accounts.allauth import ReconfirmCodeForm
+    from accounts.factor_forms import ReconfirmCodeForm
 
     form = ReconfirmCodeForm(data={"code": request.POST[CODE_FIELD]}, user=request.user)
     if form.is_valid():

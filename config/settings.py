@@ -344,8 +344,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Token portal")
 MFA_FORMS = {
-    "authenticate": "accounts.allauth.SecondFactorForm",
-    "reauthenticate": "accounts.allauth.ReconfirmCodeForm",
+    "authenticate": "accounts.factor_forms.SecondFactorForm",
+    "reauthenticate": "accounts.factor_forms.ReconfirmCodeForm",
 }
 # Browsers allow WebAuthn on http://localhost only while developing.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
