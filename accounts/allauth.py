@@ -1,5 +1,6 @@
-"""The portal's side of django-allauth: who may sign up (nobody), where a sign-in may lead, and
-the sign-in forms that keep django-axes' lockout in charge of every guess, second factors too.
+"""The portal's side of django-allauth: who may sign up (nobody), where a sign-in may lead, the
+caller's address, sudo mode's one clock, and the sign-in form (the second-factor forms, under
+django-axes, are in accounts/factor_forms.py).
 
 allauth does sign-in, second factors, password change and reset, and the signed-in sessions;
 these hooks make it follow the portal's rules instead of allauth's defaults.
@@ -14,7 +15,6 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.forms import LoginForm
 from allauth.account.signals import authentication_step_completed
 from allauth.core import context
-from allauth.mfa.adapter import DefaultMFAAdapter
 from django.contrib.auth import SESSION_KEY
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
@@ -95,10 +95,6 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             extra_tags=extra_tags,
             message=message,
         )
-
-
-class PortalMFAAdapter(DefaultMFAAdapter):
-    pass
 
 
 class SignInForm(LoginForm):

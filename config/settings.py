@@ -339,7 +339,6 @@ ACCOUNT_FORMS = {"login": "accounts.allauth.SignInForm"}
 ACCOUNT_RATE_LIMITS = {"login_failed": False, "login": False}
 # Reauthentication (sudo mode) lasts as long as REAUTH_MAX_AGE says (below).
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTH_MAX_AGE", default=15 * 60)
-MFA_ADAPTER = "accounts.allauth.PortalMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Token portal")
