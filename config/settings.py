@@ -324,7 +324,8 @@ ACCOUNT_UNIQUE_EMAIL = False
 # A reset asked for an address nobody has sends nothing, and says the same as for a known one.
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
-ACCOUNT_SESSION_REMEMBER = None
+# No "remember me": the portal's own timeouts (accounts/sessions.py) decide a session's life.
+ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGOUT_REDIRECT_URL = LOGOUT_REDIRECT_URL
 # A password change or reset signs out every other session (Django's session hash does so for
