@@ -12,7 +12,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import AccountEvent
-from tests.e2e.browser import check_accessibility, fill_create_form, sign_in
+from tests.e2e.browser import (
+    check_accessibility,
+    check_every_width,
+    fill_create_form,
+    new_page,
+    sign_in,
+)
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -137,3 +143,37 @@ def test_a_passkey_registered_in_a_virtual_authenticator_signs_in_without_a_user
     assert AccountEvent.objects.filter(
         user=alice, event="account.sudo_confirmed", detail="method=mfa"
     ).exists()
+
+
+SECURITY_PAGES = {
+    "two-factor": "/accounts/2fa/",
+    "authenticator-app": "/accounts/2fa/totp/activate/",
+    "security-key": "/accounts/2fa/webauthn/add/",
+    "password": "/accounts/password/change/",
+    "sessions": "/accounts/sessions/",
+    "security-log": "/profile/security/log/",
+}
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_the_security_pages_fit_every_width_pass_axe_and_keep_the_csp(
+    browser, live_server, alice, dark
+):
+    page = new_page(browser, live_server, js=True, dark=dark)
+    page.context.add_init_script(VIOLATIONS)
+    found: dict = {"layout": {}, "axe": {}, "csp": {}}
+    for name, path in {"sign-in": "/accounts/login/", "reset": "/accounts/password/reset/"}.items():
+        page.goto(path)
+        check_every_width(page, f"{name}-{'dark' if dark else 'light'}", found["layout"])
+        check_accessibility(page, name, found["axe"])
+        if violations(page):
+            found["csp"][name] = violations(page)
+    password_step(page)
+    for name, path in SECURITY_PAGES.items():
+        page.goto(path)
+        check_every_width(page, f"{name}-{'dark' if dark else 'light'}", found["layout"])
+        check_accessibility(page, name, found["axe"])
+        if violations(page):
+            found["csp"][name] = violations(page)
+    page.context.close()
+    assert found == {"layout": {}, "axe": {}, "csp": {}}
