@@ -52,3 +52,29 @@ def test_the_security_log_lists_one_s_own_events_newest_first(alice, bob):
     assert page.index("account.signed_in") < page.index("account.signin_failed")
     assert "192.0.2.77" in page
     assert page.count("<tr>") == 3  # the head and alice's two
+
+
+def test_the_pages_of_a_person_with_second_factors_are_profile_pages(alice):
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    TOTP.activate(alice, generate_totp_secret())
+    RecoveryCodes.activate(alice)
+    key = Authenticator.objects.create(
+        user=alice, type=Authenticator.Type.WEBAUTHN, data={"name": "Laptop key"}
+    )
+    client = signed_in(alice)
+    for path in [
+        "/accounts/2fa/totp/deactivate/",
+        "/accounts/2fa/recovery-codes/",
+        "/accounts/2fa/recovery-codes/generate/",
+        "/accounts/2fa/webauthn/",
+        f"/accounts/2fa/webauthn/keys/{key.pk}/edit/",
+        f"/accounts/2fa/webauthn/keys/{key.pk}/remove/",
+    ]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        page = response.content.decode()
+        assert 'class="profile__nav"' in page, path
+        assert INLINE.findall(page) == [], path
