@@ -22,9 +22,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from accounts.events import account_event
 from accounts.lockout import locked_attempts
 from accounts.models import AccountEvent, User
-from accounts.sudo import admin_form_confirmation_needed
+from accounts.sudo import admin_confirmation_needed, admin_form_confirmation_needed
 from common.admin import object_page
 
 # What makes a user an administrator, and with which powers (is_staff opens the admin to the
@@ -87,6 +88,23 @@ def _second_factors() -> dict[str, Any]:
     return {
         "has_totp": Exists(own.filter(type=Authenticator.Type.TOTP)),
         "key_count": Coalesce(Subquery(keys), 0),
+    }
+
+
+def _account_security(user: User) -> dict[str, Any]:
+    """A person's second factors and signed-in sessions, for their admin page."""
+    from allauth.mfa.models import Authenticator
+    from allauth.usersessions.models import UserSession
+
+    names = {
+        Authenticator.Type.TOTP: "authenticator app",
+        Authenticator.Type.WEBAUTHN: "security key or passkey",
+        Authenticator.Type.RECOVERY_CODES: "recovery codes",
+    }
+    kinds = Authenticator.objects.filter(user=user).order_by("type").values_list("type", flat=True)
+    return {
+        "second_factors": [names.get(kind, kind) for kind in kinds],
+        "user_sessions": list(UserSession.objects.filter(user=user).order_by("-last_seen_at")),
     }
 
 
@@ -226,6 +244,7 @@ class UserAdmin(DjangoUserAdmin):
         if user is not None and not user.is_system_user:
             context["locked_out"] = self.locked_out_attempts(user).exists()
             context["may_unlock"] = self.has_change_permission(request, user)
+            context.update(_account_security(user))
         return super().change_view(request, object_id, form_url, context)
 
     def get_urls(self):
@@ -234,6 +253,17 @@ class UserAdmin(DjangoUserAdmin):
                 "<path:object_id>/unlock/",
                 self.admin_site.admin_view(self.unlock_view),
                 name="accounts_user_unlock",
+            ),
+            # Issue 21: a person's second factors and signed-in sessions.
+            path(
+                "<path:object_id>/reset-second-factors/",
+                self.admin_site.admin_view(self.reset_factors_view),
+                name="accounts_user_reset_factors",
+            ),
+            path(
+                "<path:object_id>/end-sessions/",
+                self.admin_site.admin_view(self.end_sessions_view),
+                name="accounts_user_end_sessions",
             ),
             *super().get_urls(),
         ]
@@ -255,6 +285,74 @@ class UserAdmin(DjangoUserAdmin):
             "admin/accounts/user/unlock.html",
             f"Unlock sign-in for {user.username}?",
             locked_out=self.locked_out_attempts(user).exists(),
+        )
+
+    def _person_to_manage(self, request: HttpRequest, object_id: str) -> User:
+        user = self.get_object(request, object_id)
+        if user is None or user.is_system_user:
+            raise Http404("No such person.")
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        return user
+
+    def reset_factors_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Remove every second factor of a person who lost theirs: sudo mode, audited, and the
+        person is told by e-mail."""
+        from allauth.mfa.models import Authenticator
+
+        from accounts.notices import notify
+
+        user = self._person_to_manage(request, object_id)
+        change_url = reverse("admin:accounts_user_change", args=[quote(user.pk)])
+        if request.method == "POST":
+            action = f"reset the second factors of {user.username}"
+            confirm = admin_confirmation_needed(self, request, user, action=action)
+            if confirm is not None:
+                return confirm
+            removed = Authenticator.objects.filter(user=user).delete()[0]
+            self.log_change(request, user, "Reset second factors.")
+            what = f"your second factors were reset by the administrator {request.user}"
+            notify(request, user, "account.mfa_reset", what)
+            self.message_user(
+                request, f"Removed {removed} second factor(s) of {user.username}.", messages.SUCCESS
+            )
+            return HttpResponseRedirect(change_url)
+        return object_page(
+            self,
+            request,
+            user,
+            "admin/accounts/user/account_security.html",
+            f"Reset the second factors of {user.username}?",
+            what="reset_factors",
+            **_account_security(user),
+        )
+
+    def end_sessions_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Sign a person out of every browser (allauth.usersessions), audited."""
+        from allauth.usersessions.models import UserSession
+
+        user = self._person_to_manage(request, object_id)
+        change_url = reverse("admin:accounts_user_change", args=[quote(user.pk)])
+        if request.method == "POST":
+            sessions = list(UserSession.objects.filter(user=user))
+            for session in sessions:
+                session.end()
+            self.log_change(request, user, f"Ended {len(sessions)} session(s).")
+            account_event(request, "account.session_ended", user=user, by=str(request.user))
+            self.message_user(
+                request,
+                f"{user.username} is signed out of {len(sessions)} session(s).",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(change_url)
+        return object_page(
+            self,
+            request,
+            user,
+            "admin/accounts/user/account_security.html",
+            f"End every session of {user.username}?",
+            what="end_sessions",
+            **_account_security(user),
         )
 
     def _unlock(self, request: HttpRequest, user: User, change_url: str) -> HttpResponse:
