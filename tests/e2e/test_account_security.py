@@ -177,3 +177,21 @@ def test_the_security_pages_fit_every_width_pass_axe_and_keep_the_csp(
             found["csp"][name] = violations(page)
     page.context.close()
     assert found == {"layout": {}, "axe": {}, "csp": {}}
+
+
+def test_ending_another_session_signs_that_browser_out(browser, live_server, alice):
+    laptop = new_page(browser, live_server, js=True)
+    phone = new_page(browser, live_server, js=False)
+    sign_in(laptop, "alice")
+    sign_in(phone, "alice")
+    laptop.goto("/accounts/sessions/")
+    expect(laptop.locator("table.sessions tbody tr")).to_have_count(2)
+    laptop.get_by_role("button", name="Sign out this session").click()
+    expect(laptop.get_by_text("That browser is signed out.")).to_be_visible()
+    expect(laptop.locator("table.sessions tbody tr")).to_have_count(1)
+    phone.reload()
+    expect(phone).to_have_url(re.compile(r"/accounts/login/"))
+    laptop.reload()
+    expect(laptop).to_have_url(re.compile(r"/accounts/sessions/$"))
+    laptop.context.close()
+    phone.context.close()
