@@ -12,7 +12,6 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/security/", views.profile, name="profile_security"),
     path("profile/notifications/", views.notifications, name="notifications"),
-    path("profile/security/log/", views.security_log, name="security_log"),
     path(
         "profile/security/sessions/<int:session_id>/end/",
         views.end_session,

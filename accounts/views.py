@@ -99,13 +99,3 @@ def end_session(request: SignedInRequest, session_id: int) -> HttpResponse:
     account_event(request, "account.session_ended", ended_session=session.pk)
     messages.success(request, "That browser is signed out.")
     return redirect("usersessions_list")
-
-
-@login_required
-@require_GET
-def security_log(request: SignedInRequest) -> HttpResponse:
-    """Profile → Security → Security log: one's own account events, newest first."""
-    from accounts.models import AccountEvent
-
-    events = AccountEvent.objects.filter(user=request.user)[:100]
-    return render(request, "accounts/security_log.html", {"events": events})

@@ -78,3 +78,9 @@ def test_the_pages_of_a_person_with_second_factors_are_profile_pages(alice):
         page = response.content.decode()
         assert 'class="profile__nav"' in page, path
         assert INLINE.findall(page) == [], path
+
+
+def test_the_security_log_shows_one_s_token_events_too(alice_token):
+    page = signed_in(alice_token.token.user).get("/profile/security/log/").content.decode()
+    assert "token.issued" in page
+    assert alice_token.token.masked in page
