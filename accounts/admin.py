@@ -15,14 +15,17 @@ from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from accounts.events import account_event
 from accounts.lockout import locked_attempts
-from accounts.models import User
-from accounts.sudo import admin_form_confirmation_needed
+from accounts.models import AccountEvent, User
+from accounts.sudo import admin_confirmation_needed, admin_form_confirmation_needed
 from common.admin import object_page
 
 # What makes a user an administrator, and with which powers (is_staff opens the admin to the
@@ -70,10 +73,82 @@ class UserKindFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _second_factors() -> dict[str, Any]:
+    """Annotations: whether a user has an authenticator app, and how many security keys."""
+    from allauth.mfa.models import Authenticator
+
+    own = Authenticator.objects.filter(user=OuterRef("pk"))
+    keys = (
+        own.filter(type=Authenticator.Type.WEBAUTHN)
+        .order_by()
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return {
+        "has_totp": Exists(own.filter(type=Authenticator.Type.TOTP)),
+        "key_count": Coalesce(Subquery(keys), 0),
+    }
+
+
+def _account_security(user: User) -> dict[str, Any]:
+    """A person's second factors and signed-in sessions, for their admin page."""
+    from allauth.mfa.models import Authenticator
+    from allauth.usersessions.models import UserSession
+
+    names = {
+        Authenticator.Type.TOTP: "authenticator app",
+        Authenticator.Type.WEBAUTHN: "security key or passkey",
+        Authenticator.Type.RECOVERY_CODES: "recovery codes",
+    }
+    kinds = Authenticator.objects.filter(user=user).order_by("type").values_list("type", flat=True)
+    return {
+        "second_factors": [names.get(kind, kind) for kind in kinds],
+        "user_sessions": list(UserSession.objects.filter(user=user).order_by("-last_seen_at")),
+    }
+
+
+class SecondFactorFilter(admin.SimpleListFilter):
+    """Issue 21: who has no second factor (MFA_REQUIRED's concern)."""
+
+    title = "second factor"
+    parameter_name = "mfa"
+
+    def lookups(self, request, model_admin):
+        return [("none", "No second factor"), ("some", "Has a second factor")]
+
+    def queryset(self, request, queryset):
+        from allauth.mfa.models import Authenticator
+
+        factors = Authenticator.objects.filter(user=OuterRef("pk")).exclude(
+            type=Authenticator.Type.RECOVERY_CODES
+        )
+        if self.value() == "none":
+            return queryset.people().filter(~Exists(factors))
+        if self.value() == "some":
+            return queryset.filter(Exists(factors))
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "kind_badge", "email", "is_staff", "is_active", "last_login"]
-    list_filter = [UserKindFilter, "is_staff", "is_superuser", "is_active", "groups"]
+    list_display = [
+        "username",
+        "kind_badge",
+        "email",
+        "is_staff",
+        "is_active",
+        "second_factors",
+        "last_sign_in",
+    ]
+    list_filter = [
+        UserKindFilter,
+        SecondFactorFilter,
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "groups",
+    ]
     search_fields = [
         "username",
         "first_name",
@@ -169,6 +244,7 @@ class UserAdmin(DjangoUserAdmin):
         if user is not None and not user.is_system_user:
             context["locked_out"] = self.locked_out_attempts(user).exists()
             context["may_unlock"] = self.has_change_permission(request, user)
+            context.update(_account_security(user))
         return super().change_view(request, object_id, form_url, context)
 
     def get_urls(self):
@@ -177,6 +253,17 @@ class UserAdmin(DjangoUserAdmin):
                 "<path:object_id>/unlock/",
                 self.admin_site.admin_view(self.unlock_view),
                 name="accounts_user_unlock",
+            ),
+            # Issue 21: a person's second factors and signed-in sessions.
+            path(
+                "<path:object_id>/reset-second-factors/",
+                self.admin_site.admin_view(self.reset_factors_view),
+                name="accounts_user_reset_factors",
+            ),
+            path(
+                "<path:object_id>/end-sessions/",
+                self.admin_site.admin_view(self.end_sessions_view),
+                name="accounts_user_end_sessions",
             ),
             *super().get_urls(),
         ]
@@ -200,6 +287,74 @@ class UserAdmin(DjangoUserAdmin):
             locked_out=self.locked_out_attempts(user).exists(),
         )
 
+    def _person_to_manage(self, request: HttpRequest, object_id: str) -> User:
+        user = self.get_object(request, object_id)
+        if user is None or user.is_system_user:
+            raise Http404("No such person.")
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        return user
+
+    def reset_factors_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Remove every second factor of a person who lost theirs: sudo mode, audited, and the
+        person is told by e-mail."""
+        from allauth.mfa.models import Authenticator
+
+        from accounts.notices import notify
+
+        user = self._person_to_manage(request, object_id)
+        change_url = reverse("admin:accounts_user_change", args=[quote(user.pk)])
+        if request.method == "POST":
+            action = f"reset the second factors of {user.username}"
+            confirm = admin_confirmation_needed(self, request, user, action=action)
+            if confirm is not None:
+                return confirm
+            removed = Authenticator.objects.filter(user=user).delete()[0]
+            self.log_change(request, user, "Reset second factors.")
+            what = f"your second factors were reset by the administrator {request.user}"
+            notify(request, user, "account.mfa_reset", what)
+            self.message_user(
+                request, f"Removed {removed} second factor(s) of {user.username}.", messages.SUCCESS
+            )
+            return HttpResponseRedirect(change_url)
+        return object_page(
+            self,
+            request,
+            user,
+            "admin/accounts/user/account_security.html",
+            f"Reset the second factors of {user.username}?",
+            what="reset_factors",
+            **_account_security(user),
+        )
+
+    def end_sessions_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Sign a person out of every browser (allauth.usersessions), audited."""
+        from allauth.usersessions.models import UserSession
+
+        user = self._person_to_manage(request, object_id)
+        change_url = reverse("admin:accounts_user_change", args=[quote(user.pk)])
+        if request.method == "POST":
+            sessions = list(UserSession.objects.filter(user=user))
+            for session in sessions:
+                session.end()
+            self.log_change(request, user, f"Ended {len(sessions)} session(s).")
+            account_event(request, "account.session_ended", user=user, by=str(request.user))
+            self.message_user(
+                request,
+                f"{user.username} is signed out of {len(sessions)} session(s).",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(change_url)
+        return object_page(
+            self,
+            request,
+            user,
+            "admin/accounts/user/account_security.html",
+            f"End every session of {user.username}?",
+            what="end_sessions",
+            **_account_security(user),
+        )
+
     def _unlock(self, request: HttpRequest, user: User, change_url: str) -> HttpResponse:
         reset_sign_in_attempts(username=user.username)
         self.log_change(request, user, "Unlocked sign-in.")
@@ -214,6 +369,25 @@ class UserAdmin(DjangoUserAdmin):
                 user.system_application,
             )
         return mark_safe('<span class="badge badge-person">Person</span>')
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(**_second_factors())
+
+    @admin.display(description="second factors")
+    def second_factors(self, user: User) -> str:
+        if user.is_system_user:
+            return "—"
+        kinds = []
+        if getattr(user, "has_totp", False):
+            kinds.append("app")
+        keys = getattr(user, "key_count", 0)
+        if keys:
+            kinds.append(f"{keys} key{'s' if keys > 1 else ''}")
+        return ", ".join(kinds) or "none"
+
+    @admin.display(description="last sign-in", ordering="last_login")
+    def last_sign_in(self, user: User):
+        return user.last_login
 
     def user_change_password(self, request, id, form_url=""):
         user = self.get_object(request, id)
@@ -249,3 +423,23 @@ class GroupAdmin(DjangoGroupAdmin):
         if confirm is not None:
             return confirm
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(admin.ModelAdmin):
+    """The accounts' audit trail (issue 21): read only, as the tokens' is."""
+
+    list_display = ["at", "user", "event", "ip", "detail"]
+    list_filter = ["event"]
+    search_fields = ["user__username", "event", "ip", "request_id"]
+    list_select_related = ["user"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

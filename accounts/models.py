@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser, Permission, UserManager
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.expressions import Combinable
+from django.utils import timezone
 
 # Superusers hold every permission; anyone else needs this one to act as an instance administrator
 # (issue service tokens, and personal tokens for applications open to administrators only).
@@ -62,6 +63,12 @@ class User(AbstractUser):
         help_text="E-mail me 7 days and 1 day before one of my tokens expires.",
     )
 
+    # MFA_REQUIRED (accounts/mfa_policy.py): when this person's grace period to add a second
+    # factor began (the first time the policy found them without one).
+    mfa_grace_started_at = models.DateTimeField(
+        "second-factor grace period started", null=True, blank=True, editable=False
+    )
+
     # django-stubs cannot type a manager that replaces AbstractUser's, nor AbstractUser.Meta.
     objects = PortalUserManager()  # type: ignore[misc]
 
@@ -86,3 +93,23 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+
+class AccountEvent(models.Model):
+    """The audit trail of an account (issue 21): sign-ins, second factors, passwords, sessions,
+    sudo confirmations. Beside the tokens' (tokens.TokenEvent), with the same kind of fields;
+    never a secret in `detail`."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_events")
+    event = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField("from address", null=True, blank=True)
+    request_id = models.CharField(max_length=32, blank=True)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "-at"], name="account_event_user_at")]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.user} at {self.at:%Y-%m-%d %H:%M}"

@@ -39,9 +39,14 @@ def _stay_active(session: SessionBase, now: int) -> None:
 @receiver(user_logged_in, dispatch_uid="portal-session-signed-in")
 def _signed_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
-        now = int(time.time())
-        request.session[SIGNED_IN_AT] = now
-        _stay_active(request.session, now)
+        start_clock(request.session)
+
+
+def start_clock(session: SessionBase) -> None:
+    """Both timeouts count from now: the person has just signed in."""
+    now = int(time.time())
+    session[SIGNED_IN_AT] = now
+    _stay_active(session, now)
 
 
 class SessionActivityMiddleware:
@@ -64,4 +69,17 @@ class SessionActivityMiddleware:
             active = session.get(ACTIVE_AT)
             if not isinstance(active, int) or now - active >= ACTIVITY_INTERVAL:
                 _stay_active(session, now)
+                _seen(session)
         return response
+
+
+def _seen(session: SessionBase) -> None:
+    """The signed-in sessions list's "last activity" (allauth.usersessions), written with the
+    session's own activity: at most every ACTIVITY_INTERVAL, never on every request."""
+    from allauth.usersessions.models import UserSession
+    from django.utils import timezone
+
+    if session.session_key:
+        UserSession.objects.filter(session_key=session.session_key).update(
+            last_seen_at=timezone.now()
+        )

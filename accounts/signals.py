@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 
+from accounts.events import account_event
 from common.logs import security_event
 from common.metrics import SIGNIN_FAILURES, SIGNIN_LOCKOUTS
 
@@ -31,6 +32,14 @@ def log_failed_sign_in(sender, credentials: dict, request=None, **kwargs) -> Non
         username=username,
         username_known=username is not None,
     )
+    if username is not None:
+        # The account's own audit trail (issue 21): a failed sign-in (password or code) of it.
+        account_event(
+            request,
+            "account.signin_failed",
+            user=get_user_model().objects.get(username=username),
+            log=False,  # logged above as signin.failed
+        )
 
 
 @receiver(user_locked_out, dispatch_uid="portal-signin-lockout")

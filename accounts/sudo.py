@@ -1,7 +1,12 @@
-"""Sudo mode: prove it is you (your password again) before a new credential is made.
+"""Sudo mode: prove it is you (your password, an authenticator or recovery code, or a security key
+or passkey) before a new credential is made.
 
-Signing in counts as a confirmation. Past `REAUTH_MAX_AGE` seconds, a POST that would make a
-token or a secret is answered with a page asking for the password; that page carries everything
+Signing in counts as a confirmation, and so does django-allauth's reauthentication (its pages
+ask for it before second factors change): one clock, REAUTH_MAX_AGE, for both
+(accounts/allauth.py). The second factors are checked by allauth's own forms.
+
+Past `REAUTH_MAX_AGE` seconds, a POST that would make a token or a secret is answered with a
+page asking for the password (or a second factor); that page carries everything
 the first form held (as hidden fields), so the action goes on, with what was typed, in the request
 that confirms. The password goes through `authenticate()`, so failures count toward the same
 django-axes lockout as the sign-in page, and a locked-out person gets its 429 page. Every request
@@ -22,13 +27,21 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.debug import sensitive_variables
 
+from accounts import mfa_policy
+from accounts.events import account_event
+
 SESSION_KEY = "password_confirmed_at"
+METHOD_KEY = "confirmed_by"
 PASSWORD_FIELD = "sudo_password"
+# An authenticator or recovery code, or a security key's answer (JSON), instead of the password.
+CODE_FIELD = "sudo_code"
+KEY_FIELD = "sudo_webauthn"
+_FACTOR_FIELDS = (PASSWORD_FIELD, CODE_FIELD, KEY_FIELD)
 # Never carried over into the confirmation page: the CSRF token is the page's own, and a
 # password typed on a previous confirmation is never echoed into HTML. (The page's own hidden
 # username, for password managers, has no name, so it is never sent: a form's own `username`
 # field, the user admin's, is carried like any other.)
-_NOT_CARRIED = {"csrfmiddlewaretoken", PASSWORD_FIELD}
+_NOT_CARRIED = {"csrfmiddlewaretoken", *_FACTOR_FIELDS}
 WRONG_PASSWORD = "That is not your password. Try again."
 
 
@@ -38,8 +51,10 @@ def _signed_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
         mark_confirmed(request)
 
 
-def mark_confirmed(request: HttpRequest) -> None:
+def mark_confirmed(request: HttpRequest, *, method: str = "password") -> None:
     request.session[SESSION_KEY] = int(time.time())
+    # Which factor confirmed it (password, mfa): the audit trail of what it allowed says so.
+    request.session[METHOD_KEY] = method
 
 
 def is_recent(request: HttpRequest) -> bool:
@@ -67,8 +82,7 @@ def keep_out_of_error_reports(request: HttpRequest) -> None:
     """
     marked = getattr(request, "sensitive_post_parameters", None) or []
     names = list(request.POST) if marked == "__ALL__" else list(marked)
-    if PASSWORD_FIELD not in names:
-        names.append(PASSWORD_FIELD)
+    names.extend(field for field in _FACTOR_FIELDS if field not in names)
     request.sensitive_post_parameters = names  # type: ignore[attr-defined]  # Django's own mark
 
 
@@ -94,18 +108,79 @@ def confirmation_needed(
     the admin's) with this context: `action` (what is being confirmed), `carried`, `error`.
     """
     keep_out_of_error_reports(request)
-    if request.method != "POST" or is_recent(request):
+    if request.method != "POST":
+        return None
+    refused = mfa_policy.refusal(request.user)
+    if refused is not None:
+        # MFA_REQUIRED, past the grace period: no new credential until a factor is added.
+        return render_page({"action": action, "carried": [], "refusal": refused}, 403)
+    if is_recent(request):
         return None
     error = None
-    if PASSWORD_FIELD in request.POST:
-        error = check_password_again(request)
+    if any(field in request.POST for field in _FACTOR_FIELDS):
+        error = confirm_again(request)
         if error is None:
+            account_event(request, "account.sudo_confirmed", method=request.session.get(METHOD_KEY))
             return None
         if getattr(request, "axes_locked_out", False):
             # AxesMiddleware turns this request into its lockout page (429).
             return HttpResponse(status=429)
-    context = {"action": action, "carried": carried_fields(request), "error": error}
+    context = {
+        "action": action,
+        "carried": carried_fields(request),
+        "error": error,
+        **second_factors(request),
+    }
     return render_page(context, 403 if error else 200)
+
+
+def confirm_again(request: HttpRequest) -> str | None:
+    """Confirm with whichever factor was sent: None when confirmed, else the message to show."""
+    if request.POST.get(KEY_FIELD):
+        return _confirm_by_key(request)
+    if request.POST.get(CODE_FIELD):
+        return _confirm_by_code(request)
+    return check_password_again(request)
+
+
+def _confirm_by_code(request: HttpRequest) -> str | None:
+    from accounts.factor_forms import ReconfirmCodeForm
+
+    form = ReconfirmCodeForm(data={"code": request.POST[CODE_FIELD]}, user=request.user)
+    if form.is_valid():
+        form.save()  # allauth's reauthentication: accounts/allauth.py marks sudo mode
+        return None
+    return "That code is not right (or was used already). Try again."
+
+
+def _confirm_by_key(request: HttpRequest) -> str | None:
+    from allauth.mfa.webauthn.forms import ReauthenticateWebAuthnForm
+    from allauth.mfa.webauthn.internal.flows import reauthenticate
+
+    form = ReauthenticateWebAuthnForm(
+        data={"credential": request.POST[KEY_FIELD]}, user=request.user
+    )
+    if form.is_valid():
+        reauthenticate(request, form.cleaned_data["credential"])
+        return None
+    return "The security key did not confirm it is you. Try again, or use another way."
+
+
+def second_factors(request: HttpRequest) -> dict[str, Any]:
+    """What the confirmation page offers besides the password: a code field where the person
+    has an authenticator app or recovery codes, a security-key button where they have a key
+    (with the options of this one attempt, for static/js/webauthn.js)."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.webauthn.internal import auth
+
+    kinds = set(Authenticator.objects.filter(user=request.user).values_list("type", flat=True))
+    context: dict[str, Any] = {
+        "sudo_code": bool(kinds & {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}),
+        "sudo_key": Authenticator.Type.WEBAUTHN in kinds,
+    }
+    if context["sudo_key"]:
+        context["js_data"] = {"request_options": auth.begin_authentication(request.user)}
+    return context
 
 
 def admin_confirmation_needed(

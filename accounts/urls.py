@@ -1,14 +1,20 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", views.SignInView.as_view(), name="login"),
-    # Django's LogoutView answers POST only: a link or an image tag cannot sign anyone out.
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Sign-in, sign-out, second factors, password and sessions: django-allauth (issue 21). The
+    # old addresses send there, keeping the method (308).
+    path("accounts/", include("allauth.urls")),
+    path("login/", views.moved_to("account_login"), name="login"),
+    path("logout/", views.moved_to("account_logout"), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("profile/security/", views.profile, name="profile_security"),
     path("profile/notifications/", views.notifications, name="notifications"),
+    path(
+        "profile/security/sessions/<int:session_id>/end/",
+        views.end_session,
+        name="end_session",
+    ),
 ]

@@ -1,14 +1,23 @@
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
-from django.urls import Resolver404, resolve
-from django.views.decorators.http import require_GET, require_http_methods
+from django.core.exceptions import PermissionDenied
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.events import account_event
+from accounts.http import SignedInRequest
 from accounts.models import User
 
 
@@ -17,10 +26,6 @@ class NotificationsForm(forms.ModelForm):
         model = User
         fields = ["notify_expiry"]
         labels = {"notify_expiry": "Tell me before my tokens expire"}
-
-
-# Pages that `next` must never name: sending a signed-in person back to them is a loop.
-_NEVER_NEXT = {"login", "logout"}
 
 
 @require_GET
@@ -36,26 +41,35 @@ def profile(request: HttpRequest) -> HttpResponseRedirect:
     return redirect("token_list")
 
 
-class SignInView(auth_views.LoginView):
-    """Django's sign-in, whose `next` never leads back to signing in or out.
+def moved_to(url_name: str) -> Callable[[HttpRequest], HttpResponse]:
+    """A view that sends the old sign-in and sign-out addresses to allauth's, for good.
 
-    A signed-in person at /login/?next=/login/ was redirected to the page they were on, which
-    Django refuses with an exception (a 500); they now go where a plain sign-in sends them.
+    308, not 301: a POST (a sign-out form, a script signing in) stays a POST with its body.
     """
 
-    template_name = "accounts/login.html"
-    redirect_authenticated_user = True
+    def view(request: HttpRequest) -> HttpResponse:
+        url = reverse(url_name)
+        if request.META.get("QUERY_STRING"):
+            url += "?" + request.META["QUERY_STRING"]
+        return HttpResponsePermanentRedirect(url, preserve_request=True)
 
-    def get_redirect_url(self) -> str:
-        url = super().get_redirect_url()  # empty unless of this site
-        if not url.isprintable():  # control characters: never a link anyone followed
-            return ""
-        try:
-            if url and resolve(urlsplit(url).path).url_name in _NEVER_NEXT:
-                return ""
-        except Resolver404:
-            pass
-        return url
+    return view
+
+
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
+    """The admin's sign-in is the portal's (with its second factors); `next` comes along.
+
+    A person already signed in who is not staff would go round in circles (the sign-in sends
+    them on to the admin, which sends them back here): they are told they have no access.
+    """
+    if request.user.is_authenticated:
+        if request.user.is_staff:
+            return redirect("admin:index")
+        raise PermissionDenied("Your account has no access to the administration.")
+    url = reverse("account_login")
+    if request.GET.get("next"):
+        url += "?" + urlencode({"next": request.GET["next"]})
+    return HttpResponseRedirect(url)
 
 
 @login_required
@@ -69,3 +83,19 @@ def notifications(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your notification settings were saved.")
         return redirect("notifications")
     return render(request, "accounts/notifications.html", {"form": form})
+
+
+@login_required
+@require_POST
+def end_session(request: SignedInRequest, session_id: int) -> HttpResponse:
+    """Profile → Security → Sessions: sign out one other browser of one's own."""
+    from allauth.usersessions.models import UserSession
+
+    session = get_object_or_404(UserSession, pk=session_id, user=request.user)
+    if session.session_key == request.session.session_key:
+        # This browser signs out with the header's button, which asks nothing more.
+        return HttpResponseBadRequest("This is the session you are using: sign out instead.")
+    session.end()
+    account_event(request, "account.session_ended", ended_session=session.pk)
+    messages.success(request, "That browser is signed out.")
+    return redirect("usersessions_list")

@@ -194,9 +194,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
 
 # Failed sign-ins: a cool-off per username and address (django-axes), and one per username from
 # any address after more failures (the portal's, accounts/lockout.py); never a permanent lock.
@@ -304,6 +304,69 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default="root@localhost")
 ADMINS = [(name, addr) for name, addr in getaddresses([env.str("ADMINS", default="")]) if addr]
 # Also told about every service token's notices (expiring, revoked by someone else); optional.
 OPERATIONS_EMAIL = env.str("OPERATIONS_EMAIL", default="")
+
+# --- Account security: django-allauth (issue 21) -------------------------------------------
+# Sign-in, second factors (authenticator app, recovery codes, security keys and passkeys),
+# password change and reset, and the list of signed-in sessions, all under /accounts/. Every
+# allauth setting is here, in one block; single sign-on (allauth.socialaccount) joins it here.
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+]
+# After AuthenticationMiddleware, before AxesMiddleware (which stays last).
+MIDDLEWARE[MIDDLEWARE.index("axes.middleware.AxesMiddleware") : 0] = [
+    "allauth.account.middleware.AccountMiddleware",
+]
+ACCOUNT_ADAPTER = "accounts.allauth.PortalAccountAdapter"
+# Accounts are made by administrators: nobody signs up, and people sign in with a username.
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = False
+# A reset asked for an address nobody has sends nothing, and says the same as for a known one.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# No "remember me": the portal's own timeouts (accounts/sessions.py) decide a session's life.
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_REDIRECT_URL = LOGOUT_REDIRECT_URL
+# A password change or reset signs out every other session (Django's session hash does so for
+# the others); the person stays signed in where they changed it.
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Token portal: "
+ACCOUNT_FORMS = {"login": "accounts.allauth.SignInForm"}
+# django-axes counts failed sign-ins (per username and address, and per username): allauth's own
+# counters of sign-ins are off so that the two never disagree (nor hold back an office behind
+# one address). Its other limits (password reset, reauthentication, second factor) stay.
+ACCOUNT_RATE_LIMITS = {"login_failed": False, "login": False}
+# Reauthentication (sudo mode) lasts as long as REAUTH_MAX_AGE says (below).
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTH_MAX_AGE", default=15 * 60)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Token portal")
+MFA_FORMS = {
+    "authenticate": "accounts.factor_forms.SecondFactorForm",
+    "reauthenticate": "accounts.factor_forms.ReconfirmCodeForm",
+}
+# Browsers allow WebAuthn on http://localhost only while developing.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# A session's row is written when it signs in, and its last activity with the session's own
+# expiry (accounts/sessions.py, at most every 5 minutes), not on every request.
+USERSESSIONS_TRACK_ACTIVITY = False
+# Who must have a second factor: none, admins (staff and superusers) or everyone; and the days
+# a person without one has (from the first time the policy finds them so) before they can no
+# longer create or rotate tokens (accounts/mfa_policy.py). Production: everyone.
+MFA_REQUIRED = env.str("MFA_REQUIRED", default="none")
+if MFA_REQUIRED not in {"none", "admins", "everyone"}:
+    raise ImproperlyConfigured("MFA_REQUIRED is none, admins or everyone.")
+MFA_GRACE_DAYS = env.int("MFA_GRACE_DAYS", default=14)
+# The banner of the grace period, on every page of a person it concerns.
+_template_options: dict[str, list[str]] = TEMPLATES[0]["OPTIONS"]  # type: ignore[assignment]
+_template_options["context_processors"].append("accounts.mfa_policy.banner")
+# --- end of account security ---------------------------------------------------------------
 
 # Sudo mode: creating or rotating a credential asks for the password again once the last
 # confirmation (or sign-in) is older than this many seconds.

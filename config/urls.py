@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import admin_sign_in
 from common.metrics import metrics_view
 
 urlpatterns = [
+    # The admin signs in where everyone does, with their second factor (issue 21).
+    path("admin/login/", admin_sign_in, name="admin_sign_in"),
     path("admin/", admin.site.urls),
     # Prometheus' scrape target: loopback (METRICS_ALLOWED_NETWORKS) or a bearer secret only.
     path("metrics", metrics_view, name="metrics"),

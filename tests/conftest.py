@@ -274,3 +274,15 @@ def worker(listening):
     assert cache.wait_until_trusted(BOUND)
     yield cache
     cache.stop()
+
+
+# --- Account security (issue 21) ------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    # allauth keeps its rate limits (password reset, second factor) in Django's cache: each
+    # test starts with none spent by the tests before it.
+    from django.core.cache import cache
+
+    cache.clear()

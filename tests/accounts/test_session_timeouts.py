@@ -25,7 +25,8 @@ HOUR = 60 * MINUTE
 
 def sign_in() -> Client:
     client = Client()
-    assert client.post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
+    response = client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
+    assert response.status_code == 302
     return client
 
 
@@ -78,7 +79,7 @@ def test_twelve_idle_hours_sign_a_person_out(alice):
     response = client.get(PAGE)
 
     assert response.status_code == 302
-    assert response["Location"] == f"/login/?next={PAGE}"
+    assert response["Location"] == f"/accounts/login/?next={PAGE}"
 
 
 def test_using_the_portal_keeps_the_session_past_twelve_hours(alice):
@@ -96,7 +97,7 @@ def test_a_day_after_signing_in_the_session_ends_however_busy(alice):
         assert client.get(PAGE).status_code == 200
     time_passes(client, 41 * MINUTE)  # a day and a minute since signing in
 
-    assert client.get(PAGE)["Location"] == f"/login/?next={PAGE}"
+    assert client.get(PAGE)["Location"] == f"/accounts/login/?next={PAGE}"
 
 
 def test_reading_pages_writes_the_session_at_most_every_five_minutes(alice):

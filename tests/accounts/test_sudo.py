@@ -8,10 +8,17 @@ from django.test import Client
 from django.views.debug import ExceptionReporter
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.sudo import PASSWORD_FIELD, SESSION_KEY, keep_out_of_error_reports
+from accounts.sudo import (
+    CODE_FIELD,
+    KEY_FIELD,
+    PASSWORD_FIELD,
+    SESSION_KEY,
+    keep_out_of_error_reports,
+)
 from tests.helpers import PASSWORD
 
 PEOPLE_BACKEND = "accounts.backends.PeopleOnlyBackend"
+SECOND_FACTORS = [CODE_FIELD, KEY_FIELD]
 
 
 class UnreachableDirectoryBackend:
@@ -129,15 +136,16 @@ def test_the_mark_keeps_what_a_view_marked_itself(rf):
     marked = rf.post("/", {"other_secret": "x", PASSWORD_FIELD: PASSWORD})
     marked.sensitive_post_parameters = ["other_secret"]
     keep_out_of_error_reports(marked)
-    assert marked.sensitive_post_parameters == ["other_secret", PASSWORD_FIELD]
+    # The second factors' fields (issue 21) are as sensitive as the password.
+    assert marked.sensitive_post_parameters == ["other_secret", PASSWORD_FIELD, *SECOND_FACTORS]
 
     # Every field, named: a report reads a frame's copy of request.POST by names only.
     everything = rf.post("/", {"a": "1", "b": "2", PASSWORD_FIELD: PASSWORD})
     sensitive_post_parameters()(lambda r: None)(everything)
     keep_out_of_error_reports(everything)
-    assert everything.sensitive_post_parameters == ["a", "b", PASSWORD_FIELD]
+    assert everything.sensitive_post_parameters == ["a", "b", PASSWORD_FIELD, *SECOND_FACTORS]
 
     twice = rf.post("/")
     keep_out_of_error_reports(twice)
     keep_out_of_error_reports(twice)
-    assert twice.sensitive_post_parameters == [PASSWORD_FIELD]
+    assert twice.sensitive_post_parameters == [PASSWORD_FIELD, *SECOND_FACTORS]

@@ -37,7 +37,7 @@ def test_the_profile_answers_503_with_retry_after(alice, outage):
 
 def test_signing_in_answers_503(alice, outage):
     with outage():
-        response = Client().post("/login/", {"username": "alice", "password": "x"})
+        response = Client().post("/accounts/login/", {"login": "alice", "password": "x"})
     assert_outage_page(response)
 
 

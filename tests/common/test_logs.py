@@ -49,7 +49,7 @@ def logs():
 
 
 def sign_in(client: Client, username: str, password: str):
-    return client.post("/login/", {"username": username, "password": password})
+    return client.post("/accounts/login/", {"login": username, "password": password})
 
 
 def introspect(client: Client, token: str, client_id: str, secret: str):

@@ -82,7 +82,7 @@ def test_validation_runs_with_the_shorter_timeout_and_pages_with_the_longer(
     introspect(client, orders_api, alice_token.plaintext)
     assert current_timeout() == "150ms"
 
-    client.get("/login/")
+    client.get("/accounts/login/")
     client.force_login(alice)
     client.get("/profile/security/tokens/")
     assert current_timeout() == "400ms"

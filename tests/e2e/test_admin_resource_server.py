@@ -20,7 +20,7 @@ def test_registering_a_server_asks_the_password_and_keeps_the_form(
     browser, live_server, settings, admin_user, read_scope, update_scope, dark
 ):
     page = new_page(browser, live_server, js=True, dark=dark)
-    sign_in_at(page, "/admin/login/", "Log in")
+    sign_in_at(page, "/admin/login/", "Sign in")
     settings.REAUTH_MAX_AGE = 0  # as if the sign-in were long ago
 
     page.goto("/admin/trustedapps/resourceserver/add/")

@@ -11,7 +11,7 @@ from tests.e2e.browser import sign_in_at
 def test_an_admin_creates_a_service_token_validates_and_revokes_it(
     page, screenshot, admin_user, sync_app, orders_api, introspect_over_http
 ):
-    sign_in_at(page, "/admin/login/", "Log in")
+    sign_in_at(page, "/admin/login/", "Sign in")
 
     page.goto(f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/")
     screenshot(page, "admin-trusted-application")

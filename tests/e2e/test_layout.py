@@ -116,7 +116,7 @@ def test_the_profile_pages_fit_every_width_and_pass_axe(browser, live_server, li
 @pytest.mark.e2e
 def test_the_admin_pages_fit_every_width_and_pass_axe(browser, live_server, lived_in, sync_app):
     page = new_page(browser, live_server, js=True)
-    sign_in_at(page, "/admin/login/", "Log in")
+    sign_in_at(page, "/admin/login/", "Sign in")
     problems: dict = {}
     violations: dict = {}
     alices = ReferenceToken.objects.filter(user__username="alice", revoked_at__isnull=True).first()

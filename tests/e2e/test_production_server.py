@@ -140,7 +140,7 @@ def test_the_portal_under_make_serve_keeps_its_production_promises(
     server = production_server
 
     # Security headers, as a browser behind the TLS proxy gets them.
-    status, headers, body = server.get("/login/", PROXY_HEADERS)
+    status, headers, body = server.get("/accounts/login/", PROXY_HEADERS)
     assert status == 200
     assert headers["Strict-Transport-Security"] == "max-age=31536000"
     assert "script-src 'self'" in headers["Content-Security-Policy"]

@@ -11,7 +11,7 @@ def test_it_leads_to_the_token_page(alice_client, url):
 
 def test_someone_signed_out_is_asked_to_sign_in_first(db):
     response = Client().get("/", follow=True)
-    assert response.redirect_chain[-1][0] == "/login/?next=/profile/security/tokens/"
+    assert response.redirect_chain[-1][0] == "/accounts/login/?next=/profile/security/tokens/"
     assert response.status_code == 200
 
 

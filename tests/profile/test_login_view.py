@@ -1,4 +1,5 @@
-"""Signing in at /login/: people only, with a cool-off after repeated failures."""
+"""Signing in at /accounts/login/ (django-allauth): people only, with a cool-off after repeated
+failures. The old address, /login/, sends there."""
 
 from datetime import timedelta
 
@@ -8,13 +9,14 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from accounts.models import User
 from tests.helpers import PASSWORD
 
-LOGIN = "/login/"
+LOGIN = "/accounts/login/"
 
 
 def attempt(client: Client, username: str, password: str, **extra):
-    return client.post(LOGIN, {"username": username, "password": password}, **extra)
+    return client.post(LOGIN, {"login": username, "password": password}, **extra)
 
 
 def signed_in_as(client: Client) -> str | None:
@@ -24,7 +26,7 @@ def signed_in_as(client: Client) -> str | None:
 def test_it_shows_a_sign_in_form(db):
     response = Client().get(LOGIN)
     assert response.status_code == 200
-    assert b'<label for="id_username">Username</label>' in response.content
+    assert b'<label for="id_login">Username</label>' in response.content
     assert b'autocomplete="current-password"' in response.content
 
 
@@ -40,17 +42,17 @@ def test_a_person_signs_in_and_lands_on_their_tokens(alice):
 def test_it_returns_to_the_page_that_asked_for_sign_in(alice):
     client = Client()
     response = client.get("/profile/security/tokens/new/")
-    assert response["Location"] == "/login/?next=/profile/security/tokens/new/"
+    assert response["Location"] == "/accounts/login/?next=/profile/security/tokens/new/"
     response = client.post(
         LOGIN,
-        {"username": "alice", "password": PASSWORD, "next": "/profile/security/tokens/new/"},
+        {"login": "alice", "password": PASSWORD, "next": "/profile/security/tokens/new/"},
     )
     assert response["Location"] == "/profile/security/tokens/new/"
 
 
 def test_it_never_redirects_to_another_site_after_sign_in(alice):
     response = Client().post(
-        LOGIN, {"username": "alice", "password": PASSWORD, "next": "https://evil.example/"}
+        LOGIN, {"login": "alice", "password": PASSWORD, "next": "https://evil.example/"}
     )
     assert response["Location"] == "/"
 
@@ -233,6 +235,8 @@ def test_without_a_declared_proxy_the_header_is_not_believed(alice, settings):
         "/login/",
         "/login/?next=/login/",
         "/logout/",
+        "/accounts/login/",
+        "/accounts/logout/",
         "https://evil.example/",
         "//evil.example/",
         "\x00",
@@ -258,7 +262,7 @@ def test_a_signed_in_person_still_follows_a_next_of_this_site(alice):
 
 def test_signing_in_with_next_pointing_at_sign_in_lands_on_the_tokens(alice):
     response = Client().post(
-        LOGIN, {"username": "alice", "password": PASSWORD, "next": "/login/"}, follow=True
+        LOGIN, {"login": "alice", "password": PASSWORD, "next": "/login/"}, follow=True
     )
     assert response.redirect_chain[-1][0] == "/profile/security/tokens/"
 
@@ -268,3 +272,35 @@ def test_a_nul_in_the_sign_in_form_is_refused_beside_its_field(alice, username, 
     response = attempt(Client(), username, password)
     assert response.status_code == 200
     assert b"Null characters are not allowed." in response.content
+
+
+@pytest.mark.parametrize(("old", "new"), [("/login/", LOGIN), ("/logout/", "/accounts/logout/")])
+def test_the_old_addresses_send_to_the_new_keeping_the_method(old, new, alice):
+    response = Client().post(f"{old}?next=/profile/", {"login": "alice"})
+    assert response.status_code == 308
+    assert response["Location"] == f"{new}?next=/profile/"
+    assert Client().get(old)["Location"] == new
+
+
+def test_the_admin_signs_in_on_the_same_page(admin_user):
+    response = Client().get("/admin/login/", {"next": "/admin/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=%2Fadmin%2F"
+    client = Client()
+    client.post(LOGIN, {"login": "admin", "password": PASSWORD, "next": "/admin/"})
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/login/")["Location"] == "/admin/"
+
+
+def test_a_signed_in_person_who_is_not_staff_is_not_sent_round_the_admin_sign_in(alice):
+    client = Client()
+    client.force_login(alice)
+    assert client.get("/admin/login/", {"next": "/admin/"}).status_code == 403
+
+
+def test_nobody_signs_up(db):
+    response = Client().post(
+        "/accounts/signup/", {"username": "mallory", "password1": "x" * 20}, follow=True
+    )
+    assert b"Accounts are made by your administrator" in response.content
+    assert not User.objects.filter(username="mallory").exists()

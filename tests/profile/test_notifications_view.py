@@ -25,4 +25,4 @@ def test_it_changes_only_the_signed_in_persons_setting(alice_client, alice, bob)
 
 
 def test_signed_out_people_are_sent_to_sign_in(client, db):
-    assert client.get("/profile/notifications/")["Location"].startswith("/login/")
+    assert client.get("/profile/notifications/")["Location"].startswith("/accounts/login/")

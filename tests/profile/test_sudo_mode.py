@@ -114,7 +114,7 @@ def test_failed_confirmations_lead_to_the_sign_in_lockout(alice_client, create_f
     )
     assert response.status_code == 429
     assert ReferenceToken.objects.count() == 0
-    sign_in = Client().post("/login/", {"username": "alice", "password": PASSWORD})
+    sign_in = Client().post("/accounts/login/", {"login": "alice", "password": PASSWORD})
     assert sign_in.status_code == 429
 
 
@@ -134,5 +134,5 @@ def test_rotating_asks_too(alice_client, alice_token):
 
 def test_signing_in_with_the_form_counts_as_a_confirmation(alice, sync_app, read_scope):
     client = Client()
-    client.post("/login/", {"username": "alice", "password": PASSWORD})
+    client.post("/accounts/login/", {"login": "alice", "password": PASSWORD})
     assert isinstance(client.session[SESSION_KEY], int)

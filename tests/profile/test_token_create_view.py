@@ -51,7 +51,7 @@ def field_error(response, field: str) -> str:
 
 
 def test_it_needs_a_signed_in_person(db):
-    assert Client().get(URL)["Location"] == f"/login/?next={URL}"
+    assert Client().get(URL)["Location"] == f"/accounts/login/?next={URL}"
 
 
 def test_the_form_offers_only_applications_this_person_may_issue_for(

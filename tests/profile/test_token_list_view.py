@@ -38,7 +38,7 @@ def rows(response) -> list[str]:
 def test_it_needs_a_signed_in_person(db):
     response = Client().get(URL)
     assert response.status_code == 302
-    assert response["Location"] == f"/login/?next={URL}"
+    assert response["Location"] == f"/accounts/login/?next={URL}"
 
 
 def test_it_lists_only_my_tokens_newest_first(alice_client, issue, bob):

@@ -102,4 +102,4 @@ def test_a_service_token_is_not_found_in_the_profile(alice_client, sync_service_
 def test_signed_out_people_are_sent_to_sign_in(client, alice_token):
     response = client.post(rotate_url(alice_token))
     assert response.status_code == 302
-    assert response["Location"].startswith("/login/")
+    assert response["Location"].startswith("/accounts/login/")
