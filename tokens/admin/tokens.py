@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -279,7 +280,8 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
 
     @admin.display(description="status")
     def status_label(self, token: ReferenceToken) -> str:
-        return token.state.label
+        # The profile's badge (one partial for both consoles), so a revoked row looks revoked.
+        return render_to_string("common/_status_badge.html", {"state": token.state})
 
     @admin.display(description="audit events")
     def events_link(self, token: ReferenceToken) -> str:
