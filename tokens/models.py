@@ -43,7 +43,7 @@ class TokenStatus(models.TextChoices):
     """What a token's own dates say: the admin's status filter. Whether a live token is active
     (its user, application, policy and scopes) is the status rule's to say (`state`)."""
 
-    LIVE = "live", "Live"
+    LIVE = "live", "Current"
     EXPIRED = "expired", "Expired"
     REVOKED = "revoked", "Revoked"
 
@@ -208,6 +208,8 @@ class ReferenceToken(models.Model):
     objects = ReferenceTokenQuerySet.as_manager()
 
     class Meta:
+        # The portal's word for it (docs/glossary.md): a token, personal or service.
+        verbose_name = "token"
         ordering = ["-created_at", "-id"]
         # A UniqueConstraint rather than unique=True: on PostgreSQL the latter also builds a
         # second (varchar_pattern_ops) index that the planner may pick for the hash lookup.
@@ -349,6 +351,7 @@ class TokenEvent(models.Model):
     objects = TokenEventQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "audit event"
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["token", "-at"], name="event_token_at"),

@@ -50,11 +50,11 @@ def test_the_dashboard_counts_and_links_to_each_filtered_list(
 
     shown = figures(as_admin.get(INDEX).content.decode())
     tokens = "/admin/tokens/referencetoken/"
-    assert shown["Live personal access tokens"] == (
+    assert shown["Current personal access tokens"] == (
         "2",
         f"{tokens}?kind__exact=personal&status=live",
     )
-    assert shown["Live service access tokens"] == (
+    assert shown["Current service access tokens"] == (
         "1",
         f"{tokens}?kind__exact=service&status=live",
     )

@@ -1,4 +1,5 @@
-"""The "Create application token" view: who may issue a SAT, the refusals, the shown-once page."""
+"""The "Create service access token" view: who may issue a SAT, the refusals, the shown-once
+page."""
 
 import re
 from datetime import UTC, datetime, timedelta

@@ -103,7 +103,7 @@ def test_deactivating_a_user_keeps_the_tokens_but_they_stop_validating(
     as_admin, alice, alice_token
 ):
     page = as_admin.get(f"{LIST}{alice.pk}/change/").content.decode()
-    assert "1 token, 1 live" in page
+    assert "1 token, 1 current" in page
     alice.is_active = False
     alice.save()
     response = as_admin.get(f"{LIST}{alice.pk}/change/")

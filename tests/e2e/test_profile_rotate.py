@@ -72,7 +72,7 @@ def test_creating_a_token_asks_for_the_password_again_when_it_is_stale(
     settings.REAUTH_MAX_AGE = 0  # every confirmation is already stale
     sign_in(page, "alice")
     fill_create_form(page, "typed before sudo")
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Create token").click()
 
     expect(page.get_by_role("heading", name="Confirm your password")).to_be_visible()
     screenshot(page, "sudo-confirm-desktop")
@@ -107,7 +107,7 @@ def test_rotating_without_javascript_asks_for_the_password_too(
 @pytest.mark.e2e
 def test_the_notifications_page(page: Page, alice, screenshot):
     sign_in(page, "alice")
-    page.get_by_role("link", name="E-mail notices").click()
+    page.get_by_role("link", name="Notifications").click()
     box = page.get_by_label("Tell me before my tokens expire")
     expect(box).to_be_checked()
     box.uncheck()

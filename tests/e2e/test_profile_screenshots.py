@@ -57,19 +57,19 @@ def test_screenshots_of_the_token_pages(
     expect(page.locator("tbody tr")).to_have_count(5)
     screenshot(page, f"tokens-all-{size}")
 
-    page.get_by_role("link", name="Create user access token").first.click()
+    page.get_by_role("link", name="Create personal access token").first.click()
     page.get_by_label("Description").fill("Deploy bot")
     screenshot(page, f"create-form-{size}")
 
     page.get_by_label("Description").fill("x" * 10)
     page.locator("#id_expires_at").fill("2001-01-01")
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Create token").click()
     expect(page.locator("#expires-errors")).to_have_text("Choose a date from tomorrow on.")
     screenshot(page, f"create-form-errors-{size}")
 
     page.locator("#id_expires_at").fill((timezone.now() + timedelta(days=7)).date().isoformat())
     page.get_by_role("checkbox", name=re.compile(r"^read")).check()
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Create token").click()
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
     screenshot(page, f"shown-once-{size}")

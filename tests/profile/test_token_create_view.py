@@ -1,4 +1,4 @@
-"""Create user access token: the form, its refusals, and the token shown once."""
+"""Create personal access token: the form, its refusals, and the token shown once."""
 
 import re
 from datetime import UTC, date, datetime, timedelta

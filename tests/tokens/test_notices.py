@@ -174,9 +174,10 @@ def test_the_text_of_a_notice_reads_line_by_line(alice, sync_app):
         "A personal access token acting as alice was created:\n"
         "\n"
         f"- {token.masked}, personal access token “R&D <sync>” for Sync "
-        f"(expires {token.expires_at:%Y-%m-%d} 00:00 UTC)\n"
+        f"(expires {token.expires_at:%-d %b %Y}, 00:00 UTC)\n"
         "\n"
-        "If you did not create it, revoke it at once: Profile → Security → Tokens in the portal\n"
+        "If you did not create it, revoke it at once: "
+        "Profile → Security → Personal access tokens in the portal\n"
     )
 
 

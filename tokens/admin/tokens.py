@@ -272,11 +272,11 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
 
     @admin.display(description="expires", ordering="expires_at")
     def expires(self, token: ReferenceToken) -> str:
-        return _day(token.expires_at, "never")
+        return _day(token.expires_at, "Never")
 
     @admin.display(description="last used", ordering="last_used_at")
     def last_used(self, token: ReferenceToken) -> str:
-        return _day(token.last_used_at, "never")
+        return _day(token.last_used_at, "Never")
 
     @admin.display(description="status")
     def status_label(self, token: ReferenceToken) -> str:

@@ -54,11 +54,17 @@ def _where(token: ReferenceToken | None = None) -> str:
     base = settings.PORTAL_BASE_URL
     if token is not None and token.kind == TokenKind.PERSONAL:
         path = reverse("token_detail", args=[token.pk])
-        return f"{base}{path}" if base else "Profile → Security → Tokens in the portal"
+        return (
+            f"{base}{path}" if base else "Profile → Security → Personal access tokens in the portal"
+        )
     if token is not None:
         path = reverse("admin:tokens_referencetoken_change", args=[token.pk])
-        return f"{base}{path}" if base else "the portal's administration (Reference tokens)"
-    return f"{base}/profile/security/tokens/" if base else "Profile → Security → Tokens"
+        return f"{base}{path}" if base else "the portal's administration (Tokens)"
+    return (
+        f"{base}/profile/security/tokens/"
+        if base
+        else "Profile → Security → Personal access tokens"
+    )
 
 
 def _with_people(tokens: Iterable[ReferenceToken]) -> Iterator[ReferenceToken]:
