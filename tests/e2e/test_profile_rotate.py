@@ -23,7 +23,7 @@ def test_a_person_rotates_a_token_in_its_row(
     panel = page.get_by_role("group", name="Rotate laptop sync")
     expect(panel).to_contain_text("stops working at once")
     screenshot(page, "rotate-confirm-in-row-desktop")
-    panel.get_by_role("button", name="Rotate this token").click()
+    panel.get_by_role("button", name="Rotate", exact=True).click()
 
     expect(page.get_by_role("heading", name="Token rotated")).to_be_visible()
     expect(page.get_by_text(f"It replaces {alice_token.token.masked}")).to_be_visible()
@@ -52,7 +52,7 @@ def test_rotating_works_without_javascript(
     expect(page).to_have_url(re.compile(rf"/tokens/{alice_token.token.pk}/rotate/\??$"))
     expect(page.get_by_role("heading", name="Rotate token")).to_be_visible()
     screenshot(page, "rotate-confirm-no-js-desktop")
-    page.get_by_role("button", name="Rotate this token").click()
+    page.get_by_role("button", name="Rotate", exact=True).click()
 
     new = page.get_by_label("Your new personal access token").input_value()
     assert TOKEN_RE.match(new)
@@ -97,7 +97,7 @@ def test_rotating_without_javascript_asks_for_the_password_too(
     settings.REAUTH_MAX_AGE = 0
     sign_in(page, "alice")
     page.goto(f"/profile/security/tokens/{alice_token.token.pk}/rotate/")
-    page.get_by_role("button", name="Rotate this token").click()
+    page.get_by_role("button", name="Rotate", exact=True).click()
     expect(page.get_by_role("heading", name="Confirm your password")).to_be_visible()
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Confirm and continue").click()

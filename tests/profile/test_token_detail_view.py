@@ -94,3 +94,14 @@ def test_a_service_token_is_not_found_in_the_profile(alice_client, sync_service_
 def test_the_row_links_to_the_page(alice_client, alice_token):
     response = alice_client.get("/profile/security/tokens/")
     assert f'href="{detail_url(alice_token.token)}"'.encode() in response.content
+
+
+def test_the_page_offers_revoke_while_the_token_can_still_be_revoked(
+    alice_client, alice_token, alice
+):
+    # Issue 20, defect 9: Rotate and Revoke both, on the token's own page.
+    revoke = f'href="/profile/security/tokens/{alice_token.token.pk}/revoke/"'
+    page = alice_client.get(detail_url(alice_token.token)).content.decode()
+    assert revoke in page and ">Revoke…</a>" in page
+    lifecycle.revoke_token(alice_token.token, by=alice)
+    assert revoke not in alice_client.get(detail_url(alice_token.token)).content.decode()
