@@ -321,7 +321,7 @@ class TokenEvent(models.Model):
     """The audit trail of a token. Never holds the token itself."""
 
     class Action(models.TextChoices):
-        ISSUED = "issued", "Issued"
+        ISSUED = "issued", "Created"
         REVOKED = "revoked", "Revoked"
         ROTATED = "rotated", "Rotated"
 
@@ -349,6 +349,20 @@ class TokenEvent(models.Model):
     )
 
     objects = TokenEventQuerySet.as_manager()
+
+    @property
+    def summary(self) -> str:
+        """The event in words, its detail never repeating its action: "Revoked: lost laptop",
+        "Revoked by its owner in the portal", never "Revoked: Revoked by ..." or "Rotated:
+        Rotated: ..." (details written before issue 20 began with the action)."""
+        label = self.get_action_display()
+        detail = self.detail.strip()
+        if detail.lower().startswith(label.lower()):
+            rest = detail[len(label) :]
+            if not rest.lstrip().startswith(":"):
+                return detail  # a sentence that begins with the action: "Revoked by ..."
+            detail = rest.lstrip(" :")
+        return f"{label}: {detail}" if detail else label
 
     class Meta:
         verbose_name = "audit event"

@@ -10,7 +10,7 @@ import json
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.browser import new_page, sign_in_at
+from tests.e2e.browser import check_accessibility, new_page, sign_in_at
 from tests.e2e.layout import HEIGHT, WIDTHS
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
@@ -180,3 +180,28 @@ def test_the_dashboard_tiles_never_overlap(browser, live_server, tokens, dark):
             problems[width] = found
     page.context.close()
     assert problems == {}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_admin_pages_pass_axe_on_a_phone_and_a_laptop(
+    browser, live_server, tokens, sync_app, alice, dark
+):
+    page = admin_page(browser, live_server, dark=dark)
+    pages = [
+        "/admin/",
+        *LISTS,
+        f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/",
+        f"/admin/trustedapps/trustedapplication/{sync_app.pk}/create-token/",
+        f"/admin/accounts/user/{alice.pk}/change/",
+        f"/admin/tokens/referencetoken/{tokens['service'].pk}/change/",
+        f"/admin/tokens/referencetoken/{tokens['personal'].pk}/revoke/",
+    ]
+    violations: dict = {}
+    for url in pages:
+        page.goto(url)
+        for width in (390, 1280):
+            page.set_viewport_size({"width": width, "height": HEIGHT})
+            check_accessibility(page, f"{url} at {width}", violations)
+    page.context.close()
+    assert violations == {}, json.dumps(violations, indent=1)

@@ -69,7 +69,12 @@ class TokenEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="reason")
     def reason(self, event: TokenEvent) -> str:
-        return event.detail or "—"
+        # The detail, without the action the column beside it names already.
+        summary = event.summary
+        label = event.get_action_display()
+        if summary.startswith(f"{label}: "):
+            return summary[len(label) + 2 :]
+        return summary if summary != label else "—"
 
     def get_search_results(self, request, queryset, search_term):
         hint = HINT.match(search_term.strip())
