@@ -350,20 +350,6 @@ class TokenEvent(models.Model):
 
     objects = TokenEventQuerySet.as_manager()
 
-    @property
-    def summary(self) -> str:
-        """The event in words, its detail never repeating its action: "Revoked: lost laptop",
-        "Revoked by its owner in the portal", never "Revoked: Revoked by ..." or "Rotated:
-        Rotated: ..." (details written before issue 20 began with the action)."""
-        label = self.get_action_display()
-        detail = self.detail.strip()
-        if detail.lower().startswith(label.lower()):
-            rest = detail[len(label) :]
-            if not rest.lstrip().startswith(":"):
-                return detail  # a sentence that begins with the action: "Revoked by ..."
-            detail = rest.lstrip(" :")
-        return f"{label}: {detail}" if detail else label
-
     class Meta:
         verbose_name = "audit event"
         ordering = ["-at", "-id"]
@@ -378,3 +364,17 @@ class TokenEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.token} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def summary(self) -> str:
+        """The event in words, its detail never repeating its action: "Revoked: lost laptop",
+        "Revoked by its owner in the portal", never "Revoked: Revoked by ..." or "Rotated:
+        Rotated: ..." (details written before issue 20 began with the action)."""
+        label = self.get_action_display()
+        detail = self.detail.strip()
+        if detail.lower().startswith(label.lower()):
+            rest = detail[len(label) :]
+            if not rest.lstrip().startswith(":"):
+                return detail  # a sentence that begins with the action: "Revoked by ..."
+            detail = rest.lstrip(" :")
+        return f"{label}: {detail}" if detail else label
