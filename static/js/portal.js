@@ -125,12 +125,11 @@
     var opened = null;
     var origin = null;
 
+    // The row is kept as it was before htmx marks it busy, so Esc can put it back as it was.
     document.body.addEventListener("htmx:beforeRequest", function (event) {
       var elt = event.detail.elt;
-      origin = elt ? { text: elt.textContent.trim(), rel: elt.getAttribute("rel") } : null;
-    });
-    document.body.addEventListener("htmx:beforeSwap", function (event) {
       var target = event.detail.target;
+      origin = elt ? { text: elt.textContent.trim(), rel: elt.getAttribute("rel") } : null;
       if (event.detail.requestConfig && event.detail.requestConfig.verb === "get" &&
           target && target.matches && target.matches("tr.token-row:not(.token-row--confirm)")) {
         rows[target.id] = target.outerHTML;
@@ -162,6 +161,12 @@
       row.insertAdjacentHTML("afterend", html);
       var back = row.nextElementSibling;
       row.remove();
+      back.removeAttribute("aria-busy");
+      back.classList.remove("htmx-request");
+      back.querySelectorAll("[data-disabled-by-htmx]").forEach(function (el) {
+        el.disabled = false;
+        el.removeAttribute("data-disabled-by-htmx");
+      });
       htmx.process(back);
       var rotate = back.querySelector("form[action$='/rotate/'] button");
       if (rotate) rotate.focus();
@@ -176,6 +181,36 @@
       var cancel = event.target.closest && event.target.closest(".rotate-panel [data-cancel]");
       if (!cancel) return;
       if (restore(cancel.closest("tr"))) event.preventDefault();
+    });
+  }
+
+  // Issue 20: every action shows that it is working. A row whose revoke or rotate is on its way
+  // says so (htmx marks it .htmx-request; the label names the action), is aria-busy, and screen
+  // readers hear it; a confirming form's button says what it does while the next page loads.
+  function setUpBusyStates() {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (event.defaultPrevented || !form.matches || !form.matches("form[data-submit-once]")) return;
+      var button = form.querySelector("button[data-busy-label]");
+      if (button) button.textContent = button.dataset.busyLabel;
+      form.setAttribute("aria-busy", "true");
+    });
+    if (!window.htmx) return;
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      var elt = event.detail.elt;
+      var label = elt && elt.dataset && elt.dataset.busyLabel;
+      if (!label) return;
+      var row = elt.closest("tr");
+      if (row) {
+        row.setAttribute("aria-busy", "true");
+        var busy = row.querySelector(".token-row__busy");
+        if (busy) busy.textContent = label;
+      }
+      announce(label);
+    });
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      var row = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("tr");
+      if (row) row.removeAttribute("aria-busy");
     });
   }
 
@@ -230,6 +265,7 @@
     setUpSubmitOnce(document);
     setUpRevokeDialog();
     setUpFocusAfterSwaps();
+    setUpBusyStates();
     setUpCreateForm();
     focusErrorSummary();
   });

@@ -44,7 +44,7 @@ def test_revoking_in_the_dialog_updates_the_count_and_moves_focus(
     assert ReferenceToken.objects.revoked().count() == 0
 
     newest.get_by_role("button", name="Revoke").click()
-    dialog.get_by_role("button", name="Revoke token").click()
+    dialog.get_by_role("button", name="Revoke", exact=True).click()
     expect(newest.locator(".label--revoked")).to_have_text("Revoked")
     expect(page.locator("#token-count")).to_have_text(
         "1 active personal access token · 1 revoked or expired"

@@ -38,7 +38,7 @@ def test_a_person_creates_copies_uses_and_revokes_a_token(
     row.get_by_role("button", name="Revoke").click()
     dialog = page.get_by_role("dialog", name="Revoke this personal access token?")
     expect(dialog).to_contain_text("CI deploy")
-    dialog.get_by_role("button", name="Revoke token").click()
+    dialog.get_by_role("button", name="Revoke", exact=True).click()
     expect(row.locator(".label--revoked")).to_have_text("Revoked")  # swapped in place, no reload
     expect(row.get_by_role("button", name="Revoke")).to_have_count(0)
 
