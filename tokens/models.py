@@ -39,6 +39,12 @@ class TokenKind(models.TextChoices):
     SERVICE = "service", "Service access token"
 
 
+def made_to_outlive_the_warning(created_at: datetime, expires_at: datetime) -> bool:
+    """Whether a token lives longer than the "expires soon" warning: one made to last a week or
+    less was meant to end soon, so it never raises the warning (issue 20, defect 17)."""
+    return expires_at - created_at > EXPIRING_SOON
+
+
 class TokenStatus(models.TextChoices):
     """What a token's own dates say: the admin's status filter. Whether a live token is active
     (its user, application, policy and scopes) is the status rule's to say (`state`)."""
@@ -251,6 +257,7 @@ class ReferenceToken(models.Model):
             self.state_at(now).is_active
             and self.expires_at is not None
             and self.expires_at - now <= EXPIRING_SOON
+            and made_to_outlive_the_warning(self.created_at, self.expires_at)
         )
 
     @cached_property

@@ -36,7 +36,9 @@ def alice_with_tokens(alice, sync_app, read_scope, bob):
     ReferenceToken.objects.filter(pk=expired.pk).update(expires_at=now - timedelta(days=2))
     used = issue("Nightly backup script", 200, [read_scope])
     ReferenceToken.objects.filter(pk=used.pk).update(last_used_at=now - timedelta(hours=3))
-    issue("Home Assistant integration", 3)
+    soon = issue("Home Assistant integration", 3)
+    # Made a month ago: a token made to last less than a week never raises the warning.
+    ReferenceToken.objects.filter(pk=soon.pk).update(created_at=now - timedelta(days=30))
     issue("CI pipeline (GitHub Actions)", 30)
     return alice
 

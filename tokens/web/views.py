@@ -48,6 +48,7 @@ from tokens.models import (
     ReferenceTokenQuerySet,
     TokenEvent,
     live_condition,
+    made_to_outlive_the_warning,
 )
 from tokens.validation.lookup import facts_by_id
 from tokens.web.forms import PersonalTokenForm
@@ -62,7 +63,8 @@ def _own_tokens(request: SignedInRequest) -> ReferenceTokenQuerySet:
     # facts of their status: the page costs the same queries whatever the number of tokens.
     return (
         ReferenceToken.objects.personal_of(request.user)
-        .select_related("user", "application")
+        # The replacement of a rotated token, for the row's link: a join, not a query a row.
+        .select_related("user", "application", "rotated_to")
         .prefetch_related("scopes")
         .with_facts()
     )
@@ -81,17 +83,19 @@ def _counts(request: SignedInRequest) -> dict[str, int]:
     )
     found = list(dates.values_list("pk", "current"))
     current = [pk for pk, is_current in found if is_current]
-    active = [
-        facts.expires_at
-        for facts in facts_by_id(current).values()
-        if evaluate(facts, now).is_active
-    ]
+    active = [facts for facts in facts_by_id(current).values() if evaluate(facts, now).is_active]
     return {
         "total_count": len(found),
         "active_count": len(active),
         "suspended_count": len(current) - len(active),
         "inactive_count": len(found) - len(current),
-        "expiring_count": sum(1 for at in active if at is not None and at - now <= EXPIRING_SOON),
+        "expiring_count": sum(
+            1
+            for facts in active
+            if facts.expires_at is not None
+            and facts.expires_at - now <= EXPIRING_SOON
+            and made_to_outlive_the_warning(facts.created_at, facts.expires_at)
+        ),
     }
 
 
