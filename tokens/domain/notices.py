@@ -80,7 +80,10 @@ def _where_to_create(tokens: list[ReferenceToken]) -> str:
         if base:
             return f"{base}{path}"
         return f"{app.name}'s page in the portal's administration (Create service access token)"
-    return "each trusted application's page in the portal's administration (Create service access token)"
+    return (
+        "each trusted application's page in the portal's administration "
+        "(Create service access token)"
+    )
 
 
 def _with_people(tokens: Iterable[ReferenceToken]) -> Iterator[ReferenceToken]:
