@@ -267,7 +267,7 @@ class ResourceServer(models.Model):
         default=list,
         blank=True,
         validators=[validate_resource_uris],
-        help_text="The absolute URLs of the APIs it serves (RFC 8707), answered in `aud`.",
+        help_text="The absolute URLs of the APIs it serves (RFC 8707), sent back as the audience.",
     )
     is_enabled = models.BooleanField("enabled", default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -76,3 +76,18 @@ def test_moments_read_one_way_in_utc_and_empty_values_one_way(admin_user, alice_
     profile = signed_in(token.user).get(f"/profile/security/tokens/{token.pk}/").content.decode()
     assert f"{token.expires_at:%-d %b %Y}, 00:00 UTC" in profile
     assert not re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", profile)
+
+
+def test_the_hint_and_the_kind_read_as_two_words(admin_user, alice_token):
+    # Issue 20, defect 20: "enrt_…7DD0Personal" without a space.
+    page = signed_in(admin_user).get("/admin/tokens/referencetoken/").content.decode()
+    text = re.sub(r"<[^>]+>", "", page)
+    assert f"{alice_token.token.masked} Personal" in text
+    assert f"{alice_token.token.masked}Personal" not in text
+
+
+def test_no_help_text_shows_raw_backticks(admin_user):
+    from trustedapps.models import ResourceServer
+
+    for field in ResourceServer._meta.get_fields():
+        assert "`" not in str(getattr(field, "help_text", ""))

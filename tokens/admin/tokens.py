@@ -253,7 +253,7 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
     def masked(self, token: ReferenceToken) -> str:
         # The kind under the hint: one column fewer, so the list fits beside both sidebars.
         return format_html(
-            '<span class="nowrap">{}</span><span class="quiet">{}</span>',
+            '<span class="nowrap">{}</span> <span class="quiet">{}</span>',
             token.masked,
             "Service" if token.kind == TokenKind.SERVICE else "Personal",
         )
