@@ -266,3 +266,16 @@ def test_a_token_just_made_to_last_a_week_raises_no_warning(alice_client, issue)
     content = alice_client.get(URL).content.decode()
     assert 'id="expiring-notice"' not in content
     assert "expires soon" not in rows(alice_client.get(URL))[0]
+
+
+def test_after_an_admin_revoked_everything_the_empty_list_says_who_and_why(
+    alice_client, issue, admin_user
+):
+    # Issue 20, defect 19.
+    for token in (issue("laptop"), issue("ci")):
+        lifecycle.revoke_token(token, by=admin_user, reason="account under review")
+    content = alice_client.get(URL).content.decode()
+    assert "No active personal access tokens" in content
+    said = re.search(r'<p id="last-revocation">(.*?)</p>', content, re.S).group(1)
+    assert "by an administrator (admin): “account under review”" in said
+    assert " UTC by " in said

@@ -110,9 +110,20 @@ def token_list(request: SignedInRequest) -> HttpResponse:
         tokens = tokens.live()
     page = Paginator(tokens, TOKENS_PER_PAGE).get_page(request.GET.get("page"))
     created = request.GET.get("created", "")
+    last_revoked = None
+    if not page.object_list and counts["total_count"]:
+        # Nothing current left: say who revoked the latest and why (an admin's "revoke all").
+        last_revoked = (
+            ReferenceToken.objects.personal_of(request.user)
+            .revoked()
+            .select_related("revoked_by")
+            .order_by("-revoked_at", "-id")
+            .first()
+        )
     context = {
         "page": page,
         "show_all": show_all,
+        "last_revoked": last_revoked,
         # After "Done" on the shown-once page: that row is highlighted.
         "created_id": int(created) if is_row_id(created) else None,
         **counts,
