@@ -15,6 +15,7 @@ from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -70,10 +71,41 @@ class UserKindFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Issue 20, defect 13: who is locked out shows in the users list, one click from Unlock.
+class LockedOutFilter(admin.SimpleListFilter):
+    """People kept from signing in now (django-axes' lockouts), to unlock from their page."""
+
+    title = "sign-in"
+    parameter_name = "locked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Locked out")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(username__in=locked_attempts().values("username"))
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "kind_badge", "email", "is_staff", "is_active", "last_login"]
-    list_filter = [UserKindFilter, "is_staff", "is_superuser", "is_active", "groups"]
+    list_display = [
+        "username",
+        "kind_badge",
+        "email",
+        "is_staff",
+        "is_active",
+        "last_login",
+        "sign_in_state",
+    ]
+    list_filter = [
+        UserKindFilter,
+        LockedOutFilter,
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "groups",
+    ]
     search_fields = [
         "username",
         "first_name",
@@ -159,6 +191,20 @@ class UserAdmin(DjangoUserAdmin):
             return "None: a system user cannot sign in."
         return "Only a superuser changes an administrator's password."
 
+    def get_queryset(self, request):
+        # Whether each listed person is locked out: one subquery, not a query a row.
+        locked = locked_attempts().filter(username=OuterRef("username"))
+        return super().get_queryset(request).annotate(is_locked_out=Exists(locked))
+
+    @admin.display(description="sign-in")
+    def sign_in_state(self, user: User) -> str:
+        if not getattr(user, "is_locked_out", False):
+            return "—"
+        url = reverse("admin:accounts_user_unlock", args=[quote(user.pk)])
+        return format_html(
+            '<span class="label label--suspended">Locked out</span> <a href="{}">Unlock…</a>', url
+        )
+
     def locked_out_attempts(self, user: User):
         """django-axes' records that keep this user from signing in now (any address)."""
         return locked_attempts().filter(username=user.username)
@@ -203,7 +249,9 @@ class UserAdmin(DjangoUserAdmin):
     def _unlock(self, request: HttpRequest, user: User, change_url: str) -> HttpResponse:
         reset_sign_in_attempts(username=user.username)
         self.log_change(request, user, "Unlocked sign-in.")
-        self.message_user(request, f"{user.username} can sign in again at once.", messages.SUCCESS)
+        self.message_user(
+            request, f"Unlocked: {user.username} can sign in again at once.", messages.SUCCESS
+        )
         return HttpResponseRedirect(change_url)
 
     @admin.display(description="kind", ordering="system_application")

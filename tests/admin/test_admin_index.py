@@ -61,7 +61,8 @@ def test_the_dashboard_counts_and_links_to_each_filtered_list(
     assert shown["Expiring within 7 days"] == ("1", f"{tokens}?expires=7d")
     assert shown["Unused for 90 days"] == ("1", f"{tokens}?unused=90d")
     assert shown["Revoked in the last 7 days"] == ("1", f"{tokens}?revoked=7d")
-    assert shown["Locked-out sign-ins"] == ("1", "/admin/axes/accessattempt/")
+    # The people, each one click from Unlock (issue 20, defect 13).
+    assert shown["Locked-out sign-ins"] == ("1", "/admin/accounts/user/?locked=yes")
     # Each link lists exactly what its figure counts.
     for label, (number, link) in shown.items():
         if link.startswith(tokens):

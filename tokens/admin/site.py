@@ -90,7 +90,10 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
             Figure(
                 "Locked-out sign-ins",
                 _capped(locked_attempts()),
-                reverse("admin:axes_accessattempt_changelist"),
+                # The people themselves, each one click from Unlock (issue 20, defect 13).
+                reverse("admin:accounts_user_changelist") + "?locked=yes"
+                if user.has_perm("accounts.view_user")
+                else reverse("admin:axes_accessattempt_changelist"),
                 warning=True,
             )
         )
