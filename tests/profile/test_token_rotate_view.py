@@ -103,3 +103,14 @@ def test_signed_out_people_are_sent_to_sign_in(client, alice_token):
     response = client.post(rotate_url(alice_token))
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+def test_the_confirmation_says_when_the_new_token_expires(alice_client, alice_token):
+    # Issue 20, defect 8: not "a new expiry", but which one, at 00:00 UTC like the create form.
+    from tokens.domain.expiry import expiry_in_days
+
+    page = alice_client.get(f"/profile/security/tokens/{alice_token.token.pk}/rotate/")
+    expected = expiry_in_days(alice_token.token.lifetime_days)
+    assert f'<strong id="new-expiry">{expected:%-d %b %Y}, 00:00 UTC</strong>' in (
+        page.content.decode()
+    )

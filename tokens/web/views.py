@@ -37,6 +37,7 @@ from tokens.domain.expiry import (
     first_expiry_day,
     last_expiry_day,
     preset_for,
+    rotation_expiry,
     today_utc,
 )
 from tokens.domain.lifecycle import IssuedToken
@@ -359,10 +360,13 @@ def token_rotate(request: SignedInRequest, token_id: int) -> HttpResponse:
     if request.method == "GET":
         # The confirmation: a page without JavaScript, a panel in the token's row with htmx.
         template = "tokens/_rotate_panel.html" if request.htmx else "tokens/token_rotate.html"
+        unusable = token.unusable_reason()
         context = {
             "token": token,
             "form_key": new_form_key(request),
-            "unusable_reason": token.unusable_reason(),
+            "unusable_reason": unusable,
+            # The expiry the replacement gets, said before it is made (issue 20, defect 8).
+            "new_expires_at": None if unusable else rotation_expiry(token, timezone.now()),
         }
         return render(request, template, context)
     issued = rotate_posted(
