@@ -130,6 +130,22 @@ class SecondFactorFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Issue 20, defect 13: who is locked out shows in the users list, one click from Unlock.
+class LockedOutFilter(admin.SimpleListFilter):
+    """People kept from signing in now (django-axes' lockouts), to unlock from their page."""
+
+    title = "sign-in"
+    parameter_name = "locked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Locked out")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(username__in=locked_attempts().values("username"))
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = [
@@ -140,10 +156,12 @@ class UserAdmin(DjangoUserAdmin):
         "is_active",
         "second_factors",
         "last_sign_in",
+        "sign_in_state",
     ]
     list_filter = [
         UserKindFilter,
         SecondFactorFilter,
+        LockedOutFilter,
         "is_staff",
         "is_superuser",
         "is_active",
@@ -233,6 +251,25 @@ class UserAdmin(DjangoUserAdmin):
         if user.is_system_user:
             return "None: a system user cannot sign in."
         return "Only a superuser changes an administrator's password."
+
+    def get_queryset(self, request: HttpRequest):
+        # Whether each listed person is locked out, and their second factors: subqueries, not
+        # queries a row.
+        locked = locked_attempts().filter(username=OuterRef("username"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(is_locked_out=Exists(locked), **_second_factors())
+        )
+
+    @admin.display(description="sign-in")
+    def sign_in_state(self, user: User) -> str:
+        if not getattr(user, "is_locked_out", False):
+            return "—"
+        url = reverse("admin:accounts_user_unlock", args=[quote(user.pk)])
+        return format_html(
+            '<span class="label label--suspended">Locked out</span> <a href="{}">Unlock…</a>', url
+        )
 
     def locked_out_attempts(self, user: User):
         """django-axes' records that keep this user from signing in now (any address)."""
@@ -358,7 +395,9 @@ class UserAdmin(DjangoUserAdmin):
     def _unlock(self, request: HttpRequest, user: User, change_url: str) -> HttpResponse:
         reset_sign_in_attempts(username=user.username)
         self.log_change(request, user, "Unlocked sign-in.")
-        self.message_user(request, f"{user.username} can sign in again at once.", messages.SUCCESS)
+        self.message_user(
+            request, f"Unlocked: {user.username} can sign in again at once.", messages.SUCCESS
+        )
         return HttpResponseRedirect(change_url)
 
     @admin.display(description="kind", ordering="system_application")
@@ -369,9 +408,6 @@ class UserAdmin(DjangoUserAdmin):
                 user.system_application,
             )
         return mark_safe('<span class="badge badge-person">Person</span>')
-
-    def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(**_second_factors())
 
     @admin.display(description="second factors")
     def second_factors(self, user: User) -> str:

@@ -44,11 +44,17 @@ class TokenKind(models.TextChoices):
     SERVICE = "service", "Service access token"
 
 
+def made_to_outlive_the_warning(created_at: datetime, expires_at: datetime) -> bool:
+    """Whether a token lives longer than the "expires soon" warning: one made to last a week or
+    less was meant to end soon, so it never raises the warning (issue 20, defect 17)."""
+    return expires_at - created_at > EXPIRING_SOON
+
+
 class TokenStatus(models.TextChoices):
     """What a token's own dates say: the admin's status filter. Whether a live token is active
     (its user, application, policy and scopes) is the status rule's to say (`state`)."""
 
-    LIVE = "live", "Live"
+    LIVE = "live", "Current"
     EXPIRED = "expired", "Expired"
     REVOKED = "revoked", "Revoked"
 
@@ -224,6 +230,8 @@ class ReferenceToken(models.Model):
     objects = ReferenceTokenQuerySet.as_manager()
 
     class Meta:
+        # The portal's word for it (docs/glossary.md): a token, personal or service.
+        verbose_name = "token"
         ordering = ["-created_at", "-id"]
         # A UniqueConstraint rather than unique=True: on PostgreSQL the latter also builds a
         # second (varchar_pattern_ops) index that the planner may pick for the hash lookup.
@@ -265,6 +273,7 @@ class ReferenceToken(models.Model):
             self.state_at(now).is_active
             and self.expires_at is not None
             and self.expires_at - now <= EXPIRING_SOON
+            and made_to_outlive_the_warning(self.created_at, self.expires_at)
         )
 
     @cached_property
@@ -340,7 +349,7 @@ class TokenEvent(models.Model):
     """The audit trail of a token. Never holds the token itself."""
 
     class Action(models.TextChoices):
-        ISSUED = "issued", "Issued"
+        ISSUED = "issued", "Created"
         REVOKED = "revoked", "Revoked"
         ROTATED = "rotated", "Rotated"
 
@@ -385,6 +394,7 @@ class TokenEvent(models.Model):
     objects = TokenEventQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "audit event"
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["token", "-at"], name="event_token_at"),
@@ -401,3 +411,17 @@ class TokenEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.token} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def summary(self) -> str:
+        """The event in words, its detail never repeating its action: "Revoked: lost laptop",
+        "Revoked by its owner in the portal", never "Revoked: Revoked by ..." or "Rotated:
+        Rotated: ..." (details written before issue 20 began with the action)."""
+        label = self.get_action_display()
+        detail = self.detail.strip()
+        if detail.lower().startswith(label.lower()):
+            rest = detail[len(label) :]
+            if not rest.lstrip().startswith(":"):
+                return detail  # a sentence that begins with the action: "Revoked by ..."
+            detail = rest.lstrip(" :")
+        return f"{label}: {detail}" if detail else label

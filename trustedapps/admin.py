@@ -1,6 +1,6 @@
 """Trusted applications, scopes and resource servers.
 
-Their tokens (counts, the token table, "Create application token") are added by
+Their tokens (counts, the token table, "Create service access token") are added by
 tokens.admin.applications, which extends TrustedApplicationAdmin: this app knows nothing of tokens.
 """
 

@@ -40,7 +40,7 @@ class Scope(models.Model):
 
 
 class TokenPolicy(models.TextChoices):
-    NONE = "none", "No reference tokens"
+    NONE = "none", "No tokens"
     AUTHENTICATED_USERS = "authenticated_users", "Authenticated users"
     ADMINISTRATORS_ONLY = "administrators_only", "Administrators only"
 
@@ -173,7 +173,7 @@ class TrustedApplication(LifetimeRules):
         "enabled", default=True, help_text="While off, none of this application's tokens validate."
     )
     token_policy = models.CharField(
-        "reference token policy",
+        "token policy",
         max_length=32,
         choices=TokenPolicy.choices,
         default=TokenPolicy.NONE,
@@ -243,7 +243,7 @@ class TrustedApplication(LifetimeRules):
     def service_tokens_refusal(self) -> str | None:
         """Why this application cannot have service tokens now, or None when it can."""
         if not TokenPolicy(self.token_policy).allows_service():
-            return "Its reference token policy is 'none'."
+            return "Its token policy is 'none'."
         if not self.has_system_user:
             return "It has no system user."
         if not self.is_enabled:
@@ -365,7 +365,7 @@ class ResourceServer(models.Model):
         default=list,
         blank=True,
         validators=[validate_resource_uris],
-        help_text="The absolute URLs of the APIs it serves (RFC 8707), answered in `aud`.",
+        help_text="The absolute URLs of the APIs it serves (RFC 8707), sent back as the audience.",
     )
     is_enabled = models.BooleanField("enabled", default=True)
     created_at = models.DateTimeField(auto_now_add=True)

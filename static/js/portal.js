@@ -114,6 +114,106 @@
     });
   }
 
+  // Issue 20: focus goes into what opened and back to where it came from. Rotate in a row:
+  // htmx swaps the confirmation panel into the row; focus moves into the panel, and Esc or
+  // Cancel puts the row back as it was, with focus on its Rotate button (without JavaScript,
+  // Rotate leads to a page and Cancel is a link back). "Show revoked and expired" and the page
+  // links replace the table: focus stays on the control of the same name in the new one.
+  function setUpFocusAfterSwaps() {
+    if (!window.htmx) return;
+    var rows = {};
+    var opened = null;
+    var origin = null;
+
+    // The row is kept as it was before htmx marks it busy, so Esc can put it back as it was.
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      var elt = event.detail.elt;
+      var target = event.detail.target;
+      origin = elt ? { text: elt.textContent.trim(), rel: elt.getAttribute("rel") } : null;
+      if (event.detail.requestConfig && event.detail.requestConfig.verb === "get" &&
+          target && target.matches && target.matches("tr.token-row:not(.token-row--confirm)")) {
+        rows[target.id] = target.outerHTML;
+        opened = target.id;
+      }
+    });
+    document.body.addEventListener("htmx:afterSettle", function (event) {
+      var target = event.detail.target;
+      if (target && target.id === "token-table") {
+        var links = target.querySelectorAll(".table-toolbar a, .pagination a");
+        var same = Array.prototype.filter.call(links, function (link) {
+          if (!origin) return false;
+          if (origin.rel && link.getAttribute("rel") === origin.rel) return true;
+          return /revoked and expired/.test(origin.text) && /revoked and expired/.test(link.textContent);
+        })[0];
+        if (same) same.focus();
+        return;
+      }
+      var row = opened && document.getElementById(opened);
+      opened = null;
+      var panel = row && row.querySelector(".rotate-panel");
+      if (panel) panel.focus();
+    });
+
+    function restore(row) {
+      var html = rows[row.id];
+      if (!html) return false;
+      delete rows[row.id];
+      row.insertAdjacentHTML("afterend", html);
+      var back = row.nextElementSibling;
+      row.remove();
+      back.removeAttribute("aria-busy");
+      back.classList.remove("htmx-request");
+      back.querySelectorAll("[data-disabled-by-htmx]").forEach(function (el) {
+        el.disabled = false;
+        el.removeAttribute("data-disabled-by-htmx");
+      });
+      htmx.process(back);
+      var rotate = back.querySelector("form[action$='/rotate/'] button");
+      if (rotate) rotate.focus();
+      return true;
+    }
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") return;
+      var row = event.target.closest && event.target.closest("tr.token-row--confirm");
+      if (row && restore(row)) event.preventDefault();
+    });
+    document.addEventListener("click", function (event) {
+      var cancel = event.target.closest && event.target.closest(".rotate-panel [data-cancel]");
+      if (!cancel) return;
+      if (restore(cancel.closest("tr"))) event.preventDefault();
+    });
+  }
+
+  // Issue 20: every action shows that it is working. A row whose revoke or rotate is on its way
+  // says so (htmx marks it .htmx-request; the label names the action), is aria-busy, and screen
+  // readers hear it; a confirming form's button says what it does while the next page loads.
+  function setUpBusyStates() {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (event.defaultPrevented || !form.matches || !form.matches("form[data-submit-once]")) return;
+      var button = form.querySelector("button[data-busy-label]");
+      if (button) button.textContent = button.dataset.busyLabel;
+      form.setAttribute("aria-busy", "true");
+    });
+    if (!window.htmx) return;
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      var elt = event.detail.elt;
+      var label = elt && elt.dataset && elt.dataset.busyLabel;
+      if (!label) return;
+      var row = elt.closest("tr");
+      if (row) {
+        row.setAttribute("aria-busy", "true");
+        var busy = row.querySelector(".token-row__busy");
+        if (busy) busy.textContent = label;
+      }
+      announce(label);
+    });
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      var row = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("tr");
+      if (row) row.removeAttribute("aria-busy");
+    });
+  }
+
   function announce(text) {
     var region = document.getElementById("announcer");
     if (!region) return;
@@ -164,6 +264,8 @@
     setUpCopyButtons(document);
     setUpSubmitOnce(document);
     setUpRevokeDialog();
+    setUpFocusAfterSwaps();
+    setUpBusyStates();
     setUpCreateForm();
     focusErrorSummary();
   });

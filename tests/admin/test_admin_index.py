@@ -50,18 +50,19 @@ def test_the_dashboard_counts_and_links_to_each_filtered_list(
 
     shown = figures(as_admin.get(INDEX).content.decode())
     tokens = "/admin/tokens/referencetoken/"
-    assert shown["Live personal access tokens"] == (
+    assert shown["Current personal access tokens"] == (
         "2",
         f"{tokens}?kind__exact=personal&status=live",
     )
-    assert shown["Live service access tokens"] == (
+    assert shown["Current service access tokens"] == (
         "1",
         f"{tokens}?kind__exact=service&status=live",
     )
     assert shown["Expiring within 7 days"] == ("1", f"{tokens}?expires=7d")
     assert shown["Unused for 90 days"] == ("1", f"{tokens}?unused=90d")
     assert shown["Revoked in the last 7 days"] == ("1", f"{tokens}?revoked=7d")
-    assert shown["Locked-out sign-ins"] == ("1", "/admin/axes/accessattempt/")
+    # The people, each one click from Unlock (issue 20, defect 13).
+    assert shown["Locked-out sign-ins"] == ("1", "/admin/accounts/user/?locked=yes")
     # Each link lists exactly what its figure counts.
     for label, (number, link) in shown.items():
         if link.startswith(tokens):

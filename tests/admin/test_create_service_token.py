@@ -1,4 +1,5 @@
-"""The "Create application token" view: who may issue a SAT, the refusals, the shown-once page."""
+"""The "Create service access token" view: who may issue a SAT, the refusals, the shown-once
+page."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -259,3 +260,17 @@ def test_one_form_posted_by_many_requests_at_once_issues_one_token(as_admin, syn
     assert sorted(statuses) == [200] + [302] * (len(statuses) - 1)
     assert ReferenceToken.objects.count() == 1
     assert LogEntry.objects.count() == 1
+
+
+def test_the_form_says_the_longest_lifetime_describes_scopes_and_links_its_errors(
+    as_admin, sync_app, read_scope
+):
+    # Issue 20, defect 14 (in part): one issuing experience in both consoles.
+    read_scope.description = "Read the application's data"
+    read_scope.save()
+    page = as_admin.get(url(sync_app)).content.decode()
+    assert f"Sync allows at most {sync_app.max_token_lifetime.days} days (until " in page
+    assert "read — Read the application&#x27;s data" in page
+    refused = issue(as_admin, sync_app, description="", scopes=[]).content.decode()
+    assert '<a href="#id_description">Description</a>' in refused
+    assert '<a href="#id_scopes_0">Scopes</a>' in refused

@@ -112,7 +112,7 @@ def test_a_new_application_lets_holders_rotate_until_told_otherwise(as_admin):
 
 def test_the_button_shows_for_admins_when_the_app_can_have_service_tokens(as_admin, sync_app):
     page = as_admin.get(change_url(sync_app)).content.decode()
-    assert "Create application token" in page
+    assert "Create service access token" in page
     assert f"{sync_app.pk}/create-token/" in page
 
 

@@ -103,7 +103,7 @@ def test_deactivating_a_user_keeps_the_tokens_but_they_stop_validating(
     as_admin, alice, alice_token
 ):
     page = as_admin.get(f"{LIST}{alice.pk}/change/").content.decode()
-    assert "1 token, 1 live" in page
+    assert "1 token, 1 current" in page
     alice.is_active = False
     alice.save()
     response = as_admin.get(f"{LIST}{alice.pk}/change/")
@@ -181,7 +181,8 @@ def test_a_locked_out_person_can_be_unlocked_from_their_page(as_admin, alice):
     assert f'href="{LIST}{alice.pk}/unlock/"' in page
     assert as_admin.get(f"{LIST}{alice.pk}/unlock/").status_code == 200
     response = as_admin.post(f"{LIST}{alice.pk}/unlock/", follow=True)
-    assert "Alice can sign in again at once." in response.content.decode()
+    # The username as it is (the admin capitalises the first letter of a message).
+    assert "Unlocked: alice can sign in again at once." in response.content.decode()
     assert not AccessAttempt.objects.filter(username="alice").exists()
     assert "locked out" not in as_admin.get(f"{LIST}{alice.pk}/change/").content.decode()
 
@@ -372,3 +373,24 @@ def test_a_superuser_making_a_superuser_is_asked_on_the_add_form_too(as_admin):
     asked = as_admin.post(url, {**as_posted(as_admin.get(url)), "is_superuser": "on"})
     assert b"Confirm your password" in asked.content
     assert not User.objects.get(pk=user.pk).is_superuser
+
+
+def test_the_users_list_shows_who_is_locked_out_one_click_from_unlock(as_admin, alice, bob):
+    # Issue 20, defect 13: the list says it, filters by it, and the dashboard's tile leads here.
+    from axes.models import AccessAttempt
+    from django.conf import settings
+
+    AccessAttempt.objects.create(
+        username="alice",
+        ip_address="203.0.113.9",
+        user_agent="test",
+        failures_since_start=settings.AXES_FAILURE_LIMIT,
+        get_data="",
+        post_data="",
+    )
+    page = as_admin.get(LIST).content.decode()
+    assert '<span class="label label--suspended">Locked out</span>' in page
+    assert f'href="{LIST}{alice.pk}/unlock/">Unlock…</a>' in page
+    locked = as_admin.get(LIST + "?locked=yes").context["cl"].result_list
+    assert [user.username for user in locked] == ["alice"]
+    assert f'href="{LIST}?locked=yes"' in as_admin.get("/admin/").content.decode()

@@ -41,7 +41,7 @@ def sign_in_at(page: Page, login_url: str, button: str) -> None:
 
 
 def fill_create_form(page: Page, description: str) -> None:
-    page.get_by_role("link", name="Create user access token").first.click()
+    page.get_by_role("link", name="Create personal access token").first.click()
     # Choosing the application makes htmx swap in its scopes: tick one only after the swap, or a
     # slow machine's swap unticks it (the form then asks for a scope and no token is shown).
     page.get_by_label("Application").select_option(label="Sync")

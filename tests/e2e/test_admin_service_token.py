@@ -15,9 +15,9 @@ def test_an_admin_creates_a_service_token_validates_and_revokes_it(
 
     page.goto(f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/")
     screenshot(page, "admin-trusted-application")
-    page.get_by_role("link", name="Create application token").click()
+    page.get_by_role("link", name="Create service access token").click()
     page.get_by_label("Description").fill("nightly export")
-    page.get_by_role("checkbox", name="read", exact=True).check()
+    page.get_by_role("checkbox", name=re.compile(r"^read( —|$)")).check()
     screenshot(page, "admin-create-application-token")
     page.get_by_role("button", name="Create token").click()
 
@@ -45,7 +45,7 @@ def test_an_admin_creates_a_service_token_validates_and_revokes_it(
     expect(page.get_by_text("1 token will be revoked")).to_be_visible()
     page.get_by_label("Reason").fill("rotated after the e2e test")
     screenshot(page, "admin-token-revoke-confirmation")
-    page.get_by_role("button", name="Yes, revoke").click()
+    page.get_by_role("button", name="Revoke", exact=True).click()
     expect(page.get_by_text("Revoked 1 token.")).to_be_visible()
     screenshot(page, "admin-token-list-after-revoke")
 

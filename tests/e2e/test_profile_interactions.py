@@ -31,7 +31,7 @@ def test_revoking_in_the_dialog_updates_the_count_and_moves_focus(
     page: Page, alice_with_two_tokens
 ):
     sign_in(page, "alice")
-    expect(page.locator("#token-count")).to_have_text("2 live personal access tokens")
+    expect(page.locator("#token-count")).to_have_text("2 active personal access tokens")
     newest = page.locator("tr", has_text="second")
 
     # Cancel changes nothing and gives focus back to the button.
@@ -44,10 +44,10 @@ def test_revoking_in_the_dialog_updates_the_count_and_moves_focus(
     assert ReferenceToken.objects.revoked().count() == 0
 
     newest.get_by_role("button", name="Revoke").click()
-    dialog.get_by_role("button", name="Revoke token").click()
+    dialog.get_by_role("button", name="Revoke", exact=True).click()
     expect(newest.locator(".label--revoked")).to_have_text("Revoked")
     expect(page.locator("#token-count")).to_have_text(
-        "1 live personal access token · 1 revoked or expired"
+        "1 active personal access token · 1 revoked or expired"
     )
     # Focus goes on to the next token's Revoke button, and the change is announced.
     expect(
@@ -91,7 +91,7 @@ def test_select_all_ticks_every_scope_in_place(page: Page, alice, sync_app):
 def test_a_failed_submit_focuses_the_error_summary(page: Page, alice, sync_app):
     sign_in(page, "alice")
     page.goto("/profile/security/tokens/new/")
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Create token").click()
     expect(page.locator("#error-summary")).to_be_focused()
     expect(page).to_have_title(re.compile(r"^Error: Create personal access token"))
     # The summary's links lead to the fields.

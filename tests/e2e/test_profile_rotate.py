@@ -23,7 +23,7 @@ def test_a_person_rotates_a_token_in_its_row(
     panel = page.get_by_role("group", name="Rotate laptop sync")
     expect(panel).to_contain_text("stops working at once")
     screenshot(page, "rotate-confirm-in-row-desktop")
-    panel.get_by_role("button", name="Rotate this token").click()
+    panel.get_by_role("button", name="Rotate", exact=True).click()
 
     expect(page.get_by_role("heading", name="Token rotated")).to_be_visible()
     expect(page.get_by_text(f"It replaces {alice_token.token.masked}")).to_be_visible()
@@ -52,7 +52,7 @@ def test_rotating_works_without_javascript(
     expect(page).to_have_url(re.compile(rf"/tokens/{alice_token.token.pk}/rotate/\??$"))
     expect(page.get_by_role("heading", name="Rotate token")).to_be_visible()
     screenshot(page, "rotate-confirm-no-js-desktop")
-    page.get_by_role("button", name="Rotate this token").click()
+    page.get_by_role("button", name="Rotate", exact=True).click()
 
     new = page.get_by_label("Your new personal access token").input_value()
     assert TOKEN_RE.match(new)
@@ -72,7 +72,7 @@ def test_creating_a_token_asks_for_the_password_again_when_it_is_stale(
     settings.REAUTH_MAX_AGE = 0  # every confirmation is already stale
     sign_in(page, "alice")
     fill_create_form(page, "typed before sudo")
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Create token").click()
 
     expect(page.get_by_role("heading", name="Confirm your password")).to_be_visible()
     screenshot(page, "sudo-confirm-desktop")
@@ -97,7 +97,7 @@ def test_rotating_without_javascript_asks_for_the_password_too(
     settings.REAUTH_MAX_AGE = 0
     sign_in(page, "alice")
     page.goto(f"/profile/security/tokens/{alice_token.token.pk}/rotate/")
-    page.get_by_role("button", name="Rotate this token").click()
+    page.get_by_role("button", name="Rotate", exact=True).click()
     expect(page.get_by_role("heading", name="Confirm your password")).to_be_visible()
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Confirm and continue").click()
@@ -107,7 +107,7 @@ def test_rotating_without_javascript_asks_for_the_password_too(
 @pytest.mark.e2e
 def test_the_notifications_page(page: Page, alice, screenshot):
     sign_in(page, "alice")
-    page.get_by_role("link", name="E-mail notices").click()
+    page.get_by_role("link", name="Notifications").click()
     box = page.get_by_label("Tell me before my tokens expire")
     expect(box).to_be_checked()
     box.uncheck()

@@ -36,7 +36,9 @@ def alice_with_tokens(alice, sync_app, read_scope, bob):
     ReferenceToken.objects.filter(pk=expired.pk).update(expires_at=now - timedelta(days=2))
     used = issue("Nightly backup script", 200, [read_scope])
     ReferenceToken.objects.filter(pk=used.pk).update(last_used_at=now - timedelta(hours=3))
-    issue("Home Assistant integration", 3)
+    soon = issue("Home Assistant integration", 3)
+    # Made a month ago: a token made to last less than a week never raises the warning.
+    ReferenceToken.objects.filter(pk=soon.pk).update(created_at=now - timedelta(days=30))
     issue("CI pipeline (GitHub Actions)", 30)
     return alice
 
@@ -57,19 +59,19 @@ def test_screenshots_of_the_token_pages(
     expect(page.locator("tbody tr")).to_have_count(5)
     screenshot(page, f"tokens-all-{size}")
 
-    page.get_by_role("link", name="Create user access token").first.click()
+    page.get_by_role("link", name="Create personal access token").first.click()
     page.get_by_label("Description").fill("Deploy bot")
     screenshot(page, f"create-form-{size}")
 
     page.get_by_label("Description").fill("x" * 10)
     page.locator("#id_expires_at").fill("2001-01-01")
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Create token").click()
     expect(page.locator("#expires-errors")).to_have_text("Choose a date from tomorrow on.")
     screenshot(page, f"create-form-errors-{size}")
 
     page.locator("#id_expires_at").fill((timezone.now() + timedelta(days=7)).date().isoformat())
     page.get_by_role("checkbox", name=re.compile(r"^read")).check()
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Create token").click()
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
     screenshot(page, f"shown-once-{size}")

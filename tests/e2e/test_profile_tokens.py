@@ -15,7 +15,7 @@ def test_a_person_creates_copies_uses_and_revokes_a_token(
     sign_in(page, "alice")
     expect(page.get_by_role("banner")).to_contain_text("Alice")
     fill_create_form(page, "CI deploy")
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Create token").click()
 
     expect(page.get_by_role("heading", name="Personal access token created")).to_be_visible()
     expect(page.get_by_text("It will not be shown again")).to_be_visible()
@@ -38,7 +38,7 @@ def test_a_person_creates_copies_uses_and_revokes_a_token(
     row.get_by_role("button", name="Revoke").click()
     dialog = page.get_by_role("dialog", name="Revoke this personal access token?")
     expect(dialog).to_contain_text("CI deploy")
-    dialog.get_by_role("button", name="Revoke token").click()
+    dialog.get_by_role("button", name="Revoke", exact=True).click()
     expect(row.locator(".label--revoked")).to_have_text("Revoked")  # swapped in place, no reload
     expect(row.get_by_role("button", name="Revoke")).to_have_count(0)
 
@@ -52,7 +52,7 @@ def test_the_same_flow_works_without_javascript(
     page = page_without_js
     sign_in(page, "alice")
     fill_create_form(page, "cron job")
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Create token").click()
 
     field = page.get_by_label("Your new personal access token")
     token = field.input_value()
@@ -65,7 +65,7 @@ def test_the_same_flow_works_without_javascript(
     row.get_by_role("button", name="Revoke").click()
     expect(page.get_by_role("heading", name="Revoke personal access token")).to_be_visible()
     screenshot(page, "revoke-confirm-no-js-desktop")
-    page.get_by_role("button", name="Revoke this token").click()
+    page.get_by_role("button", name="Revoke", exact=True).click()
     expect(page).to_have_url(re.compile(r"/profile/security/tokens/$"))
     expect(page.get_by_text("was revoked")).to_be_visible()
 
@@ -105,7 +105,7 @@ def test_choosing_another_application_without_javascript_takes_a_second_step(
 def test_reloading_or_going_back_never_shows_the_token_again(page: Page, alice, sync_app):
     sign_in(page, "alice")
     fill_create_form(page, "shown once")
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Create token").click()
     token = page.get_by_label("Your new personal access token").input_value()
     assert TOKEN_RE.match(token)
 
@@ -130,7 +130,7 @@ def test_copy_falls_back_to_selecting_the_field_without_the_clipboard_api(
 ):
     sign_in(page, "alice")
     fill_create_form(page, "old browser")
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Create token").click()
     token = page.get_by_label("Your new personal access token").input_value()
     # Hide the clipboard API, as older browsers and insecure origins do; keep it to read back.
     page.evaluate(

@@ -1,4 +1,4 @@
-"""Create user access token: the form, its refusals, and the token shown once."""
+"""Create personal access token: the form, its refusals, and the token shown once."""
 
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -474,3 +474,14 @@ def test_a_nul_in_any_field_is_refused_without_a_query_error(alice_client, sync_
     response = create(alice_client, sync_app, **{field: "a\x00b"})
     assert response.status_code == 400
     assert ReferenceToken.objects.count() == 0
+
+
+def test_the_shown_once_page_offers_a_command_that_tries_the_token(alice_client, sync_app):
+    # Issue 20, beyond the anchors: a ready-to-paste curl to /api/tokens/self, with the token in
+    # a shell variable, so the page holds the plaintext once (in the shown-once field) only.
+    response = create(alice_client, sync_app)
+    assert response.status_code == 201
+    content = response.content.decode()
+    assert 'curl -H "Authorization: Bearer $TOKEN" http://testserver/api/tokens/self' in content
+    token = re.search(r"enrt_[0-9A-F]{64}", content).group(0)
+    assert content.count(token) == 1

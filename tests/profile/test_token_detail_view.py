@@ -25,7 +25,7 @@ def test_it_shows_the_facts_and_the_events_of_the_token(alice_client, alice_toke
     assert token.masked in page and "laptop sync" in page and "Sync" in page
     assert "198.51.100.4" in page  # where it was last used from
     assert "Revoked: leaked" in page and "192.0.2.1" in page
-    assert "by admin: leaked" in page
+    assert "by admin: “leaked" in page
     assert [e.action for e in response.context["events"]] == ["revoked", "issued"]
     assert alice_token.plaintext not in page
 
@@ -94,3 +94,29 @@ def test_a_service_token_is_not_found_in_the_profile(alice_client, sync_service_
 def test_the_row_links_to_the_page(alice_client, alice_token):
     response = alice_client.get("/profile/security/tokens/")
     assert f'href="{detail_url(alice_token.token)}"'.encode() in response.content
+
+
+def test_the_page_offers_revoke_while_the_token_can_still_be_revoked(
+    alice_client, alice_token, alice
+):
+    # Issue 20, defect 9: Rotate and Revoke both, on the token's own page.
+    revoke = f'href="/profile/security/tokens/{alice_token.token.pk}/revoke/"'
+    page = alice_client.get(detail_url(alice_token.token)).content.decode()
+    assert revoke in page and ">Revoke…</a>" in page
+    lifecycle.revoke_token(alice_token.token, by=alice)
+    assert revoke not in alice_client.get(detail_url(alice_token.token)).content.decode()
+
+
+def test_a_revoked_or_replaced_token_says_so_without_an_expiry_countdown(
+    alice_client, alice_token, alice
+):
+    # Issue 20, defect 18: no "(expires in 4 weeks)" once revoked; a replaced token links to
+    # its replacement instead of quoting "rotated".
+    new = lifecycle.rotate(alice_token.token, by=alice).token
+    page = alice_client.get(detail_url(alice_token.token)).content.decode()
+    assert "Expires in" not in page and "expires in" not in page
+    assert "“rotated”" not in page and ": rotated" not in page
+    listed = alice_client.get("/profile/security/tokens/?show=all").content.decode()
+    assert f'Replaced on {alice_token.token.created_at:%-d %b %Y} by <a href="' in listed
+    assert f'/profile/security/tokens/{new.pk}/">{new.masked}</a>' in listed
+    assert "“rotated”" not in listed

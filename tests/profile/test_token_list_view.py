@@ -1,4 +1,4 @@
-"""Profile → Security → Tokens: the list of one's own personal tokens."""
+"""Profile → Security → Personal access tokens: the list of one's own personal tokens."""
 
 import re
 from datetime import timedelta
@@ -67,7 +67,7 @@ def test_a_row_shows_what_a_person_needs_to_recognise_a_token(
     # The exact date, and how far off it is.
     assert f"{token.expires_at:%-d %b %Y}</time>" in row
     assert "in 4 weeks" in row
-    assert "Never used" in row
+    assert "Never" in row
     assert re.search(r'class="label label--active"[^>]*>Active<', row)
     assert f'hx-post="/profile/security/tokens/{token.pk}/revoke/"' in row
     # No native confirm(): without JavaScript the button leads to the confirmation page.
@@ -77,9 +77,15 @@ def test_a_row_shows_what_a_person_needs_to_recognise_a_token(
     assert alice_token.plaintext not in row
 
 
+def made_a_month_ago(*tokens: ReferenceToken) -> None:
+    # Only tokens made to outlive the warning raise it (a week-long token is meant to end).
+    ReferenceToken.objects.filter(pk__in=[t.pk for t in tokens]).update(
+        created_at=timezone.now() - timedelta(days=30)
+    )
+
+
 def test_a_token_expiring_within_a_week_is_flagged(alice_client, issue):
-    issue("soon", days=4)
-    issue("later", days=9)
+    made_a_month_ago(issue("soon", days=4), issue("later", days=9))
     response = alice_client.get(URL)
     soon, later = rows(response)[::-1]
     assert '<span class="when text-warning"><svg class="icon"' in soon
@@ -105,7 +111,7 @@ def test_the_owner_sees_where_a_token_was_last_used_from(alice_client, alice_tok
         ("owner", "Revoked by its owner in the portal", "by you<"),
         ("admin", "leaked in a public repository", "by an administrator (admin): “leaked in"),
         (None, "revoked by holder", "by its holder, at the revocation URL<"),
-        (None, "rotated", "by an administrator, from the command line: “rotated”"),
+        (None, "rotated", "by an administrator, from the command line<"),
     ],
 )
 def test_the_owner_sees_who_revoked_a_token_and_why(
@@ -141,7 +147,7 @@ def test_revoked_and_expired_tokens_are_hidden_unless_asked_for(alice, alice_cli
 
     response = alice_client.get(URL)
     assert [("kept" in row) for row in rows(response)] == [True]
-    assert b"1 live personal access token \xc2\xb7 2 revoked or expired</p>" in response.content
+    assert b"1 active personal access token \xc2\xb7 2 revoked or expired</p>" in response.content
     assert b'href="?show=all"' in response.content
 
     response = alice_client.get(URL + "?show=all")
@@ -204,16 +210,17 @@ def test_an_odd_page_number_shows_a_page_not_an_error(alice_client, issue, page)
 def test_the_page_costs_the_same_queries_for_few_or_many_tokens(
     alice_client, issue, django_assert_num_queries, read_scope
 ):
-    # session, user, counts, page count, tokens with their applications, their scopes, the
-    # scopes their applications still allow (the status rule reads them)
+    # session, user, the dates of all and the facts of the current tokens (the counts come from
+    # the status rule), page count, tokens with their applications, their scopes, the scopes
+    # their applications still allow (the status rule reads them)
     issue("one")
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         assert len(rows(alice_client.get(URL))) == 1
     for number in range(30):
         issue(f"more {number}", scopes=[read_scope] if number % 2 else None)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         assert len(rows(alice_client.get(URL))) == 20
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         assert len(rows(alice_client.get(URL + "?show=all&page=2"))) == 11
 
 
@@ -234,3 +241,41 @@ def test_staff_see_a_link_to_the_administration_and_others_do_not(alice_client, 
     staff = Client()
     staff.force_login(carol)
     assert b'href="/admin/">Administration</a>' in staff.get(URL).content
+
+
+def test_while_the_application_is_disabled_nothing_is_counted_as_active_or_told_to_rotate(
+    alice_client, issue, sync_app
+):
+    # Issue 20, defect 6: the figures come from the status rule, as the validation URL answers.
+    made_a_month_ago(issue("soon", days=3), issue("later"))
+    sync_app.is_enabled = False
+    sync_app.save()
+    content = alice_client.get(URL).content.decode()
+    assert "0 active personal access tokens · 2 suspended</p>" in content
+    assert 'id="expiring-notice"' not in content
+    sync_app.is_enabled = True
+    sync_app.save()
+    content = alice_client.get(URL).content.decode()
+    assert "2 active personal access tokens</p>" in content
+    assert 'id="expiring-notice"' in content
+
+
+def test_a_token_just_made_to_last_a_week_raises_no_warning(alice_client, issue):
+    # Issue 20, defect 17: its owner chose the date a moment ago.
+    issue("a week", days=7)
+    content = alice_client.get(URL).content.decode()
+    assert 'id="expiring-notice"' not in content
+    assert "expires soon" not in rows(alice_client.get(URL))[0]
+
+
+def test_after_an_admin_revoked_everything_the_empty_list_says_who_and_why(
+    alice_client, issue, admin_user
+):
+    # Issue 20, defect 19.
+    for token in (issue("laptop"), issue("ci")):
+        lifecycle.revoke_token(token, by=admin_user, reason="account under review")
+    content = alice_client.get(URL).content.decode()
+    assert "No active personal access tokens" in content
+    said = re.search(r'<p id="last-revocation">(.*?)</p>', content, re.S).group(1)
+    assert "by an administrator (admin): “account under review”" in said
+    assert " UTC by " in said

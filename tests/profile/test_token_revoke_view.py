@@ -65,7 +65,7 @@ def test_with_htmx_it_answers_the_revoked_row_for_an_in_place_swap(alice_client,
     assert "/revoke/" not in content  # no second revoke button
     # The count line above the table comes along, swapped out of band.
     assert '<div id="token-summary" class="token-summary" hx-swap-oob="true">' in content
-    assert "0 live personal access tokens · 1 revoked or expired" in content
+    assert "0 active personal access tokens · 1 revoked or expired" in content
     # Where focus lands after the swap (static/js/portal.js).
     assert f'id="token-{token.pk}-status" tabindex="-1"' in content
     assert ReferenceToken.objects.revoked().count() == 1

@@ -21,7 +21,7 @@ def confirmation_form_key(client, issued) -> str:
 def test_the_confirmation_page_changes_nothing(alice_client, alice_token):
     response = alice_client.get(rotate_url(alice_token))
     assert response.status_code == 200
-    assert b"Rotate this token" in response.content
+    assert b">Rotate</button>" in response.content
     assert ReferenceToken.objects.get().revoked_at is None
 
 
@@ -85,7 +85,7 @@ def test_the_confirmation_page_of_an_expired_token_says_why_and_offers_no_button
     ReferenceToken.objects.update(expires_at=timezone.now())
     response = alice_client.get(rotate_url(alice_token))
     assert b"It has expired." in response.content
-    assert b"Rotate this token" not in response.content
+    assert b">Rotate</button>" not in response.content
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
@@ -103,3 +103,14 @@ def test_signed_out_people_are_sent_to_sign_in(client, alice_token):
     response = client.post(rotate_url(alice_token))
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_the_confirmation_says_when_the_new_token_expires(alice_client, alice_token):
+    # Issue 20, defect 8: not "a new expiry", but which one, at 00:00 UTC like the create form.
+    from tokens.domain.expiry import expiry_in_days
+
+    page = alice_client.get(f"/profile/security/tokens/{alice_token.token.pk}/rotate/")
+    expected = expiry_in_days(alice_token.token.lifetime_days)
+    assert f'<strong id="new-expiry">{expected:%-d %b %Y}, 00:00 UTC</strong>' in (
+        page.content.decode()
+    )

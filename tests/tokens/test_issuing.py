@@ -152,7 +152,7 @@ def test_a_system_user_cannot_issue_service_tokens_even_as_superuser(sync_app, r
     [
         ({"has_system_user": False}, "It has no system user."),
         ({"is_enabled": False}, "It is disabled."),
-        ({"token_policy": TokenPolicy.NONE}, "Its reference token policy is 'none'."),
+        ({"token_policy": TokenPolicy.NONE}, "Its token policy is 'none'."),
     ],
 )
 def test_it_refuses_a_service_token_the_application_cannot_have(

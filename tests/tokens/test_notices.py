@@ -174,9 +174,10 @@ def test_the_text_of_a_notice_reads_line_by_line(alice, sync_app):
         "A personal access token acting as alice was created:\n"
         "\n"
         f"- {token.masked}, personal access token “R&D <sync>” for Sync "
-        f"(expires {token.expires_at:%Y-%m-%d} 00:00 UTC)\n"
+        f"(expires {token.expires_at:%-d %b %Y}, 00:00 UTC)\n"
         "\n"
-        "If you did not create it, revoke it at once: Profile → Security → Tokens in the portal\n"
+        "If you did not create it, revoke it at once: "
+        "Profile → Security → Personal access tokens in the portal\n"
     )
 
 
@@ -221,3 +222,21 @@ def test_counts_read_in_the_singular_and_the_plural(alice, sync_app, admin_user)
     assert two.startswith("2 access tokens of yours were revoked\nThese access tokens were")
     assert "Anything that used them no longer works. Create new ones where they are" in two
     assert "(s)" not in one + two
+
+
+def test_a_service_token_revoked_by_a_command_sends_its_admin_to_the_admin(
+    sync_service_token, admin_user, sync_app
+):
+    # Issue 20, defect 21: service tokens are made in the admin, not on the profile; an empty
+    # description is left out rather than called "no description".
+    ReferenceToken.objects.filter(pk=sync_service_token.token.pk).update(description="")
+    mail.outbox.clear()
+    call_command("revoke_token", str(sync_service_token.token.pk), reason="leaked")
+    (message,) = [m for m in mail.outbox if admin_user.email in m.to]
+    assert message.subject == "1 access token of yours was revoked"
+    assert "Profile → Security" not in message.body
+    assert "Create service access token" in message.body or (
+        f"/admin/trustedapps/trustedapplication/{sync_app.pk}/change/" in message.body
+    )
+    assert "no description" not in message.body
+    assert "token(s)" not in message.subject

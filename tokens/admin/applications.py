@@ -1,5 +1,5 @@
 """The tokens of trusted applications in their admin: live counts, the application's token
-table, and "Create application token" (a service access token acting as its system user).
+table, and "Create service access token" (a service access token acting as its system user).
 
 The trustedapps app knows nothing of tokens (dependencies point one way), so this module extends
 its TrustedApplicationAdmin and registers the extension in its place.

@@ -69,14 +69,21 @@ class TokenEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="reason")
     def reason(self, event: TokenEvent) -> str:
+        # The detail, without the action the column beside it names already.
+        summary = event.summary
+        label = event.get_action_display()
+        if summary.startswith(f"{label}: "):
+            summary = summary[len(label) + 2 :]
+        elif summary == label:
+            summary = ""
         if event.leak_source:  # a leak report (issue 24): who reported it, and where
             return format_html(
                 "{} (reported by {}{})",
-                event.detail,
+                summary or event.detail,
                 event.get_leak_source_display(),
                 format_html(", seen at {}", event.leak_url) if event.leak_url else "",
             )
-        return event.detail or "—"
+        return summary or "—"
 
     def get_search_results(self, request, queryset, search_term):
         hint = HINT.match(search_term.strip())

@@ -53,6 +53,8 @@ class PortalAdminSite(admin.AdminSite):
     site_title = "Token portal admin"
     index_title = "Instance management"
     index_template = "admin/index.html"
+    # One empty value in both consoles (docs/glossary.md), not Django's "-".
+    empty_value_display = "—"
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         apps = super().get_app_list(request, app_label)
@@ -89,7 +91,10 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
             Figure(
                 "Locked-out sign-ins",
                 _capped(locked_attempts()),
-                reverse("admin:axes_accessattempt_changelist"),
+                # The people themselves, each one click from Unlock (issue 20, defect 13).
+                reverse("admin:accounts_user_changelist") + "?locked=yes"
+                if user.has_perm("accounts.view_user")
+                else reverse("admin:axes_accessattempt_changelist"),
                 warning=True,
             )
         )
@@ -122,12 +127,12 @@ def token_figures(now: datetime) -> list[Figure]:
     live = ReferenceToken.objects.live(now)
     return [
         Figure(
-            "Live personal access tokens",
+            "Current personal access tokens",
             _capped(live.filter(kind=TokenKind.PERSONAL)),
             f"{tokens}?kind__exact=personal&status=live",
         ),
         Figure(
-            "Live service access tokens",
+            "Current service access tokens",
             _capped(live.filter(kind=TokenKind.SERVICE)),
             f"{tokens}?kind__exact=service&status=live",
         ),

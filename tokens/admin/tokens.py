@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -279,7 +280,7 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
     def masked(self, token: ReferenceToken) -> str:
         # The kind under the hint: one column fewer, so the list fits beside both sidebars.
         return format_html(
-            '<span class="nowrap">{}</span><span class="quiet">{}</span>',
+            '<span class="nowrap">{}</span> <span class="quiet">{}</span>',
             token.masked,
             "Service" if token.kind == TokenKind.SERVICE else "Personal",
         )
@@ -309,15 +310,16 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
 
     @admin.display(description="expires", ordering="expires_at")
     def expires(self, token: ReferenceToken) -> str:
-        return _day(token.expires_at, "never")
+        return _day(token.expires_at, "Never")
 
     @admin.display(description="last used", ordering="last_used_at")
     def last_used(self, token: ReferenceToken) -> str:
-        return _day(token.last_used_at, "never")
+        return _day(token.last_used_at, "Never")
 
     @admin.display(description="status")
     def status_label(self, token: ReferenceToken) -> str:
-        return token.state.label
+        # The profile's badge (one partial for both consoles), so a revoked row looks revoked.
+        return render_to_string("common/_status_badge.html", {"state": token.state})
 
     @admin.display(description="audit events")
     def events_link(self, token: ReferenceToken) -> str:

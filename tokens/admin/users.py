@@ -59,7 +59,7 @@ class UserWithTokensAdmin(UserAdmin):
                 " The user is inactive: these tokens stay in place but none of them validates "
                 "until the user is active again (revoke them to end them for good)."
             )
-        return format_html('<a href="{}">{}, {} live</a>.{}', url, count_of(total), live, note)
+        return format_html('<a href="{}">{}, {} current</a>.{}', url, count_of(total), live, note)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         user = self.get_object(request, object_id)

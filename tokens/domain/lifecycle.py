@@ -199,7 +199,7 @@ def rotate(
             action=Action.ROTATED,
             actor=by,
             ip=ip,
-            detail=f"Rotated: {old.masked} replaced by {new.masked}",
+            detail=f"{old.masked} replaced by {new.masked}",
         )
     for revoked in (old, token):
         revoked.revoked_at, revoked.revoked_by, revoked.revocation_reason = now, by, ROTATED

@@ -54,11 +54,36 @@ def _where(token: ReferenceToken | None = None) -> str:
     base = settings.PORTAL_BASE_URL
     if token is not None and token.kind == TokenKind.PERSONAL:
         path = reverse("token_detail", args=[token.pk])
-        return f"{base}{path}" if base else "Profile → Security → Tokens in the portal"
+        return (
+            f"{base}{path}" if base else "Profile → Security → Personal access tokens in the portal"
+        )
     if token is not None:
         path = reverse("admin:tokens_referencetoken_change", args=[token.pk])
-        return f"{base}{path}" if base else "the portal's administration (Reference tokens)"
-    return f"{base}/profile/security/tokens/" if base else "Profile → Security → Tokens"
+        return f"{base}{path}" if base else "the portal's administration (Tokens)"
+    return (
+        f"{base}/profile/security/tokens/"
+        if base
+        else "Profile → Security → Personal access tokens"
+    )
+
+
+def _where_to_create(tokens: list[ReferenceToken]) -> str:
+    """Where new tokens are made in place of these: the profile for personal tokens, the
+    application's page in the admin for service tokens (issue 20, defect 21)."""
+    if any(token.kind == TokenKind.PERSONAL for token in tokens):
+        return _where()
+    apps = {token.application_id: token.application for token in tokens}
+    base = settings.PORTAL_BASE_URL
+    if len(apps) == 1:
+        (app,) = apps.values()
+        path = reverse("admin:trustedapps_trustedapplication_change", args=[app.pk])
+        if base:
+            return f"{base}{path}"
+        return f"{app.name}'s page in the portal's administration (Create service access token)"
+    return (
+        "each trusted application's page in the portal's administration "
+        "(Create service access token)"
+    )
 
 
 def _with_people(tokens: Iterable[ReferenceToken]) -> Iterator[ReferenceToken]:
@@ -94,7 +119,12 @@ def tokens_revoked(tokens: Iterable[ReferenceToken], by: User | None, reason: st
         for address in recipients(token):
             told[address].append(token)
     for address, revoked in told.items():
-        context = {"tokens": revoked, "by": by, "reason": reason, "where": _where()}
+        context = {
+            "tokens": revoked,
+            "by": by,
+            "reason": reason,
+            "where": _where_to_create(revoked),
+        }
         send("tokens-revoked", context, [address], quiet=True)
 
 

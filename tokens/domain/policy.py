@@ -28,7 +28,7 @@ def check_personal(user: User, application: TrustedApplication) -> None:
         raise refuse("application", f"{application.name} is disabled.", "disabled_application")
     if not application.policy_allows_personal(user):
         if application.token_policy == TokenPolicy.NONE:
-            message = f"{application.name} does not allow reference tokens (policy 'none')."
+            message = f"{application.name} does not allow tokens (policy 'none')."
         else:
             message = f"Only administrators may issue tokens for {application.name}."
         raise refuse("application", message, "policy")

@@ -8,7 +8,7 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from tokens.models import REVOKED_BY_HOLDER, REVOKED_BY_OWNER, ReferenceToken
+from tokens.models import REVOKED_BY_HOLDER, REVOKED_BY_OWNER, ROTATED, ReferenceToken
 
 register = template.Library()
 
@@ -63,7 +63,8 @@ def revoked_by_phrase(token: ReferenceToken, viewer) -> str:
 
 @register.filter
 def revocation_reason(token: ReferenceToken) -> str:
-    """The reason given, when someone gave one (not the portal's own wording)."""
-    if token.revocation_reason in ("", REVOKED_BY_HOLDER, REVOKED_BY_OWNER):
+    """The reason given, when someone gave one (not the portal's own wording; a rotation says
+    "Replaced by ..." with a link instead)."""
+    if token.revocation_reason in ("", REVOKED_BY_HOLDER, REVOKED_BY_OWNER, ROTATED):
         return ""
     return token.revocation_reason

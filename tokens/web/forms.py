@@ -224,13 +224,20 @@ class ServiceTokenForm(IssueTokenForm):
         kwargs.setdefault("initial", {}).setdefault("expires_at", default_expiry_day(application))
         super().__init__(data, request=request, **kwargs)
         self.fields["expires_at"].label = "Expires on (UTC)"
-        self.fields["expires_at"].help_text += " Personal tokens follow the same rule."
+        # As on the profile's form: the application's longest lifetime, said up front.
+        self.fields["expires_at"].help_text += (
+            f" {application.name} allows at most {application.max_token_lifetime.days} days"
+            f" (until {last_expiry_day(application):%-d %b %Y})."
+        )
         self.fields["expires_at"].widget.attrs.update(
             min=first_expiry_day().isoformat(), max=last_expiry_day(application).isoformat()
         )
-        cast(
-            forms.ModelMultipleChoiceField, self.fields["scopes"]
-        ).queryset = application.allowed_scopes.all()
+        scopes = cast(forms.ModelMultipleChoiceField, self.fields["scopes"])
+        scopes.queryset = application.allowed_scopes.all()
+        # Each scope with what it allows, as the profile's form shows it.
+        scopes.label_from_instance = lambda scope: (  # type: ignore[method-assign,assignment]
+            f"{scope.name} — {scope.description}" if scope.description else scope.name
+        )
 
     def chosen_application(self) -> TrustedApplication:
         return self.application

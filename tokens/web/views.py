@@ -13,7 +13,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import BooleanField, ExpressionWrapper
 from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,9 +37,11 @@ from tokens.domain.expiry import (
     first_expiry_day,
     last_expiry_day,
     preset_for,
+    rotation_expiry,
     today_utc,
 )
 from tokens.domain.lifecycle import IssuedToken
+from tokens.domain.status import evaluate
 from tokens.models import (
     EXPIRING_SOON,
     REVOKED_BY_OWNER,
@@ -47,7 +49,9 @@ from tokens.models import (
     ReferenceTokenQuerySet,
     TokenEvent,
     live_condition,
+    made_to_outlive_the_warning,
 )
+from tokens.validation.lookup import facts_by_id
 from tokens.web.forms import PersonalTokenForm
 from tokens.web.rotation import rotate_posted
 from trustedapps.models import TrustedApplication
@@ -60,28 +64,39 @@ def _own_tokens(request: SignedInRequest) -> ReferenceTokenQuerySet:
     # facts of their status: the page costs the same queries whatever the number of tokens.
     return (
         ReferenceToken.objects.personal_of(request.user)
-        .select_related("user", "application")
+        # The replacement of a rotated token, for the row's link: a join, not a query a row.
+        .select_related("user", "application", "rotated_to")
         .prefetch_related("scopes")
         .with_facts()
     )
 
 
 def _counts(request: SignedInRequest) -> dict[str, int]:
-    """The figures of the line above the table; one query, also sent after an htmx revoke."""
+    """The figures of the line above the table, also sent after an htmx revoke.
+
+    Active and suspended come from the status rule (what the validation URL would answer), so
+    the tokens of a disabled application are never counted as working, nor told to rotate: two
+    queries whatever the number of tokens (the dates of all, the facts of the current ones).
+    """
     now = timezone.now()
-    counts = ReferenceToken.objects.personal_of(request.user).aggregate(
-        total=Count("pk"),
-        live=Count("pk", filter=live_condition(now)),
-        expiring=Count(
-            "pk",
-            filter=live_condition(now) & Q(expires_at__lte=now + EXPIRING_SOON),
-        ),
+    dates = ReferenceToken.objects.personal_of(request.user).annotate(
+        current=ExpressionWrapper(live_condition(now), output_field=BooleanField())
     )
+    found = list(dates.values_list("pk", "current"))
+    current = [pk for pk, is_current in found if is_current]
+    active = [facts for facts in facts_by_id(current).values() if evaluate(facts, now).is_active]
     return {
-        "total_count": counts["total"],
-        "live_count": counts["live"],
-        "inactive_count": counts["total"] - counts["live"],
-        "expiring_count": counts["expiring"],
+        "total_count": len(found),
+        "active_count": len(active),
+        "suspended_count": len(current) - len(active),
+        "inactive_count": len(found) - len(current),
+        "expiring_count": sum(
+            1
+            for facts in active
+            if facts.expires_at is not None
+            and facts.expires_at - now <= EXPIRING_SOON
+            and made_to_outlive_the_warning(facts.created_at, facts.expires_at)
+        ),
     }
 
 
@@ -96,9 +111,20 @@ def token_list(request: SignedInRequest) -> HttpResponse:
         tokens = tokens.live()
     page = Paginator(tokens, TOKENS_PER_PAGE).get_page(request.GET.get("page"))
     created = request.GET.get("created", "")
+    last_revoked = None
+    if not page.object_list and counts["total_count"]:
+        # Nothing current left: say who revoked the latest and why (an admin's "revoke all").
+        last_revoked = (
+            ReferenceToken.objects.personal_of(request.user)
+            .revoked()
+            .select_related("revoked_by")
+            .order_by("-revoked_at", "-id")
+            .first()
+        )
     context = {
         "page": page,
         "show_all": show_all,
+        "last_revoked": last_revoked,
         # After "Done" on the shown-once page: that row is highlighted.
         "created_id": int(created) if is_row_id(created) else None,
         **counts,
@@ -334,10 +360,13 @@ def token_rotate(request: SignedInRequest, token_id: int) -> HttpResponse:
     if request.method == "GET":
         # The confirmation: a page without JavaScript, a panel in the token's row with htmx.
         template = "tokens/_rotate_panel.html" if request.htmx else "tokens/token_rotate.html"
+        unusable = token.unusable_reason()
         context = {
             "token": token,
             "form_key": new_form_key(request),
-            "unusable_reason": token.unusable_reason(),
+            "unusable_reason": unusable,
+            # The expiry the replacement gets, said before it is made (issue 20, defect 8).
+            "new_expires_at": None if unusable else rotation_expiry(token, timezone.now()),
         }
         return render(request, template, context)
     issued = rotate_posted(

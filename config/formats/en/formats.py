@@ -3,8 +3,9 @@
 # give the two consoles two voices.
 DATE_FORMAT = "j M Y"
 SHORT_DATE_FORMAT = "j M Y"
-DATETIME_FORMAT = "j M Y, H:i"
-SHORT_DATETIME_FORMAT = "j M Y, H:i"
+# Every moment says its time zone (the portal keeps and shows UTC): "28 Dec 2026, 14:05 UTC".
+DATETIME_FORMAT = r"j M Y, H:i \U\T\C"
+SHORT_DATETIME_FORMAT = r"j M Y, H:i \U\T\C"
 TIME_FORMAT = "H:i"
 MONTH_DAY_FORMAT = "j M"
 YEAR_MONTH_FORMAT = "M Y"
