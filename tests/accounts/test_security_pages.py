@@ -28,7 +28,7 @@ def test_each_page_is_a_profile_page_without_inline_code(alice, path):
     page = response.content.decode()
     assert INLINE.findall(page) == []
     assert 'class="profile__nav"' in page
-    assert "Access tokens</a>" in page
+    assert "Personal access tokens</a>" in page
 
 
 @pytest.mark.parametrize("path", SIGNED_OUT_PAGES)

@@ -135,7 +135,7 @@ def test_a_passkey_registered_in_a_virtual_authenticator_signs_in_without_a_user
     # Sudo mode by the passkey: a stale confirmation, and the key confirms creating a token.
     settings.REAUTH_MAX_AGE = 0
     fill_create_form(page, "confirmed by a passkey")
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Create token").click()
     expect(page.get_by_role("heading", name="Confirm your password")).to_be_visible()
     assert violations(page) == []
     page.get_by_role("button", name="Use a security key or passkey").click()

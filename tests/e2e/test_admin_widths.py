@@ -45,7 +45,7 @@ def tokens(admin_user, alice, sync_app, read_scope):
 
 def admin_page(browser, live_server, *, dark: bool) -> Page:
     page = new_page(browser, live_server, js=True, dark=dark)
-    sign_in_at(page, "/admin/login/", "Log in")
+    sign_in_at(page, "/admin/login/", "Sign in")
     return page
 
 
