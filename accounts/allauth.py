@@ -15,12 +15,13 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.forms import LoginForm
 from allauth.account.signals import authentication_step_completed
 from allauth.core import context
+from django import forms
 from django.contrib.auth import SESSION_KEY
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
-from accounts import sudo
+from accounts import sso, sudo
 from accounts.sessions import start_clock
 from common.http import remote_address
 
@@ -106,6 +107,16 @@ class SignInForm(LoginForm):
         login.widget.attrs.pop("placeholder", None)
         login.widget.attrs.update({"autocapitalize": "none", "autofocus": True})
         self.fields["password"].widget.attrs.pop("placeholder", None)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean()
+        if self.user is not None:
+            # SSO_ONLY (issue 22): the password was right, but this person signs in through
+            # their identity provider.
+            refusal = sso.password_refusal(self.user)
+            if refusal is not None:
+                raise forms.ValidationError(refusal, code="sso_only")
+        return cleaned_data
 
     def login(self, request: HttpRequest, redirect_url: str | None = None) -> HttpResponse:
         response = super().login(request, redirect_url)

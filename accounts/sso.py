@@ -6,6 +6,10 @@ existing person found by e-mail, and then linked for good; a superuser (the brea
 or a system user never is. Someone the portal does not know is made on the spot where
 OIDC_CREATE_USERS allows it (allauth gives them an unusable password), or refused with a page
 that says what to do.
+
+SSO_ONLY: a person linked to a configured provider signs in only through it (the password form,
+and a password as sudo mode's confirmation, refuse them with a message that says so), and
+cannot unlink their last link; superusers are the break-glass exception.
 """
 
 from __future__ import annotations
@@ -13,11 +17,41 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from allauth.account.signals import user_logged_in
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.shortcuts import render
+
+
+def provider_names() -> dict[str, str]:
+    """The configured providers' display names, by id (OIDC_PROVIDERS)."""
+    return {provider["id"]: provider["name"] for provider in settings.OIDC_PROVIDERS}
+
+
+def linked_provider_names(user: Any) -> list[str]:
+    """The configured providers this person is linked to, by display name."""
+    names = provider_names()
+    linked = SocialAccount.objects.filter(user_id=user.pk, provider__in=names)
+    return [names[provider] for provider in linked.values_list("provider", flat=True).distinct()]
+
+
+def password_refusal(user: Any) -> str | None:
+    """Why SSO_ONLY refuses this person's password, or None where it does not."""
+    if not settings.SSO_ONLY or user.is_superuser:
+        return None
+    names = linked_provider_names(user)
+    if not names:
+        return None
+    return (
+        f"Your account signs in with {names[0]}: use \u201cSign in with {names[0]}\u201d. "
+        "Password sign-in is turned off for accounts linked to your organisation's identity "
+        "provider."
+    )
 
 
 class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
@@ -32,6 +66,16 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
                 status=403,
             )
         )
+
+    def validate_disconnect(self, account: Any, accounts: Any) -> None:
+        # allauth refuses to unlink the last link of someone without a password; SSO_ONLY
+        # refuses it to everyone but a superuser: it would bring the password back.
+        is_last = not accounts.exclude(pk=account.pk).exists()
+        if settings.SSO_ONLY and is_last and not account.user.is_superuser:
+            raise ValidationError(
+                "Your organisation signs you in through its identity provider: the last link "
+                "cannot be removed. Ask your administrator."
+            )
 
     def can_authenticate_by_email(self, login: Any, email: str) -> bool:
         return bool(settings.OIDC_LINK_VERIFIED_EMAIL)
@@ -55,3 +99,13 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
             address.verified = True
             address.save(update_fields=["verified"])
         return user, email
+
+
+@receiver(user_logged_in, dispatch_uid="portal-sso-signed-in")
+def _signed_in_through_provider(sender: Any, request: HttpRequest, **kwargs: Any) -> None:
+    # Signing in (again) at the identity provider confirms sudo mode, as a password does; the
+    # audit trail of what it then allows says which.
+    if kwargs.get("sociallogin") is not None:
+        from accounts import sudo
+
+        sudo.mark_confirmed(request, method="sso")

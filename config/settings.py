@@ -390,6 +390,9 @@ OIDC_CREATE_USERS = env.bool("OIDC_CREATE_USERS", default=True)
 # found by e-mail; on, by an address the provider says is verified (email_verified), and the
 # link is kept (accounts/sso.py; never a superuser or a system user).
 OIDC_LINK_VERIFIED_EMAIL = env.bool("OIDC_LINK_VERIFIED_EMAIL", default=False)
+# Password sign-in is refused to people linked to a configured provider (the organisation's
+# sign-in policy, its MFA, applies to all of them); superusers keep theirs (break glass).
+SSO_ONLY = env.bool("SSO_ONLY", default=False)
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
