@@ -380,6 +380,8 @@ except oidc.ProviderConfigError as error:
 INSTALLED_APPS += [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    # The providers and people's links in the admin; after scim, whose person page it extends.
+    "sso",
 ]
 SOCIALACCOUNT_ADAPTER = "accounts.sso.PortalSocialAccountAdapter"
 SOCIALACCOUNT_PROVIDERS = oidc.socialaccount_providers(OIDC_PROVIDERS)
