@@ -7,6 +7,10 @@ or a system user never is. Someone the portal does not know is made on the spot 
 OIDC_CREATE_USERS allows it (allauth gives them an unusable password), or refused with a page
 that says what to do.
 
+A provider configured with `scim_claim` (OIDC_PROVIDERS) also finds, on a first sign-in, the
+person its SCIM provisioning made: the one whose externalId is that claim's value (Entra ID's
+`oid`, Okta's `sub`), so that provisioning and sign-in meet in one account, without an e-mail.
+
 SSO_ONLY: a person linked to a configured provider signs in only through it (the password form,
 and a password as sudo mode's confirmation, refuse them with a message that says so), and
 cannot unlink their last link; superusers are the break-glass exception.
@@ -21,6 +25,7 @@ from allauth.account.signals import user_logged_in
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialAccount
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.dispatch import receiver
@@ -54,6 +59,34 @@ def password_refusal(user: Any) -> str | None:
     )
 
 
+def _provisioned_person(sociallogin: Any) -> Any:
+    """The person SCIM provisioned with this identity's `scim_claim` as externalId, if any."""
+    config = next(
+        (p for p in settings.OIDC_PROVIDERS if p["id"] == sociallogin.account.provider), {}
+    )
+    claim = config.get("scim_claim")
+    if not claim:
+        return None
+    data = sociallogin.account.extra_data or {}
+    claims = {**(data.get("id_token") or {}), **(data.get("userinfo") or {})}
+    value = claims.get(claim)
+    if not isinstance(value, str) or not value:
+        return None
+    # Looked up by name: scim builds on accounts, never the other way round.
+    provisioned_model = apps.get_model("scim", "ProvisionedUser")
+    provisioned = (
+        provisioned_model.objects.filter(
+            external_id=value,
+            deleted_at__isnull=True,
+            user__is_active=True,
+            user__is_superuser=False,
+        )
+        .select_related("user")
+        .first()
+    )
+    return provisioned.user if provisioned is not None else None
+
+
 class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
         if settings.OIDC_CREATE_USERS:
@@ -66,6 +99,13 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
                 status=403,
             )
         )
+
+    def pre_social_login(self, request: HttpRequest, sociallogin: Any) -> None:
+        if sociallogin.is_existing:
+            return  # found by sub (or by a verified address, where allowed)
+        person = _provisioned_person(sociallogin)
+        if person is not None:
+            sociallogin.connect(request, person)
 
     def validate_disconnect(self, account: Any, accounts: Any) -> None:
         # allauth refuses to unlink the last link of someone without a password; SSO_ONLY

@@ -12,7 +12,9 @@ OIDC_PROVIDERS is a JSON list, one object per provider:
 every link of a person to it, so it must never change once people have signed in; `name` is
 what "Sign in with <name>" says. `issuer` is accepted for `server_url`. Optional: `scopes`
 (default openid profile email), `form_action` (origins the sign-in form may lead to besides the
-issuer's own, for a provider whose authorization endpoint lives elsewhere).
+issuer's own, for a provider whose authorization endpoint lives elsewhere), `scim_claim` (the
+claim whose value SCIM provisioning sent as the person's externalId: `oid` for Entra ID, `sub`
+for Okta; a first sign-in then finds the provisioned person by it, accounts/sso.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-_KNOWN = {"id", "name", "server_url", "issuer", "client_id", "secret", "scopes", "form_action"}
+_KNOWN = {
+    "id",
+    "name",
+    "server_url",
+    "issuer",
+    "client_id",
+    "secret",
+    "scopes",
+    "form_action",
+    "scim_claim",
+}
 
 
 class ProviderConfigError(ValueError):
