@@ -19,6 +19,7 @@ from django import forms
 from django.contrib.auth import SESSION_KEY
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import Resolver404, resolve
 
 from accounts import sso, sudo
@@ -65,6 +66,18 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         if not super().is_reauthentication_required(app=app, **kwargs):
             return False
         return not sudo.is_recent(context.request)
+
+    def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
+        # SSO_ONLY (issue 22): every way in but the identity provider (a passkey too; the
+        # password form says it earlier, SignInForm.clean) is closed to a linked person.
+        if "sociallogin" not in (kwargs.get("signal_kwargs") or {}):
+            refusal = sso.password_refusal(user)
+            if refusal is not None:
+                from allauth.account.internal.stagekit import clear_login
+
+                clear_login(request)
+                return render(request, "account/sso_only.html", {"refusal": refusal}, status=403)
+        return super().pre_login(request, user, **kwargs)
 
     def get_client_ip(self, request: HttpRequest) -> str:
         # The caller's address as the audit trail and axes see it (TRUSTED_PROXY_COUNT).

@@ -54,8 +54,8 @@ def password_refusal(user: Any) -> str | None:
         return None
     return (
         f"Your account signs in with {names[0]}: use \u201cSign in with {names[0]}\u201d. "
-        "Password sign-in is turned off for accounts linked to your organisation's identity "
-        "provider."
+        "Signing in with a password or a passkey is turned off for accounts linked to your "
+        "organisation's identity provider."
     )
 
 

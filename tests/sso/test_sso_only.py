@@ -84,3 +84,23 @@ def test_a_wrong_password_says_nothing_about_single_sign_on(sso_only, alice):
     response = client.post("/accounts/login/", {"login": "alice", "password": "wrong"})
     assert "Your account signs in with" not in response.content.decode()
     assert "correct username and password" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_no_other_way_in_signs_a_linked_person_in(sso_only, alice, rf):
+    # A passkey sign-in reaches allauth's pre_login as a password's would, without the form.
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.allauth import PortalAccountAdapter
+
+    link(alice, "alice-0003")
+    request = rf.post("/accounts/2fa/login/webauthn/")
+    request.session = SessionStore()
+    hooks = dict(email_verification="none", email=None, signup=False, redirect_url=None)
+    refused = PortalAccountAdapter(request).pre_login(request, alice, signal_kwargs=None, **hooks)
+    assert refused.status_code == 403
+    assert f"Your account signs in with {PROVIDER_NAME}" in refused.content.decode()
+    through_provider = PortalAccountAdapter(request).pre_login(
+        request, alice, signal_kwargs={"sociallogin": object()}, **hooks
+    )
+    assert through_provider is None
