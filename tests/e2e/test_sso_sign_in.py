@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
+from tests.e2e.browser import check_accessibility, check_every_width
 from tests.oidc.provider import PROVIDER_NAME
 
 pytestmark = pytest.mark.e2e
@@ -49,3 +50,20 @@ def test_without_the_providers_origin_in_form_action_the_browser_stops(page: Pag
     assert not page.url.startswith(sso.issuer)
     assert not User.objects.filter(socialaccount__uid="ada-0001").exists()
     assert any("form-action" in text for text in blocked), blocked
+
+
+def test_the_sign_in_page_and_sign_in_methods_are_laid_out_and_accessible(page: Page, sso):
+    problems: dict = {}
+    violations: dict = {}
+    page.goto("/accounts/login/")
+    check_every_width(page, "sso-sign-in", problems)
+    check_accessibility(page, "sso-sign-in", violations)
+    page.get_by_role("button", name=f"Sign in with {PROVIDER_NAME}").click()
+    expect(page).to_have_url(re.compile(r"/profile/security/tokens/$"))
+    page.get_by_role("link", name="Sign-in methods").click()
+    expect(page.get_by_role("heading", name="Sign-in methods")).to_be_visible()
+    expect(page.get_by_role("cell", name=PROVIDER_NAME, exact=True)).to_be_visible()
+    check_every_width(page, "sso-sign-in-methods", problems)
+    check_accessibility(page, "sso-sign-in-methods", violations)
+    assert problems == {}
+    assert violations == {}
