@@ -25,6 +25,7 @@ from allauth.account.signals import user_logged_in
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialAccount
+from allauth.socialaccount.signals import social_account_added, social_account_removed
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -149,3 +150,23 @@ def _signed_in_through_provider(sender: Any, request: HttpRequest, **kwargs: Any
         from accounts import sudo
 
         sudo.mark_confirmed(request, method="sso")
+
+
+@receiver(social_account_added, dispatch_uid="portal-sso-linked")
+def _linked(sender: Any, request: HttpRequest, sociallogin: Any, **kwargs: Any) -> None:
+    # A provider linked to an existing account is a new way into it: the person is told, as
+    # for a new second factor (someone with a stolen session could link their own identity).
+    from accounts.notices import notify
+
+    name = provider_names().get(sociallogin.account.provider, sociallogin.account.provider)
+    what = f"the identity provider {name} was linked for signing in"
+    notify(request, sociallogin.user, "account.sso_linked", what)
+
+
+@receiver(social_account_removed, dispatch_uid="portal-sso-unlinked")
+def _unlinked(sender: Any, request: HttpRequest, socialaccount: Any, **kwargs: Any) -> None:
+    from accounts.notices import notify
+
+    name = provider_names().get(socialaccount.provider, socialaccount.provider)
+    what = f"the identity provider {name} was unlinked: it no longer signs you in"
+    notify(request, socialaccount.user, "account.sso_unlinked", what)

@@ -4,8 +4,9 @@ linking one while signed in, unlinking one where another way to sign in remains.
 import pytest
 from allauth.socialaccount.models import SocialAccount
 from bs4 import BeautifulSoup
+from django.core import mail
 
-from accounts.models import User
+from accounts.models import AccountEvent, User
 from tests.helpers import signed_in
 from tests.oidc.provider import PROVIDER_ID, PROVIDER_NAME, sign_in_through_provider
 
@@ -45,8 +46,11 @@ def test_a_signed_in_person_links_the_provider(sso, bob):
     assert response["Location"] == URL
     link = SocialAccount.objects.get(user=bob)
     assert (link.provider, link.uid) == (PROVIDER_ID, "ada-0001")
-    # From then on the provider signs bob in.
+    # From then on the provider signs bob in; he is told, and so is his security log.
     assert User.objects.count() == 1
+    assert [m.to for m in mail.outbox] == [["bob@example.com"]]
+    assert f"the identity provider {PROVIDER_NAME} was linked" in mail.outbox[0].body
+    assert AccountEvent.objects.filter(user=bob, event="account.sso_linked").exists()
 
 
 @pytest.mark.django_db
@@ -63,6 +67,8 @@ def test_a_person_with_a_password_unlinks(sso, alice):
     response = signed_in(alice).post(URL, {"account": account.pk})
     assert response.status_code == 302
     assert not SocialAccount.objects.filter(user=alice).exists()
+    assert f"the identity provider {PROVIDER_NAME} was unlinked" in mail.outbox[-1].body
+    assert AccountEvent.objects.filter(user=alice, event="account.sso_unlinked").exists()
 
 
 @pytest.mark.django_db
