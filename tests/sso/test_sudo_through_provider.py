@@ -69,3 +69,15 @@ def test_under_sso_only_a_password_does_not_confirm(sso, settings, alice, alice_
     refused = client.post(url, {"form_key": form_key, PASSWORD_FIELD: PASSWORD})
     assert refused.status_code == 403
     assert f"Your account signs in with {PROVIDER_NAME}" in refused.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_admins_confirmation_page_offers_the_provider_too(sso, admin_user, orders_api):
+    SocialAccount.objects.create(user=admin_user, provider=PROVIDER_ID, uid="admin-0004")
+    client = Client()
+    client.force_login(admin_user)
+    stale(client)
+    url = f"/admin/trustedapps/resourceserver/{orders_api.server.pk}/rotate-secret/"
+    asked = client.post(url, {})
+    assert asked.status_code == 200
+    assert f'value="Confirm with {PROVIDER_NAME}"' in asked.content.decode()
