@@ -75,6 +75,15 @@ def parse(text: str) -> list[dict[str, Any]]:
         for key in ("id", "name", "server_url", "client_id", "secret"):
             if not isinstance(provider.get(key), str) or not provider[key].strip():
                 raise ProviderConfigError(f"OIDC_PROVIDERS: provider {number} needs {key}.")
+        form_action = provider.get("form_action", [])
+        if not isinstance(form_action, list) or not all(isinstance(o, str) for o in form_action):
+            raise ProviderConfigError(
+                f"OIDC_PROVIDERS: provider {number}'s form_action is a list of origins."
+            )
+        if not isinstance(provider.get("scim_claim", ""), str):
+            raise ProviderConfigError(
+                f"OIDC_PROVIDERS: provider {number}'s scim_claim is the name of a claim."
+            )
         if not _ID.match(provider["id"]):
             raise ProviderConfigError(
                 f"OIDC_PROVIDERS: provider {number}'s id {provider['id']!r} is lower-case "

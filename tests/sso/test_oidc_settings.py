@@ -71,6 +71,8 @@ def test_a_provider_becomes_an_allauth_app_with_pkce():
         (json.dumps([{**ENTRA, "tenant": "x"}]), "unknown keys tenant"),
         (json.dumps([{**ENTRA, "issuer": "login.example.com"}]), "the issuer's https:// URL"),
         (json.dumps([ENTRA, ENTRA]), "two providers have the same id"),
+        (json.dumps([{**ENTRA, "form_action": "https://x"}]), "form_action is a list"),
+        (json.dumps([{**ENTRA, "scim_claim": ["oid"]}]), "scim_claim is the name of a claim"),
     ],
 )
 def test_a_mistake_is_named(value, message):
