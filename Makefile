@@ -49,6 +49,14 @@ test: lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Single sign-on (issue 22): the test OpenID provider's packages (tests/oidc), installed from
+# its lock file when node_modules is missing or older than the lock file, and only where npm
+# is (without it, those tests skip and say why).
+OIDC_PACKAGES := $(if $(shell command -v npm 2>/dev/null),tests/oidc/node_modules/.package-lock.json)
+test: $(OIDC_PACKAGES)
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

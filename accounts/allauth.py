@@ -15,12 +15,14 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.forms import LoginForm
 from allauth.account.signals import authentication_step_completed
 from allauth.core import context
+from django import forms
 from django.contrib.auth import SESSION_KEY
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import Resolver404, resolve
 
-from accounts import sudo
+from accounts import sso, sudo
 from accounts.sessions import start_clock
 from common.http import remote_address
 
@@ -65,6 +67,18 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             return False
         return not sudo.is_recent(context.request)
 
+    def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
+        # SSO_ONLY (issue 22): every way in but the identity provider (a passkey too; the
+        # password form says it earlier, SignInForm.clean) is closed to a linked person.
+        if "sociallogin" not in (kwargs.get("signal_kwargs") or {}):
+            refusal = sso.password_refusal(user)
+            if refusal is not None:
+                from allauth.account.internal.stagekit import clear_login
+
+                clear_login(request)
+                return render(request, "account/sso_only.html", {"refusal": refusal}, status=403)
+        return super().pre_login(request, user, **kwargs)
+
     def get_client_ip(self, request: HttpRequest) -> str:
         # The caller's address as the audit trail and axes see it (TRUSTED_PROXY_COUNT).
         return remote_address(request) or "0.0.0.0"  # noqa: S104 (a placeholder, not a bind)
@@ -106,6 +120,16 @@ class SignInForm(LoginForm):
         login.widget.attrs.pop("placeholder", None)
         login.widget.attrs.update({"autocapitalize": "none", "autofocus": True})
         self.fields["password"].widget.attrs.pop("placeholder", None)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean()
+        if self.user is not None:
+            # SSO_ONLY (issue 22): the password was right, but this person signs in through
+            # their identity provider.
+            refusal = sso.password_refusal(self.user)
+            if refusal is not None:
+                raise forms.ValidationError(refusal, code="sso_only")
+        return cleaned_data
 
     def login(self, request: HttpRequest, redirect_url: str | None = None) -> HttpResponse:
         response = super().login(request, redirect_url)

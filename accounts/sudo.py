@@ -95,6 +95,12 @@ def check_password_again(request: HttpRequest) -> str | None:
     user = authenticate(request, username=request.user.get_username(), password=password)
     if user is None or user.pk != request.user.pk:
         return WRONG_PASSWORD
+    # SSO_ONLY (issue 22): a password that cannot sign in does not confirm either.
+    from accounts.sso import password_refusal
+
+    refusal = password_refusal(user)
+    if refusal is not None:
+        return refusal
     mark_confirmed(request)
     return None
 

@@ -9,6 +9,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from config import oidc
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -367,6 +369,45 @@ MFA_GRACE_DAYS = env.int("MFA_GRACE_DAYS", default=14)
 _template_options: dict[str, list[str]] = TEMPLATES[0]["OPTIONS"]  # type: ignore[assignment]
 _template_options["context_processors"].append("accounts.mfa_policy.banner")
 # --- end of account security ---------------------------------------------------------------
+
+# --- Single sign-on: OpenID Connect (issue 22, docs/sso.md) --------------------------------
+# Providers come from OIDC_PROVIDERS (JSON, config/oidc.py), never from the database: allauth's
+# own "social applications" admin is hidden. Without a provider the sign-in page is as before.
+try:
+    OIDC_PROVIDERS = oidc.parse(env.str("OIDC_PROVIDERS", default=""))
+except oidc.ProviderConfigError as error:
+    raise ImproperlyConfigured(str(error)) from None
+INSTALLED_APPS += [
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    # The providers and people's links in the admin; after scim, whose person page it extends.
+    "sso",
+]
+SOCIALACCOUNT_ADAPTER = "accounts.sso.PortalSocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = oidc.socialaccount_providers(OIDC_PROVIDERS)
+# A first sign-in of someone the portal does not know makes their account (without a usable
+# password), or is refused with a page saying to ask an administrator.
+OIDC_CREATE_USERS = env.bool("OIDC_CREATE_USERS", default=True)
+# People are found by the provider's `sub`. Off (the default), an existing person is never
+# found by e-mail; on, by an address the provider says is verified (email_verified), and the
+# link is kept (accounts/sso.py; never a superuser or a system user).
+OIDC_LINK_VERIFIED_EMAIL = env.bool("OIDC_LINK_VERIFIED_EMAIL", default=False)
+# Password sign-in is refused to people linked to a configured provider (the organisation's
+# sign-in policy, its MFA, applies to all of them); superusers keep theirs (break glass).
+SSO_ONLY = env.bool("SSO_ONLY", default=False)
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# The provider's tokens are used once, to learn who signed in, and never kept.
+SOCIALACCOUNT_STORE_TOKENS = False
+# "Sign in with" is a form (POST); a bare link to the login URL only shows it.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("OIDC_REQUESTS_TIMEOUT", default=5)
+# The "Sign in with" form posts here, and the portal redirects to the provider: browsers hold
+# that redirect to the form-action of the page the form was on.
+_csp_directives: dict[str, list[str]] = CONTENT_SECURITY_POLICY["DIRECTIVES"]
+_csp_directives["form-action"] = [SELF, *oidc.form_action_origins(OIDC_PROVIDERS)]
+# --- end of single sign-on -----------------------------------------------------------------
 
 # Sudo mode: creating or rotating a credential asks for the password again once the last
 # confirmation (or sign-in) is older than this many seconds.

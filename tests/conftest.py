@@ -11,6 +11,9 @@ from django.db import connection, connections
 
 from accounts.models import User
 from tests.helpers import PASSWORD, RegisteredServer, register_server
+
+# Single sign-on (issue 22): the test OpenID provider and the portal configured for it.
+from tests.oidc.provider import oidc_provider, sso  # noqa: F401
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.domain.lifecycle import IssuedToken
