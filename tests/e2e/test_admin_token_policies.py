@@ -16,7 +16,7 @@ def test_an_admin_rolls_out_a_lifetime_rule_report_first(
 ):
     long = lifecycle.issue_personal(user=alice, application=sync_app, expires_at=expiry_in_days(60))
     short = lifecycle.issue_personal(user=alice, application=sync_app, expires_at=expiry_in_days(5))
-    sign_in_at(page, "/admin/login/", "Log in")
+    sign_in_at(page, "/admin/login/", "Sign in")
 
     page.goto("/admin/trustedapps/instancetokenpolicy/")
     expect(page).to_have_url(re.compile(r"/admin/trustedapps/instancetokenpolicy/1/change/$"))
