@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from tokens.domain import lifecycle
+from tokens.domain import lifecycle, reminders
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
 from trustedapps.models import InstanceTokenPolicy
@@ -233,3 +233,13 @@ def test_two_runs_at_once_send_each_notice_once(alice, sync_app):
     told = [token for message in mail.outbox for token in message.body.split() if "enrt_…" in token]
     assert len(told) == 5 == len(set(told))
     assert set(ReferenceToken.objects.values_list("expiry_reminder_days", flat=True)) == {7}
+
+
+def test_a_run_reads_only_the_tokens_it_may_have_to_tell(alice_token):
+    # Sent "within 30 days" and 20 days left: not even read until it is within 7 days.
+    expire_in(alice_token, timedelta(days=20))
+    ReferenceToken.objects.update(expiry_reminder_days=30)
+    now = timezone.now()
+    assert list(reminders.candidates([30, 7, 1, 0], now)) == []
+    expire_in(alice_token, timedelta(days=6))
+    assert list(reminders.candidates([30, 7, 1, 0], now)) == [alice_token.token]

@@ -48,21 +48,28 @@ def is_new_stage(token: ReferenceToken, stage: int) -> bool:
 
 
 def candidates(stages: list[int], now: datetime):
-    """The unrevoked tokens that may be due a reminder: those expiring within the largest stage,
-    and (with "on expiry") those expired within EXPIRED_NOTICE_WINDOW, not yet sent the last."""
+    """The unrevoked tokens that may be due a reminder not sent yet, one window per stage.
+
+    Between two stages (expiring after the next smaller one, within this one) a token is due
+    this stage at the most urgent, so one that was sent it (or a smaller one) is left out in the
+    query: the hourly run reads only the tokens it may have to tell, not every token expiring
+    within the largest stage. "On expiry" (0) looks back EXPIRED_NOTICE_WINDOW.
+    """
     if not stages:
         return ReferenceToken.objects.none()
-    earliest = now - EXPIRED_NOTICE_WINDOW if 0 in stages else now
-    # Both bounds on expires_at (no "IS NULL OR"), so the expires_at index serves them.
+    due = Q()
+    lower = now - EXPIRED_NOTICE_WINDOW if 0 in stages else now
+    for days in sorted(stages):
+        upper = now + timedelta(days=days)
+        # Both bounds on expires_at (no "IS NULL OR"), so the expires_at index serves them.
+        due |= Q(expires_at__gt=lower, expires_at__lte=upper) & (
+            Q(expiry_reminder_days__isnull=True) | Q(expiry_reminder_days__gt=days)
+        )
+        lower = upper
     return (
         ReferenceToken.objects.filter(
-            revoked_at__isnull=True,
-            expires_at__gt=earliest,
-            expires_at__lte=now + timedelta(days=max(stages)),
-            application__is_enabled=True,
-            user__is_active=True,
+            due, revoked_at__isnull=True, application__is_enabled=True, user__is_active=True
         )
-        .exclude(expiry_reminder_days=0)
         .select_related("user", "application", "created_by")
         .order_by("expires_at", "id")
     )
