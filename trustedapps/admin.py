@@ -106,6 +106,7 @@ class RuleAuditMixin(admin.ModelAdmin):
 
     form = LifetimeRulesForm
     audited_fields: tuple[str, ...] = LifetimeRules.RULE_FIELDS
+    audit_heading = "Changed lifetime rules"
 
     def construct_change_message(self, request, form, formsets, add=False):
         message = super().construct_change_message(request, form, formsets, add)
@@ -124,7 +125,7 @@ class RuleAuditMixin(admin.ModelAdmin):
             changes="; ".join(changes),
         )
         others = [n for n in form.changed_data if n not in self.audited_fields]
-        text = "Changed lifetime rules: " + "; ".join(changes) + "."
+        text = f"{self.audit_heading}: " + "; ".join(changes) + "."
         if others:
             text += " Also changed: " + ", ".join(others) + "."
         return text

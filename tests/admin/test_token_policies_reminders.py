@@ -82,6 +82,7 @@ def test_every_change_is_audited_with_old_and_new_values(admin_user, caplog):
 
     entry = LogEntry.objects.order_by("-action_time").first()
     message = entry.get_change_message()
+    assert message.startswith("Changed token policies: ")
     assert "Expiry reminders (days before expiry): 30 7 1 0 → 14 1" in message
     assert "Revoke tokens unused for (days): — → 90" in message
     assert "token_policy.changed" in caplog.text

@@ -87,6 +87,7 @@ class InstanceTokenPolicyAdmin(RuleAuditMixin, admin.ModelAdmin):
     form = InstanceTokenPolicyForm
     fieldsets = [*rule_fieldsets(), SCHEDULE_FIELDSET, CONFIRM_FIELDSET]
     audited_fields = (*LifetimeRules.RULE_FIELDS, *InstanceTokenPolicy.SCHEDULE_FIELDS)
+    audit_heading = "Changed token policies"
     readonly_fields = ["effective_personal", "effective_service"]
 
     def changelist_view(self, request: HttpRequest, extra_context=None):

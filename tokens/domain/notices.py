@@ -3,8 +3,8 @@
 A token is named by its hint (`enrt_…ABCD`), description and application. Security notices (a
 personal token created for your account, your token rotated, or revoked by someone else) always
 go; the expiry notices go to people who have not turned them off in their profile (the warning
-that an unused token is about to be revoked always goes). A service
-token's notices go to the administrator who created it and to `OPERATIONS_EMAIL`, if set.
+that an unused token is about to be revoked always goes). A service token's notices go to the
+administrator who created it and to `OPERATIONS_EMAIL`, if set.
 
 The security notices are sent after the change is committed (`announce`), and a mail server that
 fails is logged, never raised: the change has happened, and the page (or the API answer) that
