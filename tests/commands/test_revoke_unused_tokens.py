@@ -15,6 +15,7 @@ from django.utils import timezone
 from tests.helpers import active, cached_and_active, eventually
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
+from tokens.management.commands import revoke_unused_tokens
 from tokens.models import ReferenceToken, TokenEvent
 from tokens.validation.checks import check_for_holder
 from trustedapps.models import InstanceTokenPolicy
@@ -258,3 +259,25 @@ def test_a_revocation_for_going_unused_reaches_another_worker(
     call_command("revoke_unused_tokens", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
     assert eventually(lambda: not active(worker, alice_token.plaintext, orders_api))
+
+
+def test_many_tokens_are_warned_of_and_revoked_a_chunk_at_a_time(
+    run, alice, sync_app, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(revoke_unused_tokens, "CHUNK", 2)
+    issued = [
+        lifecycle.issue_personal(user=alice, application=sync_app, expires_at=expiry_in_days(30))
+        for _ in range(5)
+    ]
+    for each in issued:
+        age(each, made=200)
+    mail.outbox.clear()
+
+    out = run("revoke_unused_tokens")
+
+    assert out.stdout.startswith("Warned alice@example.com about 5 token(s) unused for 90 days")
+    assert [m.body.count("enrt_…") for m in mail.outbox] == [2, 2, 1]
+    ReferenceToken.objects.update(unused_warned_at=timezone.now() - timedelta(days=8))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run("revoke_unused_tokens").stdout == "Revoked 5 token(s) unused for 90 days.\n"
+    assert all(revoked(each) for each in issued)

@@ -59,27 +59,43 @@ def to_revoke(days: int, now: datetime):
     )
 
 
-def claim_warning(tokens: list[ReferenceToken], now: datetime) -> list[ReferenceToken]:
-    """Record the warning on each token still as this run read it (unrevoked, not used since,
-    its warning unchanged); the claimed ones. Call inside the transaction that sends it: of two
-    runs at once, the second waits for the first's row lock, then matches nothing."""
-    claimed = []
-    for token in tokens:
-        same = Q(pk=token.pk, revoked_at__isnull=True)
-        for field in ("last_used_at", "unused_warned_at"):
-            value = getattr(token, field)
-            same &= Q(**{f"{field}__isnull": True}) if value is None else Q(**{field: value})
-        if ReferenceToken.objects.filter(same).update(unused_warned_at=now) == 1:
-            token.unused_warned_at = now
-            claimed.append(token)
+def claim_warning(tokens: list[ReferenceToken], days: int, now: datetime) -> list[ReferenceToken]:
+    """Record the warning on those of `tokens` still due it (live, unused, no warning that counts)
+    and return them. Call inside the transaction that sends it: the rows are locked with the
+    same conditions, so of two runs at once the second waits for the first, then finds them
+    warned (or used meanwhile), and claims nothing."""
+    due = set(
+        to_warn(days, now)
+        .select_related(None)
+        .filter(pk__in=[token.pk for token in tokens])
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    ReferenceToken.objects.filter(pk__in=due).update(unused_warned_at=now)
+    claimed = [token for token in tokens if token.pk in due]
+    for token in claimed:
+        token.unused_warned_at = now
     return claimed
 
 
-def revoke(days: int, now: datetime) -> list[ReferenceToken]:
-    """Revoke the tokens due (reason "unused", no person: a command did it); those revoked now.
+def revoke(days: int, now: datetime, chunk: int = 500) -> int:
+    """Revoke the tokens due (reason "unused", no person: a command did it), `chunk` at a time;
+    how many were revoked now.
 
     `lifecycle.revoke` locks the rows with the same conditions, so a token used (or revoked, or
     revoked by another run) in the meantime is left alone; it records, logs, tells the owners and
     announces each revocation to the validation caches as any other.
     """
-    return lifecycle.revoke(to_revoke(days, now).order_by("pk"), by=None, reason=UNUSED)
+    revoked, after = 0, 0
+    while True:
+        ids = list(
+            to_revoke(days, now)
+            .filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:chunk]
+        )
+        if not ids:
+            return revoked
+        after = ids[-1]
+        due = to_revoke(days, now).filter(pk__in=ids).order_by("pk")
+        revoked += len(lifecycle.revoke(due, by=None, reason=UNUSED))

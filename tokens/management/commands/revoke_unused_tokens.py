@@ -11,6 +11,9 @@ from tokens.domain.notices import recipients, tokens_unused
 from tokens.models import ReferenceToken
 from trustedapps.models import InstanceTokenPolicy
 
+# At most this many tokens are warned of in one transaction and one message.
+CHUNK = 500
+
 
 class Command(BaseCommand):
     help = (
@@ -35,7 +38,7 @@ class Command(BaseCommand):
             return
         now = timezone.now()
         dry_run = options["dry_run"]
-        n = unused.to_revoke(days, now).count() if dry_run else len(unused.revoke(days, now))
+        n = unused.to_revoke(days, now).count() if dry_run else unused.revoke(days, now, CHUNK)
         if n:
             verb = "Would revoke" if dry_run else "Revoked"
             self.stdout.write(f"{verb} {n} token(s) unused for {days} days.")
@@ -44,28 +47,39 @@ class Command(BaseCommand):
             self.stdout.write("Nothing is due.")
 
     def _warn(self, days: int, now: datetime, dry_run: bool) -> int:
-        batches: dict[tuple[str, ...], list[ReferenceToken]] = defaultdict(list)
-        for token in unused.to_warn(days, now):
-            batches[tuple(recipients(token))].append(token)
-        warned = 0
+        """Warn the owners, CHUNK tokens at a time (in the order of their ids): one transaction
+        and one message per owner and chunk, and memory bounded however many are due."""
+        told: dict[str, int] = defaultdict(int)
+        unreachable = warned = after = 0
         revoke_on = (now + unused.WARNING).date()
-        for to, batch in batches.items():
-            sent = batch
-            if not dry_run:
-                # Recorded and sent in one transaction: a mail error records nothing, so the next
-                # run warns again (and nothing is revoked without a warning).
-                with transaction.atomic():
-                    sent = unused.claim_warning(batch, now)
-                    for address in to if sent else ():
-                        tokens_unused(address, sent, days, revoke_on)
-            verb = "Would warn" if dry_run else "Warned"
-            for address in to if sent else ():
+        while page := list(unused.to_warn(days, now).filter(pk__gt=after)[:CHUNK]):
+            after = page[-1].pk
+            batches: dict[tuple[str, ...], list[ReferenceToken]] = defaultdict(list)
+            for token in page:
+                batches[tuple(recipients(token))].append(token)
+            for to, batch in batches.items():
+                sent = batch
+                if not dry_run:
+                    # Recorded and sent in one transaction: a mail error records nothing, so the
+                    # next run warns again (and nothing is revoked without a warning).
+                    with transaction.atomic():
+                        sent = unused.claim_warning(batch, days, now)
+                        for address in to if sent else ():
+                            tokens_unused(address, sent, days, revoke_on)
+                for address in to:
+                    told[address] += len(sent)
+                if not to:
+                    # Nobody to tell (an owner without e-mail, an inactive account): the week
+                    # runs all the same.
+                    unreachable += len(sent)
+                warned += len(sent)
+        verb = "Would warn" if dry_run else "Warned"
+        for address, n in told.items():
+            if n:
                 self.stdout.write(
-                    f"{verb} {address} about {len(sent)} token(s) unused for {days} days, "
+                    f"{verb} {address} about {n} token(s) unused for {days} days, "
                     f"revoked from {revoke_on:%Y-%m-%d}."
                 )
-            if sent and not to:
-                # Nobody to tell (an owner without e-mail, an inactive account): the week runs.
-                self.stdout.write(f"{len(sent)} token(s) unused with nobody to warn.")
-            warned += len(sent)
+        if unreachable:
+            self.stdout.write(f"{unreachable} token(s) unused with nobody to warn.")
         return warned
