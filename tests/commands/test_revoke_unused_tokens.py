@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from tests.helpers import active, cached_and_active, eventually
+from tests.helpers import active, cached_and_active, eventually, signed_in
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.management.commands import revoke_unused_tokens
@@ -281,3 +281,18 @@ def test_many_tokens_are_warned_of_and_revoked_a_chunk_at_a_time(
     with django_capture_on_commit_callbacks(execute=True):
         assert run("revoke_unused_tokens").stdout == "Revoked 5 token(s) unused for 90 days.\n"
     assert all(revoked(each) for each in issued)
+
+
+def test_the_admin_token_page_says_what_the_owner_was_told(run, alice_token, admin_user):
+    age(alice_token, made=200)
+    ReferenceToken.objects.filter(pk=alice_token.token.pk).update(
+        expires_at=timezone.now() + timedelta(days=5)
+    )
+    call_command("notify_expiring_tokens", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    run("revoke_unused_tokens")
+
+    page = signed_in(admin_user).get(f"/admin/tokens/referencetoken/{alice_token.token.pk}/change/")
+
+    content = page.content.decode()
+    assert "that it expires within 7 days; on " in content
+    assert "that it would be revoked unused" in content
