@@ -60,7 +60,8 @@ class User(AbstractUser):
     notify_expiry = models.BooleanField(
         "expiry notices",
         default=True,
-        help_text="E-mail me 7 days and 1 day before one of my tokens expires.",
+        help_text="E-mail me before one of my tokens expires, on the schedule this portal sets "
+        "(by default 30, 7 and 1 days before, and on expiry).",
     )
 
     # MFA_REQUIRED (accounts/mfa_policy.py): when this person's grace period to add a second

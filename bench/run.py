@@ -389,10 +389,10 @@ def _seed_filler(size: int, world: _World) -> None:
                 "INSERT INTO "  # noqa: S608
                 + token_table
                 + """ (kind, user_id, application_id, created_by_id, description, token_hash,
-                       hint, created_at, expires_at, revocation_reason, expiry_notice)
+                       hint, created_at, expires_at, revocation_reason)
                 SELECT 'personal', %s, %s, %s, 'filler',
                        encode(sha256(convert_to(gen_random_uuid()::text || g, 'UTF8')), 'hex'),
-                       'FILL', now() - interval '1 day', now() + interval '300 days', '', ''
+                       'FILL', now() - interval '1 day', now() + interval '300 days', ''
                 FROM generate_series(1, %s) AS g""",
                 [world.user_id, world.app_id, world.user_id, missing],
             )
@@ -506,8 +506,8 @@ def _seed_cold(count: int, world: _World) -> list[str]:
             "INSERT INTO "  # noqa: S608
             + token_table
             + """ (kind, user_id, application_id, created_by_id, description, token_hash, hint,
-                   created_at, expires_at, revocation_reason, expiry_notice)
-            SELECT 'personal', %s, %s, %s, 'cold', h, right(h, 4), %s, %s, '', ''
+                   created_at, expires_at, revocation_reason)
+            SELECT 'personal', %s, %s, %s, 'cold', h, right(h, 4), %s, %s, ''
             FROM unnest(%s::text[]) AS h RETURNING id""",
             [
                 world.user_id,

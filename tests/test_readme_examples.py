@@ -28,6 +28,7 @@ COMMANDS = {
     "notify_expiring_tokens",
     "purge_tokens",
     "seed_demo",
+    "revoke_unused_tokens",  # issue 23
 }
 CAPTURE = re.compile(r"^(?P<name>[A-Z_]+)=\$\((?P<command>.*)\)$")
 STDIN = re.compile(r"""^printf '%s\\n' "\$(?P<name>[A-Z_]+)" \| (?P<command>.*)$""")

@@ -35,6 +35,8 @@ REVOKED_BY_HOLDER = "revoked by holder"
 LEAKED = "leaked"
 # The longest URL of a leak report that is kept (GitHub's and GitLab's are far shorter).
 LEAK_URL_MAX_LENGTH = 2000
+# The revocation reason of a token revoked for going unused (issue 23: revoke_unused_tokens).
+UNUSED = "unused"
 # Within this of its expiry a token is "expiring soon": a warning colour, an admin filter.
 EXPIRING_SOON = timedelta(days=7)
 
@@ -57,13 +59,6 @@ class TokenStatus(models.TextChoices):
     LIVE = "live", "Current"
     EXPIRED = "expired", "Expired"
     REVOKED = "revoked", "Revoked"
-
-
-class ExpiryNotice(models.TextChoices):
-    """The notices before a token expires, in the order they are sent."""
-
-    WEEK = "7d", "Expires in 7 days"
-    DAY = "1d", "Expires tomorrow"
 
 
 def live_condition(now: datetime) -> models.Q:
@@ -222,10 +217,12 @@ class ReferenceToken(models.Model):
     )
     last_refused_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
     last_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # The last expiry notice sent (notify_expiring_tokens): its stage, for exactly-once sending.
-    expiry_notice = models.CharField(
-        max_length=8, choices=ExpiryNotice.choices, blank=True, default="", editable=False
-    )
+    # The last expiry reminder sent (notify_expiring_tokens): its stage in days before expiry (0:
+    # on expiry), claimed by a conditional update, so that each stage is sent once (issue 23).
+    expiry_reminder_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    # When its owner was told it would be revoked for going unused (revoke_unused_tokens); a
+    # warning older than its last use no longer counts.
+    unused_warned_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ReferenceTokenQuerySet.as_manager()
 

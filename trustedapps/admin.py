@@ -86,12 +86,12 @@ def effective_rules(kind: str, sources: list[tuple[str, LifetimeRules]]) -> str:
 class LifetimeRulesForm(forms.ModelForm):
     """A form sent without the rules (a script, a page older than them) leaves them as they are."""
 
+    kept_when_missing: tuple[str, ...] = LifetimeRules.RULE_FIELDS
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.is_bound:
-            missing = [
-                n for n in LifetimeRules.RULE_FIELDS if n in self.fields and n not in self.data
-            ]
+            missing = [n for n in self.kept_when_missing if n in self.fields and n not in self.data]
             if missing:
                 data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict
                 for name in missing:
@@ -105,6 +105,8 @@ class RuleAuditMixin(admin.ModelAdmin):
     history (LogEntry) and in the security log."""
 
     form = LifetimeRulesForm
+    audited_fields: tuple[str, ...] = LifetimeRules.RULE_FIELDS
+    audit_heading = "Changed lifetime rules"
 
     def construct_change_message(self, request, form, formsets, add=False):
         message = super().construct_change_message(request, form, formsets, add)
@@ -112,7 +114,7 @@ class RuleAuditMixin(admin.ModelAdmin):
             f"{form.fields[name].label}: {_shown(form.initial.get(name))} → "
             f"{_shown(form.cleaned_data.get(name))}"
             for name in form.changed_data
-            if name in LifetimeRules.RULE_FIELDS
+            if name in self.audited_fields
         ]
         if not changes or add:
             return message
@@ -122,8 +124,8 @@ class RuleAuditMixin(admin.ModelAdmin):
             actor=request.user.username,
             changes="; ".join(changes),
         )
-        others = [n for n in form.changed_data if n not in LifetimeRules.RULE_FIELDS]
-        text = "Changed lifetime rules: " + "; ".join(changes) + "."
+        others = [n for n in form.changed_data if n not in self.audited_fields]
+        text = f"{self.audit_heading}: " + "; ".join(changes) + "."
         if others:
             text += " Also changed: " + ", ".join(others) + "."
         return text

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import re
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -129,10 +130,63 @@ class LifetimeRules(models.Model):
             raise ValidationError(errors)
 
 
+# --- Expiry reminders and unused tokens (issue 23) ---------------------------------------------
+# The days before expiry at which the owners are reminded, largest first; 0 is "on expiry" (the
+# token has just stopped working). At most this many stages, each within a year.
+DEFAULT_REMINDER_SCHEDULE = "30 7 1 0"
+REMINDER_STAGES_AT_MOST = 5
+REMINDER_DAYS_AT_MOST = 365
+# An unused token's owner is told this many days before it is revoked.
+UNUSED_WARNING_DAYS = 7
+
+
+def parse_reminder_schedule(text: str) -> list[int]:
+    """ "30, 7 1 0" -> [30, 7, 1, 0]: whole days before expiry, distinct, largest first."""
+    parts = text.replace(",", " ").split()
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        raise ValidationError(
+            "Give whole days before expiry separated by spaces, e.g. “30 7 1 0” (0: on expiry)."
+        )
+    days = sorted({int(part) for part in parts}, reverse=True)
+    if len(days) > REMINDER_STAGES_AT_MOST:
+        raise ValidationError(f"At most {REMINDER_STAGES_AT_MOST} reminders.")
+    if days and days[0] > REMINDER_DAYS_AT_MOST:
+        raise ValidationError(f"At most {REMINDER_DAYS_AT_MOST} days before expiry.")
+    return days
+
+
+def validate_reminder_schedule(text: str) -> None:
+    parse_reminder_schedule(text)
+
+
 class InstanceTokenPolicy(LifetimeRules):
     """The instance's token rules: one row (id 1), edited on the admin page "Token policies"."""
 
     updated_at = models.DateTimeField(auto_now=True)
+    # Issue 23: expiry reminders and the revocation of unused tokens (tokens/domain/reminders.py
+    # and unused.py; the commands notify_expiring_tokens and revoke_unused_tokens).
+    reminder_schedule = models.CharField(
+        "expiry reminders (days before expiry)",
+        max_length=40,
+        blank=True,
+        default=DEFAULT_REMINDER_SCHEDULE,
+        db_default=DEFAULT_REMINDER_SCHEDULE,
+        validators=[validate_reminder_schedule],
+        help_text="Whole days, e.g. “30 7 1 0”; 0 is a notice on expiry. At most "
+        f"{REMINDER_STAGES_AT_MOST}. Each is sent once per token; empty: no reminders.",
+    )
+    unused_revoke_days = models.PositiveIntegerField(
+        "revoke tokens unused for (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(UNUSED_WARNING_DAYS + 1), MaxValueValidator(3650)],
+        help_text="Days without use (since creation, if never used) after which a live token is "
+        f"revoked. The owner is told {UNUSED_WARNING_DAYS} days before. Empty: never (the "
+        "default).",
+    )
+
+    # Audited with the lifetime rules on the page "Token policies".
+    SCHEDULE_FIELDS = ("reminder_schedule", "unused_revoke_days")
 
     class Meta:
         verbose_name = "token policies"
@@ -149,6 +203,16 @@ class InstanceTokenPolicy(LifetimeRules):
     def current(cls) -> InstanceTokenPolicy:
         """The instance's rules (all off when nobody has set any; not saved then)."""
         return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+    def clean(self) -> None:
+        super().clean()
+        with contextlib.suppress(ValidationError):  # the field's own validator said why
+            self.reminder_schedule = " ".join(map(str, self.reminder_stages))
+
+    @property
+    def reminder_stages(self) -> list[int]:
+        """The reminder schedule: days before expiry, largest first (0: on expiry)."""
+        return parse_reminder_schedule(self.reminder_schedule)
 
 
 class TrustedApplicationQuerySet(models.QuerySet["TrustedApplication"]):

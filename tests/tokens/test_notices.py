@@ -14,6 +14,7 @@ from tests.helpers import FORM
 from tokens.domain import lifecycle
 from tokens.domain.expiry import expiry_in_days
 from tokens.models import ReferenceToken
+from trustedapps.models import InstanceTokenPolicy
 
 # Notices are sent once the change is committed: these tests commit, as the portal does.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -192,6 +193,8 @@ def test_every_notice_has_an_html_part_that_escapes_what_people_typed(
         description="R&D <sync>",
     )
     lifecycle.rotate(rotated.token, by=alice)
+    # Made long ago: a reminder stage that came before a token was made is never sent (issue 23).
+    ReferenceToken.objects.update(created_at=timezone.now() - timedelta(days=90))
     call_command("notify_expiring_tokens", stdout=None)
 
     subjects = [message.subject for message in mail.outbox]
@@ -204,6 +207,32 @@ def test_every_notice_has_an_html_part_that_escapes_what_people_typed(
         for plaintext in (alice_token.plaintext, rotated.plaintext):
             assert plaintext not in message.body and plaintext not in html
     assert "R&amp;D &lt;sync&gt;" in mail.outbox[-1].alternatives[0][0]
+
+
+def test_the_expired_notice_and_the_unused_warning_escape_what_people_typed(alice, sync_app):
+    issued = lifecycle.issue_personal(
+        user=alice, application=sync_app, expires_at=expiry_in_days(3), description="R&D <sync>"
+    )
+    now = timezone.now()
+    ReferenceToken.objects.update(
+        created_at=now - timedelta(days=200), expires_at=now - timedelta(hours=1)
+    )
+    mail.outbox.clear()
+    call_command("notify_expiring_tokens", stdout=None)
+    InstanceTokenPolicy(unused_revoke_days=90).save()
+    ReferenceToken.objects.update(expires_at=now + timedelta(days=30))
+    call_command("revoke_unused_tokens", stdout=None)
+
+    assert [m.subject for m in mail.outbox] == [
+        "1 access token of yours has expired",
+        f"1 unused access token of yours will be revoked on {(now + timedelta(days=7)).date()}",
+    ]
+    for message in mail.outbox:
+        [(html, kind)] = message.alternatives
+        assert kind == "text/html"
+        assert issued.token.masked in html and issued.token.masked in message.body
+        assert "R&amp;D &lt;sync&gt;" in html and "<sync>" not in html
+        assert issued.plaintext not in message.body and issued.plaintext not in html
 
 
 def test_counts_read_in_the_singular_and_the_plural(alice, sync_app, admin_user):

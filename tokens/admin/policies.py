@@ -1,4 +1,5 @@
-"""The admin page "Token policies": the instance's lifetime rules (issue 23), one row.
+"""The admin page "Token policies": the instance's lifetime rules, its expiry reminder schedule
+and its limit on unused tokens (issue 23), one row.
 
 The list is skipped: the section's link opens the one page, whether or not a rule was ever saved.
 """
@@ -66,10 +67,27 @@ class ConfirmEnforcingForm(LifetimeRulesForm):
         return cleaned
 
 
+class InstanceTokenPolicyForm(ConfirmEnforcingForm):
+    # The schedule and the unused-token limit too (issue 23): a form without them keeps them.
+    kept_when_missing = (*LifetimeRules.RULE_FIELDS, *InstanceTokenPolicy.SCHEDULE_FIELDS)
+
+
+SCHEDULE_FIELDSET: Any = (
+    "Expiry reminders and unused tokens",
+    {
+        "fields": list(InstanceTokenPolicy.SCHEDULE_FIELDS),
+        "description": "The command notify_expiring_tokens sends the reminders, "
+        "revoke_unused_tokens warns and revokes; run both hourly (docs/policies.md).",
+    },
+)
+
+
 @admin.register(InstanceTokenPolicy)
 class InstanceTokenPolicyAdmin(RuleAuditMixin, admin.ModelAdmin):
-    form = ConfirmEnforcingForm
-    fieldsets = [*rule_fieldsets(), CONFIRM_FIELDSET]
+    form = InstanceTokenPolicyForm
+    fieldsets = [*rule_fieldsets(), SCHEDULE_FIELDSET, CONFIRM_FIELDSET]
+    audited_fields = (*LifetimeRules.RULE_FIELDS, *InstanceTokenPolicy.SCHEDULE_FIELDS)
+    audit_heading = "Changed token policies"
     readonly_fields = ["effective_personal", "effective_service"]
 
     def changelist_view(self, request: HttpRequest, extra_context=None):

@@ -211,6 +211,7 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
         "last_used_from",
         "address_ranges",
         "last_refused",
+        "owner_told",
         "revoked_at",
         "revoked_by",
         "revocation_reason",
@@ -299,6 +300,19 @@ class ReferenceTokenAdmin(ReadOnlyAdmin):
             return "—"
         where = token.last_refused_ip or "no address reported"
         return f"{_day(token.last_refused_at)} from {where} (outside its ranges)"
+
+    @admin.display(description="owner told")
+    def owner_told(self, token: ReferenceToken) -> str:
+        """The reminders it was sent (issue 23): its last expiry stage, and the unused warning."""
+        told = []
+        if token.expiry_reminder_days == 0:
+            told.append("that it expired")
+        elif token.expiry_reminder_days is not None:
+            days = token.expiry_reminder_days
+            told.append(f"that it expires within {days} day{'' if days == 1 else 's'}")
+        if token.unused_warned_at is not None:
+            told.append(f"on {_day(token.unused_warned_at)} that it would be revoked unused")
+        return "; ".join(told) or "—"
 
     @admin.display(description="last used from")
     def last_used_from(self, token: ReferenceToken) -> str:

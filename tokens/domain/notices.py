@@ -2,8 +2,9 @@
 
 A token is named by its hint (`enrt_…ABCD`), description and application. Security notices (a
 personal token created for your account, your token rotated, or revoked by someone else) always
-go; the expiry notices go to people who have not turned them off in their profile. A service
-token's notices go to the administrator who created it and to `OPERATIONS_EMAIL`, if set.
+go; the expiry notices go to people who have not turned them off in their profile (the warning
+that an unused token is about to be revoked always goes). A service token's notices go to the
+administrator who created it and to `OPERATIONS_EMAIL`, if set.
 
 The security notices are sent after the change is committed (`announce`), and a mail server that
 fails is logged, never raised: the change has happened, and the page (or the API answer) that
@@ -15,13 +16,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
 
 from django.conf import settings
 from django.urls import reverse
 
 from accounts.models import User
 from common.emails import send
-from tokens.models import ExpiryNotice, ReferenceToken, TokenEvent, TokenKind
+from tokens.models import ReferenceToken, TokenEvent, TokenKind
 
 
 def recipients(token: ReferenceToken, *, expiry: bool = False) -> list[str]:
@@ -141,11 +143,31 @@ def tokens_leaked(tokens: Iterable[ReferenceToken], source: str, urls: Mapping[i
         send("tokens-leaked", context, [address], quiet=True)
 
 
-def tokens_expiring(address: str, tokens: list[ReferenceToken], stage: str) -> None:
-    """The expiry notice; raises when it cannot be sent, so that the caller records nothing."""
+def expiry_stage_words(stage: int) -> str:
+    """How a reminder stage (days before expiry, 0: on expiry) words the tokens' expiry."""
+    if stage == 0:
+        return "that expired"
+    return "expiring tomorrow" if stage == 1 else f"expiring within {stage} days"
+
+
+def tokens_expiring(address: str, tokens: list[ReferenceToken], stage: int) -> None:
+    """The expiry reminder of `stage` (days before expiry; 0: the token has expired); raises when
+    it cannot be sent, so that the caller records nothing."""
     context = {
         "tokens": tokens,
-        "when": "tomorrow" if stage == ExpiryNotice.DAY else "within 7 days",
+        "when": "tomorrow" if stage == 1 else f"within {stage} days",
         "where": _where(tokens[0] if len(tokens) == 1 else None),
     }
-    send("tokens-expiring", context, [address])
+    send("tokens-expired" if stage == 0 else "tokens-expiring", context, [address])
+
+
+def tokens_unused(address: str, tokens: list[ReferenceToken], days: int, revoke_on: date) -> None:
+    """The warning that `tokens`, unused for a while, are revoked on `revoke_on` unless used;
+    raises when it cannot be sent, so that the caller records nothing."""
+    context = {
+        "tokens": tokens,
+        "days": days,
+        "revoke_on": revoke_on,
+        "where": _where(tokens[0] if len(tokens) == 1 else None),
+    }
+    send("tokens-unused", context, [address])

@@ -1,34 +1,25 @@
 from argparse import ArgumentParser
 from collections import defaultdict
-from datetime import datetime, timedelta
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from tokens.domain.notices import recipients, tokens_expiring
-from tokens.models import ExpiryNotice, ReferenceToken
-
-# The two notices: a week ahead, and the day before.
-WEEK = timedelta(days=7)
-DAY = timedelta(days=1)
-_ORDER = {"": 0, ExpiryNotice.WEEK: 1, ExpiryNotice.DAY: 2}
-
-
-def due_notice(token: ReferenceToken, now: datetime) -> str:
-    """The notice a live token expiring within a week is due now ("7d" or "1d")."""
-    assert token.expires_at is not None
-    return ExpiryNotice.DAY if token.expires_at - now <= DAY else ExpiryNotice.WEEK
+from tokens.domain import reminders
+from tokens.domain.notices import expiry_stage_words, recipients, tokens_expiring
+from tokens.models import ReferenceToken
+from trustedapps.models import InstanceTokenPolicy
 
 
 class Command(BaseCommand):
     help = (
-        "E-mail the owners of tokens that expire within 7 days, and again the day before (a "
-        "personal token's owner, unless they turned expiry notices off; for a service token, the "
-        "administrator who created it and OPERATIONS_EMAIL). Each token records the notice it "
-        "was sent, so running it hourly, twice at once or after a missed day sends each notice "
-        "once: a token already within a day of its expiry gets only the 'tomorrow' notice. "
-        "Tokens are named by their last characters, never in full. Example: "
+        "E-mail the owners of tokens about their expiry on the schedule set on the admin page "
+        "Token policies (by default 30, 7 and 1 days before, and on expiry): a personal token's "
+        "owner, unless they turned expiry notices off; for a service token, the administrator "
+        "who created it and OPERATIONS_EMAIL. Each token records the reminder it was sent, so "
+        "running it hourly, twice at once or after a missed day sends each reminder once, and "
+        "only the most urgent one due; a token made for less time than a stage never gets that "
+        "stage's reminder. Tokens are named by their last characters, never in full. Example: "
         "notify_expiring_tokens --dry-run"
     )
 
@@ -39,17 +30,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         now = timezone.now()
-        tokens = (
-            ReferenceToken.objects.expiring_within(WEEK, now)
-            .filter(application__is_enabled=True, user__is_active=True)
-            .exclude(expiry_notice=ExpiryNotice.DAY)
-            .select_related("user", "application", "created_by")
-            .order_by("expires_at", "id")
-        )
-        batches: dict[tuple[tuple[str, ...], str], list[ReferenceToken]] = defaultdict(list)
-        for token in tokens:
-            stage = due_notice(token, now)
-            if _ORDER[token.expiry_notice] >= _ORDER[stage]:
+        stages = InstanceTokenPolicy.current().reminder_stages
+        batches: dict[tuple[tuple[str, ...], int], list[ReferenceToken]] = defaultdict(list)
+        for token in reminders.candidates(stages, now):
+            stage = reminders.due_stage(token, stages, now)
+            if stage is None or not reminders.is_new_stage(token, stage):
                 continue
             to = tuple(recipients(token, expiry=True))
             if to:
@@ -61,28 +46,16 @@ class Command(BaseCommand):
             for address in to if sent else ():
                 verb = "Would tell" if options["dry_run"] else "Told"
                 self.stdout.write(
-                    f"{verb} {address} about {len(sent)} token(s) expiring "
-                    f"{'tomorrow' if stage == ExpiryNotice.DAY else 'within 7 days'}."
+                    f"{verb} {address} about {len(sent)} token(s) {expiry_stage_words(stage)}."
                 )
                 told += 1
         if not told:
             self.stdout.write("No notice is due.")
 
-    def _send_once(self, to: list[str], batch: list[ReferenceToken], stage: str) -> list:
-        """Record the notice on each token, then send it, in one transaction.
-
-        Each record is an UPDATE conditioned on the value this run read: of two runs at once,
-        the second waits for the first's row lock, then matches nothing, and sends nothing. A
-        mail error rolls the records back, so the next run tries again.
-        """
+    def _send_once(self, to: list[str], batch: list[ReferenceToken], stage: int) -> list:
+        """Record the reminder on each token, then send it, in one transaction (see `claim`)."""
         with transaction.atomic():
-            claimed = [
-                token
-                for token in batch
-                if ReferenceToken.objects.filter(
-                    pk=token.pk, expiry_notice=token.expiry_notice, revoked_at__isnull=True
-                ).update(expiry_notice=stage)
-            ]
+            claimed = reminders.claim(batch, stage)
             if claimed:
                 for address in to:
                     tokens_expiring(address, claimed, stage)
