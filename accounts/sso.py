@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from allauth.account.signals import user_logged_in
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialAccount
@@ -140,16 +139,6 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
             address.verified = True
             address.save(update_fields=["verified"])
         return user, email
-
-
-@receiver(user_logged_in, dispatch_uid="portal-sso-signed-in")
-def _signed_in_through_provider(sender: Any, request: HttpRequest, **kwargs: Any) -> None:
-    # Signing in (again) at the identity provider confirms sudo mode, as a password does; the
-    # audit trail of what it then allows says which.
-    if kwargs.get("sociallogin") is not None:
-        from accounts import sudo
-
-        sudo.mark_confirmed(request, method="sso")
 
 
 @receiver(social_account_added, dispatch_uid="portal-sso-linked")

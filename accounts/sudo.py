@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from allauth.account.signals import user_logged_in as allauth_logged_in
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
@@ -262,3 +263,11 @@ def admin_form_confirmation_needed(
     if what is None:
         return None
     return admin_confirmation_needed(model_admin, request, form.instance, action=what)
+
+
+@receiver(allauth_logged_in, dispatch_uid="portal-sso-signed-in")
+def _signed_in_through_provider(sender: Any, request: HttpRequest, **kwargs: Any) -> None:
+    # Signing in (again) at the identity provider (issue 22) confirms sudo mode, as a password
+    # does; the audit trail of what it then allows says which.
+    if kwargs.get("sociallogin") is not None:
+        mark_confirmed(request, method="sso")

@@ -74,7 +74,10 @@ def test_the_owner_is_warned_once_a_week_before(run, alice_token):
     assert again.stdout == "Nothing is due.\n"
     [message] = mail.outbox
     assert message.to == ["alice@example.com"]
-    assert message.subject == f"1 unused access token of yours will be revoked on {revoke_on}"
+    assert (
+        message.subject
+        == f"1 unused access token of yours will be revoked on {revoke_on:%-d %b %Y}"
+    )
     assert f"enrt_…{alice_token.plaintext[-4:]}" in message.body
     assert alice_token.plaintext not in message.body
     assert not revoked(alice_token)
