@@ -1,7 +1,6 @@
 """Issue 23, approval, in a real browser: alice requests a token, the admin is told by e-mail
 and approves it in the admin, alice gets it shown once; a second request is denied with a reason."""
 
-
 import pytest
 from django.core import mail
 from playwright.sync_api import expect
