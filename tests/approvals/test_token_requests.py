@@ -217,3 +217,10 @@ def test_admins_are_told_at_operations_email_when_none_has_an_address(
     admin_user.save()
     request_token(alice_client, vault_app, [read_scope])
     assert [m.to for m in mail.outbox] == [["ops@example.com"]]
+
+
+def test_the_create_form_sends_to_the_request_form(alice_client, vault_app, sync_app):
+    page = alice_client.get(reverse("token_create")).content.decode()
+    assert reverse("token_request_create") in page
+    # Vault is not among the applications a token is created for directly.
+    assert "com.example/vault" not in page.split('id="id_application"')[1].split("</select>")[0]
