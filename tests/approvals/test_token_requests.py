@@ -224,3 +224,19 @@ def test_the_create_form_sends_to_the_request_form(alice_client, vault_app, sync
     assert reverse("token_request_create") in page
     # Vault is not among the applications a token is created for directly.
     assert "com.example/vault" not in page.split('id="id_application"')[1].split("</select>")[0]
+
+
+def test_a_pick_up_is_refused_when_the_application_was_disabled_meanwhile(
+    alice_client, admin_client, vault_app, read_scope
+):
+    request_token(alice_client, vault_app, [read_scope])
+    token_request = TokenRequest.objects.get()
+    decide(admin_client, token_request, "approve")
+    vault_app.is_enabled = False
+    vault_app.save()
+    response = pick_up(alice_client, token_request)
+    assert response.status_code == 409
+    assert "Vault is disabled" in response.content.decode()
+    token_request.refresh_from_db()
+    assert token_request.state == RequestState.APPROVED
+    assert not ReferenceToken.objects.exists()
