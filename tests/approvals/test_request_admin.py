@@ -61,3 +61,20 @@ def test_the_dashboard_counts_only_pending_requests(admin_client, pending, admin
     assert "Token requests waiting for approval" in page
     figure = page.split("Token requests waiting for approval")[0].rsplit('class="figure">', 1)[1]
     assert figure.startswith("0<")
+
+
+def test_the_request_page_shows_it_read_only_with_the_way_to_decide(admin_client, pending):
+    url = reverse("admin:approvals_tokenrequest_change", args=[pending.pk])
+    page = admin_client.get(url).content.decode()
+    assert "Approve or deny" in page
+    assert "Waiting for approval" in page
+    assert 'name="reason"' not in page  # the request itself is never edited
+
+
+def test_people_who_are_not_instance_admins_get_no_list(bob, pending):
+    from tests.helpers import grant, signed_in
+
+    bob.is_staff = True
+    bob.save()
+    client = signed_in(grant(bob, "view_user"))
+    assert client.get(reverse("admin:approvals_tokenrequest_changelist")).status_code == 403
