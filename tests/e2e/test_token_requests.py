@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from tests.e2e.browser import TOKEN_RE, new_page, sign_in, sign_in_at
+from tests.e2e.browser import TOKEN_RE, check_accessibility, new_page, sign_in, sign_in_at
 from trustedapps.models import TokenPolicy, TrustedApplication
 
 
@@ -18,10 +18,12 @@ def vault_app(read_scope, update_scope) -> TrustedApplication:
     return app
 
 
-def request_token(page, reason: str) -> None:
+def request_token(page, reason: str, violations: dict | None = None) -> None:
     page.goto("/profile/security/tokens/")
     page.get_by_role("link", name="Token requests").click()
     page.get_by_role("link", name="Request a token").click()
+    if violations is not None:
+        check_accessibility(page, "token-request-form", violations)
     page.get_by_label("Application").select_option(label="Vault (com.example/vault)")
     page.get_by_role("checkbox", name="read").check()
     page.get_by_label("Lifetime (days)").fill("14")
@@ -43,9 +45,11 @@ def decide(admin, decision: str, reason: str = "") -> None:
 def test_a_request_is_approved_picked_up_once_and_another_denied(
     page, browser, live_server, alice, admin_user, vault_app
 ):
+    violations: dict = {}
     sign_in(page, "alice")
-    request_token(page, "Nightly backup of the vault")
+    request_token(page, "Nightly backup of the vault", violations)
     expect(page.get_by_text("Waiting for approval")).to_be_visible()
+    check_accessibility(page, "token-requests", violations)
     assert "Nightly backup of the vault" in mail.outbox[-1].body
     assert mail.outbox[-1].to == [admin_user.email]
 
@@ -74,3 +78,4 @@ def test_a_request_is_approved_picked_up_once_and_another_denied(
     page.reload()
     expect(page.get_by_text("Denied")).to_be_visible()
     expect(page.get_by_text("One token per person for Vault")).to_be_visible()
+    assert violations == {}
