@@ -28,22 +28,30 @@ def admin_addresses() -> list[str]:
     return addresses
 
 
-def _portal_url(path: str) -> str:
-    return settings.PORTAL_BASE_URL + path
+def _portal_url(path: str, words: str) -> str:
+    """A link where the portal knows its address (PORTAL_BASE_URL), else where to go, in words."""
+    base = settings.PORTAL_BASE_URL
+    return f"{base}{path}" if base else words
 
 
 def tell_admins(token_request: TokenRequest) -> None:
     to = admin_addresses()
     if not to:
         return
-    url = _portal_url(reverse("admin:approvals_tokenrequest_change", args=[token_request.pk]))
+    url = _portal_url(
+        reverse("admin:approvals_tokenrequest_change", args=[token_request.pk]),
+        "the portal's administration (Token requests)",
+    )
     emails.send("token-requested", {"request": token_request, "url": url}, to, quiet=True)
 
 
 def tell_requester(token_request: TokenRequest) -> None:
     if not token_request.requester.email:
         return
-    url = _portal_url(reverse("token_request_list"))
+    url = _portal_url(
+        reverse("token_request_list"),
+        "Profile → Security → Personal access tokens → Token requests in the portal",
+    )
     emails.send(
         "token-request-decided",
         {"request": token_request, "url": url},

@@ -78,3 +78,18 @@ def test_people_who_are_not_instance_admins_get_no_list(bob, pending):
     bob.save()
     client = signed_in(grant(bob, "view_user"))
     assert client.get(reverse("admin:approvals_tokenrequest_changelist")).status_code == 403
+
+
+def test_the_e_mails_link_to_the_portal_where_it_knows_its_address(
+    alice, admin_user, vault_app, read_scope, settings
+):
+    from django.core import mail
+
+    settings.PORTAL_BASE_URL = "https://portal.example.com"
+    token_request = domain.create_request(
+        requester=alice, application=vault_app, scopes=[read_scope], lifetime_days=5, reason="x"
+    )
+    path = reverse("admin:approvals_tokenrequest_change", args=[token_request.pk])
+    assert f"https://portal.example.com{path}" in mail.outbox[-1].body
+    domain.approve(token_request, by=admin_user)
+    assert "https://portal.example.com/profile/security/tokens/requests/" in mail.outbox[-1].body
