@@ -81,6 +81,9 @@ def deny(token_request: TokenRequest, *, by: User, reason: str) -> TokenRequest:
 def _decide(token_request: TokenRequest, *, by: User, reason: str, state: str) -> TokenRequest:
     if not by.is_instance_admin:
         raise RequestRefused("Only instance administrators decide token requests.", 403)
+    if by.pk == token_request.requester_id:
+        # Four eyes: an administrator's own request is decided by another one.
+        raise RequestRefused("Your own request is decided by another administrator.", 403)
     now = timezone.now()
     with transaction.atomic():
         locked = _locked_open(token_request, RequestState.REQUESTED)

@@ -93,3 +93,21 @@ def test_the_e_mails_link_to_the_portal_where_it_knows_its_address(
     assert f"https://portal.example.com{path}" in mail.outbox[-1].body
     domain.approve(token_request, by=admin_user)
     assert "https://portal.example.com/profile/security/tokens/requests/" in mail.outbox[-1].body
+
+
+def test_an_admin_does_not_decide_their_own_request(
+    admin_client, admin_user, vault_app, read_scope
+):
+    own = domain.create_request(
+        requester=admin_user,
+        application=vault_app,
+        scopes=[read_scope],
+        lifetime_days=5,
+        reason="x",
+    )
+    response = post_decision(admin_client, own, {"decision": "approve"})
+    assert response.status_code == 302
+    own.refresh_from_db()
+    assert own.state == RequestState.REQUESTED
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "decided by another administrator" in page
