@@ -42,7 +42,9 @@ def request_list(request: SignedInRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_create(request: SignedInRequest) -> HttpResponse:
-    form = TokenRequestForm(request.POST or None, user=request.user)
+    # ?application=ID: the create form's link for an application that gives tokens on request.
+    initial = {"application": request.GET.get("application")}
+    form = TokenRequestForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         domain.create_request(

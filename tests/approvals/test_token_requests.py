@@ -236,7 +236,10 @@ def test_admins_are_told_at_operations_email_when_none_has_an_address(
 
 def test_the_create_form_sends_to_the_request_form(alice_client, vault_app, sync_app):
     page = alice_client.get(reverse("token_create")).content.decode()
-    assert reverse("token_request_create") in page
+    link = f"{reverse('token_request_create')}?application={vault_app.pk}"
+    assert f'href="{link}">Request a token for Vault' in page
+    form = alice_client.get(link).content.decode()
+    assert f'<option value="{vault_app.pk}" selected>' in form
     # Vault is not among the applications a token is created for directly.
     assert "com.example/vault" not in page.split('id="id_application"')[1].split("</select>")[0]
 

@@ -189,7 +189,7 @@ def _render_form(
         "form": form,
         "applications": applications,
         # Issue 23, approval: the applications that give tokens on request are asked for there.
-        "may_request": TrustedApplication.objects.requestable_by(request.user).exists(),
+        "requestable": list(TrustedApplication.objects.requestable_by(request.user)),
         "chosen": application,
         "error_count": sum(len(errors) for errors in form.errors.values()) if form.is_bound else 0,
         **_application_fields(
