@@ -100,6 +100,8 @@ INSTALLED_APPS = [
     "scim",
     # Leaked tokens (issue 24): the scanners that report them.
     "tokens.leaks",
+    # Token requests that admins approve (issue 23, approval).
+    "approvals",
 ]
 
 MIDDLEWARE = [
@@ -489,3 +491,7 @@ if not TOKEN_CACHE_PROBE_DEADLINE > 0:
 TOKEN_CACHE_LISTEN_URL = env.str("TOKEN_CACHE_LISTEN_URL", default="")
 # Seconds between two writes of the buffered last-use records (0: each check writes itself).
 TOKEN_LAST_USED_FLUSH = env.float("TOKEN_LAST_USED_FLUSH", default=5.0 if _POSTGRESQL else 0.0)
+
+# Token requests (issue 23, approval): days a request waits for a decision, and an approved one
+# for its pick-up, before it expires.
+TOKEN_REQUEST_EXPIRY_DAYS = env.int("TOKEN_REQUEST_EXPIRY_DAYS", default=7)

@@ -17,6 +17,8 @@ urlpatterns = [
     # Sign-in and the profile site.
     path("", include("accounts.urls")),
     path("", include("tokens.web.urls")),
+    # Token requests that admins approve (issue 23, approval).
+    path("", include("approvals.urls")),
     # SCIM 2.0 provisioning from identity providers (issue 22).
     path("scim/v2/", include("scim.urls")),
 ]

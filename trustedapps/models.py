@@ -44,14 +44,22 @@ class TokenPolicy(models.TextChoices):
     NONE = "none", "No tokens"
     AUTHENTICATED_USERS = "authenticated_users", "Authenticated users"
     ADMINISTRATORS_ONLY = "administrators_only", "Administrators only"
+    # Issue 23: a person asks for a token (approvals.TokenRequest), an administrator decides.
+    APPROVAL = "approval", "People may request, admins approve"
 
     # The one policy rule: the create forms, issuing and the active rule (tokens/domain/status.py)
     # ask it.
     def allows_personal(self, *, by_admin: bool) -> bool:
         """May a person (an instance administrator, or not) hold a personal token?"""
-        return self is TokenPolicy.AUTHENTICATED_USERS or (
+        # An approved request's token is held like any other (its issuing is the approval's).
+        return self in (TokenPolicy.AUTHENTICATED_USERS, TokenPolicy.APPROVAL) or (
             self is TokenPolicy.ADMINISTRATORS_ONLY and by_admin
         )
+
+    @property
+    def needs_approval(self) -> bool:
+        """Are personal tokens only issued on an approved request (never directly)?"""
+        return self is TokenPolicy.APPROVAL
 
     def allows_service(self) -> bool:
         """May the application's system user hold service tokens (issued by administrators)?"""
@@ -221,7 +229,14 @@ class TrustedApplicationQuerySet(models.QuerySet["TrustedApplication"]):
         if not user.is_active or user.is_system_user:
             return self.none()
         policies = TokenPolicy.allowing_personal(by_admin=user.is_instance_admin)
+        policies = [policy for policy in policies if not policy.needs_approval]
         return self.filter(is_enabled=True, token_policy__in=policies)
+
+    def requestable_by(self, user: User) -> TrustedApplicationQuerySet:
+        """The enabled applications whose tokens this user may request (issue 23, approval)."""
+        if not user.is_active or user.is_system_user:
+            return self.none()
+        return self.filter(is_enabled=True, token_policy=TokenPolicy.APPROVAL)
 
 
 class TrustedApplication(LifetimeRules):

@@ -98,6 +98,18 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
                 warning=True,
             )
         )
+    if user.is_active and getattr(user, "is_instance_admin", False):
+        # Issue 23, approval: the token requests waiting for a decision.
+        from approvals.models import TokenRequest
+
+        figures.append(
+            Figure(
+                "Token requests waiting for approval",
+                _capped(TokenRequest.objects.pending()),
+                reverse("admin:approvals_tokenrequest_changelist") + "?state=requested",
+                warning=True,
+            )
+        )
     if user.has_perm("tokens.view_tokenevent"):
         events = list(
             TokenEvent.objects.select_related("token", "token__application", "actor")[

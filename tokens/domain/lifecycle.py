@@ -56,9 +56,11 @@ def issue_personal(
     description: str = "",
     ip: str | None = None,
     allowed_ranges: str = "",
+    approved: bool = False,
 ) -> IssuedToken:
-    """A PAT acts as `user`, who must be allowed by the application's policy."""
-    policy.check_personal(user, application)
+    """A PAT acts as `user`, who must be allowed by the application's policy (`approved`: for
+    an approved token request, issue 23)."""
+    policy.check_personal(user, application, approved=approved)
     return _issue(
         kind=TokenKind.PERSONAL,
         user=user,

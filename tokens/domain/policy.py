@@ -18,8 +18,11 @@ from trustedapps.models import Scope, TokenPolicy, TrustedApplication
 ADMINISTRATORS = "superusers, or users with the 'Can issue service access tokens' permission"
 
 
-def check_personal(user: User, application: TrustedApplication) -> None:
-    """Refuse unless `user` may hold a personal token of `application`."""
+def check_personal(user: User, application: TrustedApplication, *, approved: bool = False) -> None:
+    """Refuse unless `user` may hold a personal token of `application`.
+
+    `approved`: issued for an approved token request (approvals.domain), the only way to a
+    token of an application whose policy needs approval."""
     if user.is_system_user:
         raise refuse(None, "System users cannot have personal tokens.", "system_user")
     if not user.is_active:
@@ -32,6 +35,13 @@ def check_personal(user: User, application: TrustedApplication) -> None:
         else:
             message = f"Only administrators may issue tokens for {application.name}."
         raise refuse("application", message, "policy")
+    if TokenPolicy(application.token_policy).needs_approval and not approved:
+        raise refuse(
+            "application",
+            f"Tokens for {application.name} are given on request: ask for one, and an "
+            "administrator approves it.",
+            "needs_approval",
+        )
 
 
 def service_user(admin: User, application: TrustedApplication) -> User:

@@ -188,6 +188,8 @@ def _render_form(
     context = {
         "form": form,
         "applications": applications,
+        # Issue 23, approval: the applications that give tokens on request are asked for there.
+        "requestable": list(TrustedApplication.objects.requestable_by(request.user)),
         "chosen": application,
         "error_count": sum(len(errors) for errors in form.errors.values()) if form.is_bound else 0,
         **_application_fields(
