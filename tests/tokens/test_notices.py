@@ -225,7 +225,7 @@ def test_the_expired_notice_and_the_unused_warning_escape_what_people_typed(alic
 
     assert [m.subject for m in mail.outbox] == [
         "1 access token of yours has expired",
-        f"1 unused access token of yours will be revoked on {(now + timedelta(days=7)).date()}",
+        f"1 unused access token of yours will be revoked on {(now + timedelta(days=7)):%-d %b %Y}",
     ]
     for message in mail.outbox:
         [(html, kind)] = message.alternatives
