@@ -37,7 +37,6 @@ from tokens.domain.expiry import (
     first_expiry_day,
     last_expiry_day,
     preset_for,
-    rotation_expiry,
     today_utc,
 )
 from tokens.domain.lifecycle import IssuedToken
@@ -53,7 +52,7 @@ from tokens.models import (
 )
 from tokens.validation.lookup import facts_by_id
 from tokens.web.forms import PersonalTokenForm
-from tokens.web.rotation import rotate_posted
+from tokens.web.rotation import lifetime_choices, posted_lifetime, rotate_posted
 from trustedapps.models import TrustedApplication
 
 TOKENS_PER_PAGE = 20
@@ -365,8 +364,9 @@ def token_rotate(request: SignedInRequest, token_id: int) -> HttpResponse:
             "token": token,
             "form_key": new_form_key(request),
             "unusable_reason": unusable,
-            # The expiry the replacement gets, said before it is made (issue 20, defect 8).
-            "new_expires_at": None if unusable else rotation_expiry(token, timezone.now()),
+            # The lifetimes the replacement may get, each with its exact expiry, said before it
+            # is made (issue 20, defect 8).
+            "lifetimes": [] if unusable else lifetime_choices(token, timezone.now()),
         }
         return render(request, template, context)
     issued = rotate_posted(
@@ -376,6 +376,7 @@ def token_rotate(request: SignedInRequest, token_id: int) -> HttpResponse:
             request, f"rotate the token “{token.description}” ({token.masked})"
         ),
         back=reverse("token_list"),
+        expires_in_days=posted_lifetime(request),
     )
     if isinstance(issued, HttpResponse):
         return issued
