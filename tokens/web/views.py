@@ -7,7 +7,7 @@ the application-dependent fields), rendered by the same partial templates as the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from django.contrib import messages
@@ -51,7 +51,7 @@ from tokens.models import (
     made_to_outlive_the_warning,
 )
 from tokens.validation.lookup import facts_by_id
-from tokens.web.forms import PersonalTokenForm
+from tokens.web.forms import IssueTokenForm, PersonalTokenForm
 from tokens.web.rotation import lifetime_choices, posted_lifetime, rotate_posted
 from trustedapps.models import TrustedApplication
 
@@ -137,7 +137,7 @@ def _application_fields(
     expires_value: Any,
     expires_in: Any,
     checked_scopes: Any,
-    form: PersonalTokenForm | None = None,
+    form: IssueTokenForm | None = None,
     note: str = "",
 ) -> dict[str, Any]:
     """What the application-dependent part of the form (expiry, scopes) shows."""
@@ -157,6 +157,17 @@ def _application_fields(
         "scope_errors": form.errors.get("scopes") if form else None,
         "application_note": note,
     }
+
+
+def expiry_fields(application: TrustedApplication, form: IssueTokenForm) -> dict[str, Any]:
+    """The context of `_expiry_fields.html` for an issuing form of `application`: the admin's
+    service token form shows the profile's presets (issue 20, defect 14)."""
+    value, preset = form["expires_at"].value(), form["expires_in"].value()
+    if isinstance(value, date):
+        value = value.isoformat()
+    if form.is_bound and (value or form.errors.get("expires_at")):
+        preset = CUSTOM  # a date typed, or a refusal: the date field, beside its error
+    return _application_fields(application, value, preset, [], form if form.is_bound else None)
 
 
 def _in_days_label(days: int) -> str:
