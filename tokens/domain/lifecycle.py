@@ -56,8 +56,10 @@ def issue_personal(
     description: str = "",
     ip: str | None = None,
     allowed_ranges: str = "",
+    note: str = "",
 ) -> IssuedToken:
-    """A PAT acts as `user`, who must be allowed by the application's policy."""
+    """A PAT acts as `user`, who must be allowed by the application's policy. `note`: the
+    detail of its "issued" event (a renewal says of which token, issue 20)."""
     policy.check_personal(user, application)
     return _issue(
         kind=TokenKind.PERSONAL,
@@ -69,6 +71,7 @@ def issue_personal(
         description=description,
         ip=ip,
         allowed_ranges=allowed_ranges,
+        note=note,
     )
 
 
@@ -109,6 +112,7 @@ def _issue(
     description: str,
     ip: str | None,
     allowed_ranges: str = "",
+    note: str = "",
 ) -> IssuedToken:
     now = timezone.now()
     description = description.strip()
@@ -147,7 +151,9 @@ def _issue(
             allowed_ranges=allowed_ranges,
         )
         token.scopes.set(granted)
-        TokenEvent.objects.create(token=token, action=Action.ISSUED, actor=created_by, ip=ip)
+        TokenEvent.objects.create(
+            token=token, action=Action.ISSUED, actor=created_by, ip=ip, detail=note
+        )
     announce(Action.ISSUED, [token], actor=created_by)
     return IssuedToken(token=token, plaintext=plaintext)
 

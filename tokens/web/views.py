@@ -223,12 +223,20 @@ def _confirm_password(request: SignedInRequest, action: str) -> HttpResponse | N
 
 
 def _render_shown_once(
-    request: SignedInRequest, issued: IssuedToken, replaced: ReferenceToken | None = None
+    request: SignedInRequest,
+    issued: IssuedToken,
+    replaced: ReferenceToken | None = None,
+    renewed: ReferenceToken | None = None,
 ) -> HttpResponse:
     response = render(
         request,
         "tokens/token_created.html",
-        {"token": issued.token, "plaintext": issued.plaintext, "replaced": replaced},
+        {
+            "token": issued.token,
+            "plaintext": issued.plaintext,
+            "replaced": replaced,
+            "renewed": renewed,  # issue 20: the expired or revoked token it renews
+        },
         status=201,
     )
     # The only response that ever holds the token: no cache, no back-button copy may keep it.
