@@ -29,3 +29,20 @@ def test_a_person_renews_an_expired_token_from_the_list(page: Page, alice_token,
     assert TOKEN_RE.match(page.get_by_label("Your new personal access token").input_value())
     screenshot(page, "renewed-shown-once-desktop")
     assert ReferenceToken.objects.count() == 2
+
+
+@pytest.mark.e2e
+def test_a_person_removes_a_revoked_token_from_the_list(page: Page, alice, alice_token):
+    from tokens.domain import lifecycle
+
+    lifecycle.revoke_token(alice_token.token, by=alice, reason="lost")
+    sign_in(page, "alice")
+    page.get_by_role("link", name="Show revoked and expired").click()
+    row = page.locator(f"#token-{alice_token.token.pk}")
+    expect(row).to_be_visible()
+    page.get_by_role("button", name="Remove laptop sync from the list").click()
+
+    expect(page.get_by_text("Removed “laptop sync”")).to_be_visible()
+    expect(row).to_have_count(0)
+    alice_token.token.refresh_from_db()
+    assert alice_token.token.removed_from_list_at is not None

@@ -52,6 +52,7 @@ from tokens.models import (
 )
 from tokens.validation.lookup import facts_by_id
 from tokens.web.forms import IssueTokenForm, PersonalTokenForm
+from tokens.web.removal import listed
 from tokens.web.rotation import lifetime_choices, posted_lifetime, rotate_posted
 from trustedapps.models import TrustedApplication
 
@@ -78,7 +79,7 @@ def _counts(request: SignedInRequest) -> dict[str, int]:
     queries whatever the number of tokens (the dates of all, the facts of the current ones).
     """
     now = timezone.now()
-    dates = ReferenceToken.objects.personal_of(request.user).annotate(
+    dates = listed(ReferenceToken.objects.personal_of(request.user)).annotate(
         current=ExpressionWrapper(live_condition(now), output_field=BooleanField())
     )
     found = list(dates.values_list("pk", "current"))
@@ -104,7 +105,7 @@ def _counts(request: SignedInRequest) -> dict[str, int]:
 @vary_on_headers("HX-Request")
 def token_list(request: SignedInRequest) -> HttpResponse:
     show_all = request.GET.get("show") == "all"
-    tokens = _own_tokens(request)
+    tokens = listed(_own_tokens(request))
     counts = _counts(request)
     if not show_all:
         tokens = tokens.live()
