@@ -196,6 +196,9 @@ class ReferenceToken(models.Model):
         editable=False,
     )
     revocation_reason = models.CharField(max_length=200, blank=True, editable=False)
+    # Issue 20: an expired or revoked token its owner removed from their list; the row and its
+    # events stay, for the audit and the admin.
+    removed_from_list_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The token this one replaced; its reverse, `rotated_to`, is the replacement. One-to-one, so
     # the database itself refuses a second replacement of the same token.
     rotated_from = models.OneToOneField(

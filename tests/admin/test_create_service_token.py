@@ -48,7 +48,9 @@ def test_the_form_offers_the_apps_scopes_and_a_30_day_default(as_admin, sync_app
     assert response.status_code == 200
     form = response.context["form"]
     assert {s.name for s in form.fields["scopes"].queryset} == {"read", "update"}
-    assert form.initial["expires_at"].isoformat() == in_days(30)
+    # Issue 20, defect 14: the default lifetime as the profile's form offers it, a preset.
+    assert form.initial["expires_in"] == "30"
+    assert 'name="expires_in" value="30" checked' in response.content.decode()
     assert "app.com.example-sync" in response.content.decode()  # whom the token acts as
 
 
@@ -56,7 +58,34 @@ def test_the_default_expiry_is_capped_to_the_apps_longest_lifetime(as_admin, rep
     reports_app.max_token_lifetime_days = 7
     reports_app.save()
     form = as_admin.get(url(reports_app)).context["form"]
-    assert form.initial["expires_at"].isoformat() == in_days(7)
+    assert form.initial["expires_in"] == "7"
+
+
+def test_the_form_offers_the_profiles_presets_within_the_apps_longest_lifetime(
+    as_admin, reports_app
+):
+    # Issue 20, defect 14: one issuing form, one experience, in both consoles.
+    reports_app.max_token_lifetime_days = 30
+    reports_app.save()
+    body = as_admin.get(url(reports_app)).content.decode()
+    for days in ("7", "30"):
+        assert f'type="radio" name="expires_in" value="{days}"' in body
+    assert 'value="60"' not in body and 'value="90"' not in body
+    assert 'name="expires_in" value="custom"' in body
+    assert f"{reports_app.name} allows at most 30 days" in body
+
+
+def test_a_preset_sets_the_expiry(as_admin, sync_app):
+    response = issue(as_admin, sync_app, expires_at="", expires_in="7")
+    assert response.status_code == 200
+    expected = datetime.fromisoformat(in_days(7)).replace(tzinfo=UTC)
+    assert ReferenceToken.objects.get().expires_at == expected
+
+
+def test_an_expiry_error_links_to_the_lifetime_choices(as_admin, sync_app):
+    body = issue(as_admin, sync_app, expires_at="", expires_in="custom").content.decode()
+    assert '<a href="#expiry-presets">Expires on (UTC)</a>: Choose an expiration date.' in body
+    assert 'id="expiry-presets"' in body
 
 
 def test_an_admin_gets_a_token_shown_once_that_acts_as_the_system_user(

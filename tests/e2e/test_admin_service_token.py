@@ -50,3 +50,24 @@ def test_an_admin_creates_a_service_token_validates_and_revokes_it(
     screenshot(page, "admin-token-list-after-revoke")
 
     assert introspect_over_http(token, orders_api) == {"active": False}
+
+
+def test_the_admins_form_offers_the_profiles_lifetimes(page, screenshot, admin_user, sync_app):
+    # Issue 20, defect 14: presets as radio buttons with their dates, a custom date as the
+    # fallback, the application's longest lifetime named, scopes with what they allow.
+    from tokens.domain.expiry import expiry_in_days
+    from tokens.models import ReferenceToken
+
+    sign_in_at(page, "/admin/login/", "Sign in")
+    page.goto(f"/admin/trustedapps/trustedapplication/{sync_app.pk}/create-token/")
+    expect(page.get_by_role("radio", name=re.compile(r"^30 days"))).to_be_checked()
+    expect(page.get_by_role("radio", name="Custom date")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Sync allows at most \d+ days"))).to_be_visible()
+    page.get_by_label("Description").fill("weekly report")
+    page.get_by_role("checkbox", name=re.compile(r"^read( —|$)")).check()
+    page.get_by_role("radio", name=re.compile(r"^7 days")).check()
+    screenshot(page, "admin-create-service-token-presets")
+    page.get_by_role("button", name="Create token").click()
+
+    expect(page.locator("#shown-once-value")).to_be_visible()
+    assert ReferenceToken.objects.get().expires_at == expiry_in_days(7)

@@ -18,6 +18,9 @@ def test_rotate_moves_focus_into_its_panel_and_esc_brings_it_back(page: Page, al
     page.keyboard.press("Enter")
     panel = page.get_by_role("group", name="Rotate laptop sync")
     expect(panel).to_be_focused()
+    # The new token's lifetime comes first (issue 20, defect 8), then the button.
+    page.keyboard.press("Tab")
+    expect(panel.get_by_role("radio", name=re.compile(r"as before"))).to_be_focused()
     page.keyboard.press("Tab")
     expect(panel.get_by_role("button", name="Rotate", exact=True)).to_be_focused()
     page.keyboard.press("Escape")

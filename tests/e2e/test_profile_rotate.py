@@ -115,3 +115,24 @@ def test_the_notifications_page(page: Page, alice, screenshot):
     expect(page.get_by_text("Your notification settings were saved.")).to_be_visible()
     expect(page.get_by_label("Tell me before my tokens expire")).not_to_be_checked()
     screenshot(page, "notifications-desktop")
+
+
+@pytest.mark.e2e
+def test_a_person_chooses_the_new_lifetime_when_rotating(page: Page, alice_token):
+    # Issue 20, defect 8: the confirmation offers the lifetimes a rotation allows, the old one
+    # chosen, each with its exact expiry; the new token stops at 00:00 UTC of that day.
+    from tokens.domain.expiry import expiry_in_days
+
+    sign_in(page, "alice")
+    page.locator("tr", has_text="laptop sync").get_by_role("button", name="Rotate").click()
+    panel = page.get_by_role("group", name="Rotate laptop sync")
+    expect(panel.get_by_role("radio", name=re.compile(r"^30 days, as before"))).to_be_checked()
+    expect(panel.get_by_role("radio", name=re.compile(r"^60 days"))).to_have_count(0)
+    week = panel.get_by_role("radio", name=f"7 days ({expiry_in_days(7):%-d %b %Y}, 00:00 UTC)")
+    week.check()
+    panel.get_by_role("button", name="Rotate", exact=True).click()
+
+    expect(page.get_by_role("heading", name="Token rotated")).to_be_visible()
+    new = ReferenceToken.objects.get(revoked_at__isnull=True)
+    assert new.expires_at == expiry_in_days(7)
+    assert new.expires_at.strftime("%H:%M:%S %Z") == "00:00:00 UTC"

@@ -106,11 +106,40 @@ def test_signed_out_people_are_sent_to_sign_in(client, alice_token):
 
 
 def test_the_confirmation_says_when_the_new_token_expires(alice_client, alice_token):
-    # Issue 20, defect 8: not "a new expiry", but which one, at 00:00 UTC like the create form.
-    from tokens.domain.expiry import expiry_in_days
-
-    page = alice_client.get(f"/profile/security/tokens/{alice_token.token.pk}/rotate/")
-    expected = expiry_in_days(alice_token.token.lifetime_days)
-    assert f'<strong id="new-expiry">{expected:%-d %b %Y}, 00:00 UTC</strong>' in (
-        page.content.decode()
+    # Issue 20, defect 8: not "a new expiry", but which one, at 00:00 UTC like the create form;
+    # the old lifetime is the default, and shorter presets may be chosen, never longer ones.
+    page = alice_client.get(rotate_url(alice_token)).content.decode()
+    given = alice_token.token.lifetime_days
+    assert given == 30
+    expected = expiry_in_days(given)
+    assert (
+        f'value="30" checked> <span>30 days, as before (<span class="new-expiry">'
+        f"{expected:%-d %b %Y}, 00:00 UTC</span>)"
+    ) in page
+    assert f'value="7"> <span>7 days (<span class="new-expiry">{expiry_in_days(7):%-d %b %Y}' in (
+        page
     )
+    assert 'value="60"' not in page
+    assert "at most 30 days" in page
+
+
+def test_a_shorter_lifetime_can_be_chosen_and_stops_at_midnight_utc(alice_client, alice_token):
+    form_key = confirmation_form_key(alice_client, alice_token)
+    response = alice_client.post(rotate_url(alice_token), {"form_key": form_key, "expires_in": "7"})
+    assert response.status_code == 201
+    new = ReferenceToken.objects.get(revoked_at__isnull=True)
+    assert new.expires_at == expiry_in_days(7)
+    assert (new.expires_at.hour, new.expires_at.minute, new.expires_at.second) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("days", ["31", "0"])
+def test_a_lifetime_the_rotation_does_not_allow_is_refused(alice_client, alice_token, days):
+    form_key = confirmation_form_key(alice_client, alice_token)
+    response = alice_client.post(
+        rotate_url(alice_token), {"form_key": form_key, "expires_in": days}, follow=True
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "never outlives the token it replaces" in text or "at least 1 day" in text
+    assert ReferenceToken.objects.count() == 1
+    assert ReferenceToken.objects.get().revoked_at is None

@@ -24,6 +24,7 @@ from tokens.admin.policies import CONFIRM_FIELDSET, ConfirmEnforcingForm
 from tokens.domain.lifecycle import IssuedToken
 from tokens.models import ReferenceToken, live_token_count
 from tokens.web.forms import ServiceTokenForm
+from tokens.web.views import expiry_fields
 from trustedapps.admin import TrustedApplicationAdmin
 from trustedapps.models import TokenPolicy, TrustedApplication
 
@@ -160,6 +161,7 @@ class TrustedApplicationWithTokensAdmin(TrustedApplicationAdmin):
             f"Create a service access token for {app.name}",
             form=form,
             system_user=getattr(app, "system_user", None),
+            **expiry_fields(app, form),
         )
 
     @method_decorator(sensitive_variables("issued"))

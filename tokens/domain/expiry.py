@@ -111,6 +111,8 @@ def rotation_expiry(token: ReferenceToken, now: datetime, days: int | None = Non
     given = token.lifetime_days
     if days is None:
         days = min(given or application.default_token_lifetime.days, longest)
+    elif days < 1:
+        raise refuse("expires_at", "A token lives at least 1 day.", "expiry_in_past")
     elif days > longest:
         raise refuse("expires_at", f"{allows_at_most(application)}.", "expiry_too_far")
     elif given is not None and days > given:

@@ -57,9 +57,11 @@ def issue_personal(
     ip: str | None = None,
     allowed_ranges: str = "",
     approved: bool = False,
+    note: str = "",
 ) -> IssuedToken:
     """A PAT acts as `user`, who must be allowed by the application's policy (`approved`: for
-    an approved token request, issue 23)."""
+    an approved token request, issue 23). `note`: the detail of its "issued" event (a renewal
+    says of which token, issue 20)."""
     policy.check_personal(user, application, approved=approved)
     return _issue(
         kind=TokenKind.PERSONAL,
@@ -71,6 +73,7 @@ def issue_personal(
         description=description,
         ip=ip,
         allowed_ranges=allowed_ranges,
+        note=note,
     )
 
 
@@ -111,6 +114,7 @@ def _issue(
     description: str,
     ip: str | None,
     allowed_ranges: str = "",
+    note: str = "",
 ) -> IssuedToken:
     now = timezone.now()
     description = description.strip()
@@ -149,7 +153,9 @@ def _issue(
             allowed_ranges=allowed_ranges,
         )
         token.scopes.set(granted)
-        TokenEvent.objects.create(token=token, action=Action.ISSUED, actor=created_by, ip=ip)
+        TokenEvent.objects.create(
+            token=token, action=Action.ISSUED, actor=created_by, ip=ip, detail=note
+        )
     announce(Action.ISSUED, [token], actor=created_by)
     return IssuedToken(token=token, plaintext=plaintext)
 

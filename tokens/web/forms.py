@@ -23,6 +23,7 @@ from tokens.domain.expiry import (
     expiry_presets,
     first_expiry_day,
     last_expiry_day,
+    preset_for,
     start_of_day_utc,
     today_utc,
 )
@@ -156,6 +157,20 @@ class IssueTokenForm(forms.Form):
             self.add_error(field if field in self.fields else None, errors)
 
 
+def expiry_from_preset(form: IssueTokenForm) -> None:
+    """The expiry date of a chosen preset (`expires_in`: "7", "30", ...), unless a date was
+    given; "custom" or none means the date. Both consoles' forms (issue 20, defect 14)."""
+    cleaned = form.cleaned_data
+    if cleaned.get("expires_at") is None and "expires_at" not in form.errors:
+        preset = cleaned.get("expires_in") or CUSTOM
+        if preset == CUSTOM:
+            form.add_error("expires_at", "Choose an expiration date.")
+        elif not preset.isdigit() or int(preset) not in expiry_presets(form.chosen_application()):
+            form.add_error("expires_at", "Choose one of the lifetimes offered, or a date.")
+        else:
+            cleaned["expires_at"] = today_utc() + timedelta(days=int(preset))
+
+
 class PersonalTokenForm(IssueTokenForm):
     """A personal access token of the signed-in person, for an application that allows it.
 
@@ -184,17 +199,7 @@ class PersonalTokenForm(IssueTokenForm):
         return self.cleaned_data.get("application")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = self.cleaned_data
-        if cleaned.get("expires_at") is None and "expires_at" not in self.errors:
-            preset = cleaned.get("expires_in") or CUSTOM
-            if preset == CUSTOM:
-                self.add_error("expires_at", "Choose an expiration date.")
-            elif not preset.isdigit() or int(preset) not in expiry_presets(
-                self.chosen_application()
-            ):
-                self.add_error("expires_at", "Choose one of the lifetimes offered, or a date.")
-            else:
-                cleaned["expires_at"] = today_utc() + timedelta(days=int(preset))
+        expiry_from_preset(self)
         return super().clean()
 
     def issue(self, expires_at: datetime) -> IssuedToken:
@@ -212,6 +217,8 @@ class PersonalTokenForm(IssueTokenForm):
 class ServiceTokenForm(IssueTokenForm):
     """A service access token of `application`, acting as its system user; an admin issues it."""
 
+    expires_in = forms.CharField(required=False)  # a preset, as on the profile's form
+
     def __init__(
         self,
         data: Any = None,
@@ -221,8 +228,14 @@ class ServiceTokenForm(IssueTokenForm):
         **kwargs: Any,
     ) -> None:
         self.application = application
-        kwargs.setdefault("initial", {}).setdefault("expires_at", default_expiry_day(application))
+        # The default lifetime as a preset when it is one, else as a date (the profile's way).
+        initial = kwargs.setdefault("initial", {})
+        preset = preset_for(application, default_expiry_day(application))
+        initial.setdefault("expires_in", preset)
+        if preset == CUSTOM:
+            initial.setdefault("expires_at", default_expiry_day(application))
         super().__init__(data, request=request, **kwargs)
+        self.fields["expires_at"].required = False
         self.fields["expires_at"].label = "Expires on (UTC)"
         # As on the profile's form: the application's longest lifetime, said up front.
         self.fields["expires_at"].help_text += (
@@ -241,6 +254,10 @@ class ServiceTokenForm(IssueTokenForm):
 
     def chosen_application(self) -> TrustedApplication:
         return self.application
+
+    def clean(self) -> dict[str, Any]:
+        expiry_from_preset(self)
+        return super().clean()
 
     def issue(self, expires_at: datetime) -> IssuedToken:
         return lifecycle.issue_service(

@@ -7,7 +7,7 @@ the application-dependent fields), rendered by the same partial templates as the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from django.contrib import messages
@@ -37,7 +37,6 @@ from tokens.domain.expiry import (
     first_expiry_day,
     last_expiry_day,
     preset_for,
-    rotation_expiry,
     today_utc,
 )
 from tokens.domain.lifecycle import IssuedToken
@@ -52,8 +51,9 @@ from tokens.models import (
     made_to_outlive_the_warning,
 )
 from tokens.validation.lookup import facts_by_id
-from tokens.web.forms import PersonalTokenForm
-from tokens.web.rotation import rotate_posted
+from tokens.web.forms import IssueTokenForm, PersonalTokenForm
+from tokens.web.removal import listed
+from tokens.web.rotation import lifetime_choices, posted_lifetime, rotate_posted
 from trustedapps.models import TrustedApplication
 
 TOKENS_PER_PAGE = 20
@@ -79,7 +79,7 @@ def _counts(request: SignedInRequest) -> dict[str, int]:
     queries whatever the number of tokens (the dates of all, the facts of the current ones).
     """
     now = timezone.now()
-    dates = ReferenceToken.objects.personal_of(request.user).annotate(
+    dates = listed(ReferenceToken.objects.personal_of(request.user)).annotate(
         current=ExpressionWrapper(live_condition(now), output_field=BooleanField())
     )
     found = list(dates.values_list("pk", "current"))
@@ -105,7 +105,7 @@ def _counts(request: SignedInRequest) -> dict[str, int]:
 @vary_on_headers("HX-Request")
 def token_list(request: SignedInRequest) -> HttpResponse:
     show_all = request.GET.get("show") == "all"
-    tokens = _own_tokens(request)
+    tokens = listed(_own_tokens(request))
     counts = _counts(request)
     if not show_all:
         tokens = tokens.live()
@@ -138,7 +138,7 @@ def _application_fields(
     expires_value: Any,
     expires_in: Any,
     checked_scopes: Any,
-    form: PersonalTokenForm | None = None,
+    form: IssueTokenForm | None = None,
     note: str = "",
 ) -> dict[str, Any]:
     """What the application-dependent part of the form (expiry, scopes) shows."""
@@ -158,6 +158,17 @@ def _application_fields(
         "scope_errors": form.errors.get("scopes") if form else None,
         "application_note": note,
     }
+
+
+def expiry_fields(application: TrustedApplication, form: IssueTokenForm) -> dict[str, Any]:
+    """The context of `_expiry_fields.html` for an issuing form of `application`: the admin's
+    service token form shows the profile's presets (issue 20, defect 14)."""
+    value, preset = form["expires_at"].value(), form["expires_in"].value()
+    if isinstance(value, date):
+        value = value.isoformat()
+    if form.is_bound and (value or form.errors.get("expires_at")):
+        preset = CUSTOM  # a date typed, or a refusal: the date field, beside its error
+    return _application_fields(application, value, preset, [], form if form.is_bound else None)
 
 
 def _in_days_label(days: int) -> str:
@@ -215,12 +226,20 @@ def _confirm_password(request: SignedInRequest, action: str) -> HttpResponse | N
 
 
 def _render_shown_once(
-    request: SignedInRequest, issued: IssuedToken, replaced: ReferenceToken | None = None
+    request: SignedInRequest,
+    issued: IssuedToken,
+    replaced: ReferenceToken | None = None,
+    renewed: ReferenceToken | None = None,
 ) -> HttpResponse:
     response = render(
         request,
         "tokens/token_created.html",
-        {"token": issued.token, "plaintext": issued.plaintext, "replaced": replaced},
+        {
+            "token": issued.token,
+            "plaintext": issued.plaintext,
+            "replaced": replaced,
+            "renewed": renewed,  # issue 20: the expired or revoked token it renews
+        },
         status=201,
     )
     # The only response that ever holds the token: no cache, no back-button copy may keep it.
@@ -367,8 +386,9 @@ def token_rotate(request: SignedInRequest, token_id: int) -> HttpResponse:
             "token": token,
             "form_key": new_form_key(request),
             "unusable_reason": unusable,
-            # The expiry the replacement gets, said before it is made (issue 20, defect 8).
-            "new_expires_at": None if unusable else rotation_expiry(token, timezone.now()),
+            # The lifetimes the replacement may get, each with its exact expiry, said before it
+            # is made (issue 20, defect 8).
+            "lifetimes": [] if unusable else lifetime_choices(token, timezone.now()),
         }
         return render(request, template, context)
     issued = rotate_posted(
@@ -378,6 +398,7 @@ def token_rotate(request: SignedInRequest, token_id: int) -> HttpResponse:
             request, f"rotate the token “{token.description}” ({token.masked})"
         ),
         back=reverse("token_list"),
+        expires_in_days=posted_lifetime(request),
     )
     if isinstance(issued, HttpResponse):
         return issued
