@@ -1,6 +1,7 @@
 """The sign-in card's pages that tests/e2e/test_account_security.py does not walk through at every
 width (issue 21): the password reset's "mail sent", "set a new password" (from the mail's link),
-"password changed" and "link no longer valid" pages, and the second-factor step of signing in.
+"password changed" and "link no longer valid" pages, the second-factor step of signing in and
+the page of too many wrong codes.
 In light and dark: no serious or critical axe finding at 390 and 1280 px, nothing cut off at any
 width, no Content-Security-Policy violation."""
 
@@ -33,7 +34,7 @@ def check(page: Page, name: str, found: dict) -> None:
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 def test_the_reset_and_second_step_pages_pass_axe_fit_and_keep_the_csp(
-    browser, live_server, alice, dark
+    browser, live_server, alice, settings, dark
 ):
     scheme = "dark" if dark else "light"
     page = new_page(browser, live_server, js=True, dark=dark)
@@ -61,6 +62,18 @@ def test_the_reset_and_second_step_pages_pass_axe_fit_and_keep_the_csp(
     password_step(page)
     expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
     check(page, f"second-step-{scheme}", found)
+
+    # Wrong codes lock the second step out too: its page is the sign-in card's as well.
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        page.get_by_label("Code").fill("000000")
+        page.get_by_role("button", name="Continue").click()
+        if page.get_by_role("heading", name="Too many failed sign-ins").count():
+            break
+    expect(page.get_by_role("heading", name="Too many failed sign-ins")).to_be_visible()
+    check(page, f"locked-out-{scheme}", found)
+    # Sign-in is paused, the reset by e-mail is not: the page says so.
+    page.get_by_role("link", name="reset it by e-mail").click()
+    expect(page).to_have_url(re.compile(r"/accounts/password/reset/$"))
 
     page.context.close()
     assert found == {"layout": {}, "axe": {}, "csp": {}}
