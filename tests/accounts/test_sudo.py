@@ -73,7 +73,7 @@ def admin_issues_a_service_token(request) -> tuple[Client, str, dict]:
     form = client.get(url).context["form"]
     data = {
         "description": "nightly",
-        "expires_at": form.initial["expires_at"].isoformat(),
+        "expires_in": form.initial["expires_in"],
         "scopes": [app.allowed_scopes.first().pk],
         "form_key": form.initial["form_key"],
     }
