@@ -21,9 +21,9 @@ from accounts.models import User
 from accounts.sudo import admin_confirmation_needed, admin_form_confirmation_needed
 from common.admin import ReadOnlyAdmin, object_page
 from common.http import no_store
-from scim.forms import RotateClientSecretForm
 from scim.models import ProvisionedUser, ProvisioningEvent, ScimClient
 from tokens.admin.users import UserWithTokensAdmin
+from trustedapps.forms import RotateSecretForm
 
 # A person's page shows their newest provisioning events; the event list has them all.
 EVENTS_ON_USER_PAGE = 20
@@ -97,8 +97,8 @@ class ScimClientAdmin(admin.ModelAdmin):
             raise Http404("No such SCIM client.")
         if not self.has_change_permission(request, client):
             raise PermissionDenied
-        form = RotateClientSecretForm(
-            request.POST if request.method == "POST" else None, client=client
+        form = RotateSecretForm(
+            request.POST if request.method == "POST" else None, holder=client, name=client.name
         )
         secret = None
         if form.is_valid():

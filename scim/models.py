@@ -8,14 +8,13 @@ to each call of a connector that makes thousands).
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from trustedapps.models import SecretRotatedMeanwhile, hash_secret
+from trustedapps.models import SecretHolder, hash_secret
 
 # last_used_at is written at most this often per client: a full sync makes a call per person.
 LAST_USED_INTERVAL = timedelta(seconds=60)
@@ -27,7 +26,7 @@ class ScimClientQuerySet(models.QuerySet["ScimClient"]):
         return self.filter(secret_hash=hash_secret(secret), is_enabled=True).first()
 
 
-class ScimClient(models.Model):
+class ScimClient(SecretHolder, models.Model):
     """One identity provider's provisioning connector (Entra ID, Okta), made in the admin."""
 
     name = models.CharField(
@@ -52,34 +51,6 @@ class ScimClient(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def set_secret(self) -> str:
-        """Give the client a new secret and return it: the only time it exists in plaintext."""
-        secret = secrets.token_urlsafe(32)
-        self.secret_hash = hash_secret(secret)
-        return secret
-
-    def rotate_secret(self, *, seen_rotated_at: datetime | None) -> str:
-        """Replace the secret at once (the old one stops working) and return the new one.
-
-        Refused (SecretRotatedMeanwhile) when someone rotated it after `seen_rotated_at`: a
-        second rotation would void the secret the first admin was just shown.
-        """
-        from django.db import transaction
-
-        with transaction.atomic():
-            current = (
-                ScimClient.objects.select_for_update()
-                .filter(pk=self.pk)
-                .values_list("secret_rotated_at", flat=True)
-                .first()
-            )
-            if current != seen_rotated_at:
-                raise SecretRotatedMeanwhile(current)
-            secret = self.set_secret()
-            self.secret_rotated_at = timezone.now()
-            self.save(update_fields=["secret_hash", "secret_rotated_at"])
-        return secret
 
     def note_use(self, now: datetime | None = None) -> None:
         now = now or timezone.now()

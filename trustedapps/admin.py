@@ -305,7 +305,11 @@ class ResourceServerAdmin(admin.ModelAdmin):
             raise Http404("No such resource server.")
         if not self.has_change_permission(request, server):
             raise PermissionDenied
-        form = RotateSecretForm(request.POST if request.method == "POST" else None, server=server)
+        form = RotateSecretForm(
+            request.POST if request.method == "POST" else None,
+            holder=server,
+            name=server.client_id,
+        )
         secret = None
         if form.is_valid():
             action = f"rotate the secret of {server.client_id}"

@@ -8,34 +8,36 @@ from django import forms
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
-from trustedapps.models import ResourceServer, SecretRotatedMeanwhile
+from trustedapps.models import ResourceServer, SecretHolder, SecretRotatedMeanwhile
 
 OUT_OF_DATE = "That page was out of date, so the secret was not rotated. Open it again."
 
 
 class RotateSecretForm(forms.Form):
-    """Confirms rotating a server's secret as the page showed it: when it was last rotated."""
+    """Confirms rotating a secret (a resource server's, a SCIM client's) as the page showed it:
+    when it was last rotated. `name` says whose secret it is in the refusal."""
 
     # ISO 8601 with microseconds, so that two rotations never read alike.
     seen_rotated_at = forms.DateTimeField(
         widget=forms.HiddenInput, required=False, error_messages={"invalid": OUT_OF_DATE}
     )
 
-    def __init__(self, data: Any = None, *, server: ResourceServer) -> None:
-        seen = server.secret_rotated_at.isoformat() if server.secret_rotated_at else ""
+    def __init__(self, data: Any = None, *, holder: SecretHolder, name: str) -> None:
+        seen = holder.secret_rotated_at.isoformat() if holder.secret_rotated_at else ""
         super().__init__(data, initial={"seen_rotated_at": seen})
-        self.server = server
+        self.holder = holder
+        self.name = name
 
     @method_decorator(sensitive_variables("secret"))
     def save(self) -> str | None:
         """The new secret, or None (with the reason on the form) if someone rotated it since."""
         try:
-            secret = self.server.rotate_secret(seen_rotated_at=self.cleaned_data["seen_rotated_at"])
+            secret = self.holder.rotate_secret(seen_rotated_at=self.cleaned_data["seen_rotated_at"])
         except SecretRotatedMeanwhile as meanwhile:
             when = f"{meanwhile.rotated_at:%Y-%m-%d %H:%M:%S} UTC" if meanwhile.rotated_at else ""
             self.add_error(
                 None,
-                f"The secret of {self.server.client_id} was just rotated ({when}) by someone "
+                f"The secret of {self.name} was just rotated ({when}) by someone "
                 "else, after you opened this page; the new secret was shown to them. Nothing "
                 "was changed. Rotate again only if that secret is lost too.",
             )

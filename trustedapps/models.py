@@ -6,7 +6,7 @@ import ipaddress
 import re
 import secrets
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -416,7 +416,9 @@ def validate_resource_uris(value: object) -> None:
 
 def hash_secret(secret: str) -> str:
     # Generated secrets carry 256 random bits, so SHA-256 suffices (a password hash costs ~0.4 s).
-    return hashlib.sha256(secret.encode()).hexdigest()
+    # surrogatepass: whatever a caller sends hashes to something (it matches nothing) rather
+    # than raising.
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class SecretRotatedMeanwhile(Exception):
@@ -427,7 +429,43 @@ class SecretRotatedMeanwhile(Exception):
         self.rotated_at = rotated_at
 
 
-class ResourceServer(models.Model):
+class SecretHolder:
+    """A model that authenticates callers by a generated secret kept only as its hash
+    (resource servers, SCIM clients, leak reporters): making the secret, and rotating it."""
+
+    secret_hash: str
+    secret_rotated_at: datetime | None
+
+    def set_secret(self) -> str:
+        """Give it a new secret and return it: the only time it exists in plaintext."""
+        secret = secrets.token_urlsafe(32)
+        self.secret_hash = hash_secret(secret)
+        return secret
+
+    def rotate_secret(self, *, seen_rotated_at: datetime | None) -> str:
+        """Replace the secret at once (the old one stops working) and return the new one.
+
+        `seen_rotated_at` is the last rotation as the person asking saw it. The row is locked,
+        so of concurrent rotations (several admins, a double click) each waits for the one
+        before it, then finds it rotated since and gets SecretRotatedMeanwhile: replacing it
+        would silently void the secret that the winner was just shown.
+        """
+        model: Any = type(self)
+        with transaction.atomic():
+            current = (
+                model._default_manager.select_for_update()
+                .values_list("secret_rotated_at", flat=True)
+                .get(pk=self.pk)  # type: ignore[attr-defined]
+            )
+            if current != seen_rotated_at:
+                raise SecretRotatedMeanwhile(current)
+            secret = self.set_secret()
+            self.secret_rotated_at = timezone.now()
+            self.save(update_fields=["secret_hash", "secret_rotated_at"])  # type: ignore[attr-defined]
+        return secret
+
+
+class ResourceServer(SecretHolder, models.Model):
     """An API that asks the portal whether a token is active, for the scopes it owns."""
 
     client_id = models.CharField(
@@ -456,30 +494,3 @@ class ResourceServer(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.client_id
-
-    def set_secret(self) -> str:
-        """Give the server a new secret and return it: the only time it exists in plaintext."""
-        secret = secrets.token_urlsafe(32)
-        self.secret_hash = hash_secret(secret)
-        return secret
-
-    def rotate_secret(self, *, seen_rotated_at: datetime | None) -> str:
-        """Replace the secret at once (the old one stops working) and return the new one.
-
-        `seen_rotated_at` is the last rotation as the person asking saw it. The row is locked,
-        so of concurrent rotations (several admins, a double click) each waits for the one
-        before it, then finds it rotated since and gets SecretRotatedMeanwhile: replacing it
-        would silently void the secret that the winner was just shown.
-        """
-        with transaction.atomic():
-            current = (
-                ResourceServer.objects.select_for_update()
-                .values_list("secret_rotated_at", flat=True)
-                .get(pk=self.pk)
-            )
-            if current != seen_rotated_at:
-                raise SecretRotatedMeanwhile(current)
-            secret = self.set_secret()
-            self.secret_rotated_at = timezone.now()
-            self.save(update_fields=["secret_hash", "secret_rotated_at"])
-        return secret

@@ -7,8 +7,6 @@ reporter has its own rate limit, counted in its row so that every worker shares 
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime
 
 from django.conf import settings
@@ -16,9 +14,7 @@ from django.db import models
 from django.db.models import F
 from django.utils import timezone
 
-
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+from trustedapps.models import SecretHolder, hash_secret
 
 
 class LeakReporterQuerySet(models.QuerySet["LeakReporter"]):
@@ -29,7 +25,7 @@ class LeakReporterQuerySet(models.QuerySet["LeakReporter"]):
         return self.filter(secret_hash=hash_secret(secret), is_enabled=True).first()
 
 
-class LeakReporter(models.Model):
+class LeakReporter(SecretHolder, models.Model):
     """A secret scanner (a GitLab instance) allowed to report tokens as leaked."""
 
     name = models.CharField(
@@ -53,12 +49,6 @@ class LeakReporter(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def set_secret(self) -> str:
-        """Give it a new secret and return it: the only time it exists in plaintext."""
-        secret = secrets.token_urlsafe(32)
-        self.secret_hash = hash_secret(secret)
-        return secret
 
     def take_request(self, now: datetime | None = None) -> bool:
         """Count one request in this minute's window; False when the window is full.
