@@ -15,9 +15,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.http import SignedInRequest
 from accounts.sudo import confirmation_needed
 from approvals import domain
-from approvals.forms import TokenRequestForm
+from approvals.forms import ALREADY_REQUESTED, TokenRequestForm
 from approvals.models import TokenRequest
 from common.http import no_store, remote_address
+from common.once import FormKeyUsed, used_once
 from trustedapps.models import TrustedApplication
 
 
@@ -44,17 +45,24 @@ def request_list(request: SignedInRequest) -> HttpResponse:
 def request_create(request: SignedInRequest) -> HttpResponse:
     # ?application=ID: the create form's link for an application that gives tokens on request.
     initial = {"application": request.GET.get("application")}
-    form = TokenRequestForm(request.POST or None, user=request.user, initial=initial)
+    form = TokenRequestForm(
+        request.POST or None, request=request, user=request.user, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        domain.create_request(
-            requester=request.user,
-            application=data["application"],
-            scopes=data["scopes"],
-            lifetime_days=data["lifetime_days"],
-            reason=data["reason"],
-            description=data["description"],
-        )
+        try:
+            with used_once(data["form_key"]):
+                domain.create_request(
+                    requester=request.user,
+                    application=data["application"],
+                    scopes=data["scopes"],
+                    lifetime_days=data["lifetime_days"],
+                    reason=data["reason"],
+                    description=data["description"],
+                )
+        except FormKeyUsed:
+            messages.info(request, ALREADY_REQUESTED)
+            return redirect("token_request_list")
         messages.success(
             request,
             f"Your request for a token for {data['application'].name} was sent: "

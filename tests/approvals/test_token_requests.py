@@ -29,18 +29,22 @@ def post(client, url, data=None, page=None):
     return client.post(url, data)
 
 
+def request_form(client, app, scopes, days=10, reason="Nightly backup") -> dict:
+    """The request form as a browser sends it, with the one-time key its page gave."""
+    page = client.get(reverse("token_request_create"))
+    return {
+        "application": app.pk,
+        "scopes": [scope.pk for scope in scopes],
+        "lifetime_days": days,
+        "reason": reason,
+        "description": "backup",
+        "form_key": page.context["form"].initial["form_key"],
+    }
+
+
 def request_token(client, app, scopes, days=10, reason="Nightly backup"):
-    return post(
-        client,
-        reverse("token_request_create"),
-        {
-            "application": app.pk,
-            "scopes": [scope.pk for scope in scopes],
-            "lifetime_days": days,
-            "reason": reason,
-            "description": "backup",
-        },
-    )
+    form = request_form(client, app, scopes, days, reason)
+    return post(client, reverse("token_request_create"), form)
 
 
 def decide(client, token_request, decision, reason=""):
@@ -258,3 +262,23 @@ def test_a_pick_up_is_refused_when_the_application_was_disabled_meanwhile(
     token_request.refresh_from_db()
     assert token_request.state == RequestState.APPROVED
     assert not ReferenceToken.objects.exists()
+
+
+def test_a_request_form_sent_twice_makes_one_request(alice_client, vault_app, read_scope):
+    form = request_form(alice_client, vault_app, [read_scope])
+    first = post(alice_client, reverse("token_request_create"), form)
+    again = post(alice_client, reverse("token_request_create"), form)
+
+    assert first.status_code == again.status_code == 302
+    assert TokenRequest.objects.count() == 1
+    listing = alice_client.get(again["Location"]).content.decode()
+    assert "That form was already sent" in listing
+
+
+def test_a_request_form_without_its_key_requests_nothing(alice_client, vault_app, read_scope):
+    form = request_form(alice_client, vault_app, [read_scope]) | {"form_key": "made-up"}
+    response = post(alice_client, reverse("token_request_create"), form)
+
+    assert response.status_code == 400
+    assert "nothing was requested" in response.content.decode()
+    assert not TokenRequest.objects.exists()
