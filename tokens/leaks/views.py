@@ -44,10 +44,7 @@ class Unavailable(Refusal):
     status = 503
     error = "temporarily_unavailable"
 
-    def response(self) -> JsonResponse:
-        response = super().response()
-        response["Retry-After"] = "60"
-        return response
+    headers = {"Retry-After": "60"}
 
 
 def leak_endpoint(*methods: str) -> Callable[[View], View]:
@@ -145,20 +142,14 @@ class NotAuthorized(Refusal):
     status = 401
     error = "unauthorized"
 
-    def response(self) -> JsonResponse:
-        response = super().response()
-        response["WWW-Authenticate"] = 'Bearer realm="token-portal"'
-        return response
+    headers = {"WWW-Authenticate": 'Bearer realm="token-portal"'}
 
 
 class TooManyRequests(Refusal):
     status = 429
     error = "rate_limited"
 
-    def response(self) -> JsonResponse:
-        response = super().response()
-        response["Retry-After"] = "60"
-        return response
+    headers = {"Retry-After": "60"}
 
 
 def gitlab_reporter(request: HttpRequest) -> LeakReporter:

@@ -56,6 +56,8 @@ class Refusal(Exception):
 
     status = 400
     error = "invalid_request"
+    # Headers the answer carries (a challenge, Retry-After); `extra_headers` where they vary.
+    headers: dict[str, str] = {}
 
     def __init__(self, description: str = "", *, error: str = "") -> None:
         super().__init__(description)
@@ -67,7 +69,13 @@ class Refusal(Exception):
         body = {"error": self.error}
         if self.description:
             body["error_description"] = self.description
-        return JsonResponse(body, status=self.status)
+        response = JsonResponse(body, status=self.status)
+        for name, value in {**self.headers, **self.extra_headers()}.items():
+            response[name] = value
+        return response
+
+    def extra_headers(self) -> dict[str, str]:
+        return {}
 
 
 class BadRequest(Refusal):
@@ -106,10 +114,8 @@ class MethodNotAllowed(Refusal):
         super().__init__(f"Use {' or '.join(m for m in allowed if m != 'HEAD')}.")
         self.allowed = allowed
 
-    def response(self) -> JsonResponse:
-        response = super().response()
-        response["Allow"] = ", ".join(self.allowed)
-        return response
+    def extra_headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allowed)}
 
 
 class CallerRefused(Refusal):
@@ -117,11 +123,7 @@ class CallerRefused(Refusal):
 
     status = 401
     error = "invalid_client"
-
-    def response(self) -> JsonResponse:
-        response = super().response()
-        response["WWW-Authenticate"] = f'Basic realm="{REALM}"'
-        return response
+    headers = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
 
 
 class TokenRefused(Refusal):
@@ -134,13 +136,10 @@ class TokenRefused(Refusal):
         super().__init__()
         self.presented = presented
 
-    def response(self) -> JsonResponse:
-        response = super().response()
+    def extra_headers(self) -> dict[str, str]:
         challenge = f'Bearer realm="{REALM}"'
-        response["WWW-Authenticate"] = challenge + (
-            ', error="invalid_token"' if self.presented else ""
-        )
-        return response
+        error = ', error="invalid_token"' if self.presented else ""
+        return {"WWW-Authenticate": challenge + error}
 
 
 # --- Parameters ------------------------------------------------------------------------------
